@@ -1,0 +1,41 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"relayguard/config"
+)
+
+func runConfig(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage:
+  relayguard config default       print the default configuration, commented
+  relayguard config check FILE    load FILE and report the first error, with its line
+`)
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	switch fs.Arg(0) {
+	case "default":
+		stdout.Write(config.Default())
+		return 0
+	case "check":
+		if fs.NArg() != 2 {
+			fs.Usage()
+			return 2
+		}
+		if _, err := config.Load(fs.Arg(1)); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: ok\n", fs.Arg(1))
+		return 0
+	}
+	fs.Usage()
+	return 2
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"relayguard/config"
+	"relayguard/filter"
+)
+
+func runServe(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration `file` (TOML); without it the embedded defaults apply (see: relayguard config default)")
+	logFormat := fs.String("log-format", "", "log format, text or json (overrides log.format)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: relayguard serve -config FILE\n\nRuns the proxy: receives SMTP on server.listen, scores each message, rejects\nwith 554 5.7.1 or relays it to relay.upstream.\nSIGTERM/SIGINT: stop accepting, let messages in DATA finish, close.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "relayguard:", err)
+		return 1
+	}
+	if *logFormat != "" {
+		cfg.Log.Format = *logFormat
+	}
+	log := newLogger(cfg.Log.Format, cfg.Log.Level, stderr)
+	tlsCfg, err := loadTLS(cfg)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	if err := serve(cfg, tlsCfg, log, nil); err != nil {
+		log.Error("stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// serve runs the server until SIGTERM or SIGINT, then shuts down
+// gracefully. ready, when set, is called once the listener is up (dev mode
+// prints its banner there).
+func serve(cfg *config.Config, tlsCfg *tls.Config, log *slog.Logger, ready func(addr net.Addr)) error {
+	engine, err := buildEngine(cfg, log, true)
+	if err != nil {
+		return err
+	}
+	srv, err := buildServer(cfg, engine, log, tlsCfg)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	log.Info("listening", "addr", l.Addr().String(), "upstream", cfg.Relay.Upstream,
+		"reject", cfg.Scoring.Reject, "add_header", cfg.Scoring.AddHeader, "mode", cfg.Scoring.Mode, "version", version)
+	if ready != nil {
+		ready(l.Addr())
+	}
+	return runUntilSignal(srv, l, cfg.Server.ShutdownTimeout.Duration, log)
+}
+
+func runUntilSignal(srv *filter.Server, l net.Listener, grace time.Duration, log *slog.Logger) error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sig)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	select {
+	case err := <-done:
+		return err
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String(), "grace", grace)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	<-done
+	log.Info("stopped")
+	return nil
+}

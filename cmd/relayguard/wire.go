@@ -1,0 +1,109 @@
+package main
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"relayguard/config"
+	"relayguard/filter"
+	"relayguard/scoring"
+)
+
+// newLogger makes the process logger: text for people, JSON for machines.
+func newLogger(format, level string, w io.Writer) *slog.Logger {
+	var lv slog.Level
+	lv.UnmarshalText([]byte(level)) // validated by config
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// policyOf turns the [scoring] section into the engine's policy.
+func policyOf(c *config.Config) scoring.Policy {
+	return scoring.Policy{
+		Reject:    c.Scoring.Reject,
+		AddHeader: c.Scoring.AddHeader,
+		Mode:      scoring.Mode(c.Scoring.Mode),
+		Explain:   scoring.Explain(c.Scoring.Explain),
+	}
+}
+
+// checks lists the checks the configuration asks for. network is false for
+// `check --local`: only what reads the message itself.
+func checks(c *config.Config, log *slog.Logger, network bool) ([]scoring.Check, error) {
+	return []scoring.Check{scoring.GTUBE{}}, nil
+}
+
+func buildEngine(c *config.Config, log *slog.Logger, network bool) (*scoring.Engine, error) {
+	cs, err := checks(c, log, network)
+	if err != nil {
+		return nil, err
+	}
+	return scoring.NewEngine(policyOf(c), c.Scoring.Timeout.Duration, log, cs...)
+}
+
+// buildServer wires the front door from the configuration.
+func buildServer(c *config.Config, engine *scoring.Engine, log *slog.Logger, tlsCfg *tls.Config) (*filter.Server, error) {
+	up, err := buildUpstream(c)
+	if err != nil {
+		return nil, err
+	}
+	var users filter.Users
+	if c.Access.UsersFile != "" {
+		if users, err = filter.LoadUsers(c.Access.UsersFile); err != nil {
+			return nil, err
+		}
+		if tlsCfg == nil {
+			log.Warn("access.users_file is set but no TLS certificate: AUTH is offered only after STARTTLS, so it is off")
+		}
+	}
+	opts := filter.Options{
+		Hostname:            c.Server.Hostname,
+		MaxMessageBytes:     c.Server.MaxMessageBytes,
+		MaxRecipients:       c.Server.MaxRecipients,
+		MaxConnections:      c.Server.MaxConnections,
+		MaxConnectionsPerIP: c.Server.MaxConnectionsPerIP,
+		MaxLineLength:       c.Server.MaxLineLength,
+		MaxHeaderBytes:      c.Server.MaxHeaderBytes,
+		IdleTimeout:         c.Server.IdleTimeout.Duration,
+		DataTimeout:         c.Server.DataTimeout.Duration,
+		RelayTimeout:        c.Relay.Timeout.Duration,
+		SpoolMemoryBytes:    c.Server.SpoolMemoryBytes,
+		SpoolDir:            c.Server.SpoolDir,
+		TLS:                 tlsCfg,
+	}
+	policy := &filter.Policy{RelayNetworks: c.Access.RelayNetworks, LocalDomains: c.Access.LocalDomains}
+	return filter.NewServer(opts, policy, users, engine, up, log), nil
+}
+
+func buildUpstream(c *config.Config) (filter.Upstream, error) {
+	if dir, ok := strings.CutPrefix(c.Relay.Upstream, "maildir:"); ok {
+		return filter.NewMaildirUpstream(dir, c.Server.Hostname)
+	}
+	return &filter.SMTPUpstream{
+		Addr:      c.Relay.Upstream,
+		Hostname:  c.Server.Hostname,
+		TLS:       filter.TLSMode(c.Relay.StartTLS),
+		TLSVerify: c.Relay.TLSVerify,
+		Timeout:   c.Relay.Timeout.Duration,
+		Username:  c.Relay.Username,
+		Password:  c.Relay.Password,
+	}, nil
+}
+
+// loadTLS reads the server certificate, or returns nil when none is set.
+func loadTLS(c *config.Config) (*tls.Config, error) {
+	if c.Server.TLSCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.Server.TLSCert, c.Server.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("server.tls_cert/tls_key: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}

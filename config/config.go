@@ -1,0 +1,325 @@
+// Package config reads relayguard's TOML configuration. The embedded
+// default file is the single source of defaults: it is decoded first and a
+// user file is decoded over it, so a key means the same wherever it is
+// written and `relayguard config default` prints exactly what applies.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"relayguard/filter"
+)
+
+//go:embed default.toml
+var defaultFile []byte
+
+// Default returns the embedded default configuration file, with comments.
+func Default() []byte { return bytes.Clone(defaultFile) }
+
+// Config is the whole configuration.
+type Config struct {
+	Server  Server  `toml:"server"`
+	Relay   Relay   `toml:"relay"`
+	Access  Access  `toml:"access"`
+	Scoring Scoring `toml:"scoring"`
+	Rules   Rules   `toml:"rules"`
+	Log     Log     `toml:"log"`
+}
+
+type Server struct {
+	Listen              string   `toml:"listen"`
+	Hostname            string   `toml:"hostname"`
+	MaxMessageBytes     int64    `toml:"max_message_bytes"`
+	MaxRecipients       int      `toml:"max_recipients"`
+	MaxConnections      int      `toml:"max_connections"`
+	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
+	MaxLineLength       int      `toml:"max_line_length"`
+	MaxHeaderBytes      int64    `toml:"max_header_bytes"`
+	IdleTimeout         Duration `toml:"idle_timeout"`
+	DataTimeout         Duration `toml:"data_timeout"`
+	ShutdownTimeout     Duration `toml:"shutdown_timeout"`
+	TLSCert             string   `toml:"tls_cert"`
+	TLSKey              string   `toml:"tls_key"`
+	SpoolMemoryBytes    int64    `toml:"spool_memory_bytes"`
+	SpoolDir            string   `toml:"spool_dir"`
+}
+
+type Relay struct {
+	Upstream  string   `toml:"upstream"`
+	StartTLS  string   `toml:"starttls"`
+	TLSVerify bool     `toml:"tls_verify"`
+	Timeout   Duration `toml:"timeout"`
+	Username  string   `toml:"username"`
+	Password  string   `toml:"password"`
+}
+
+type Access struct {
+	RelayNetworks []netip.Prefix `toml:"relay_networks"`
+	LocalDomains  []string       `toml:"local_domains"`
+	UsersFile     string         `toml:"users_file"`
+	TrustedRelays []netip.Prefix `toml:"trusted_relays"`
+}
+
+type Scoring struct {
+	Reject    float64  `toml:"reject"`
+	AddHeader float64  `toml:"add_header"`
+	Mode      string   `toml:"mode"`
+	Explain   string   `toml:"explain"`
+	Timeout   Duration `toml:"timeout"`
+}
+
+type Rules struct {
+	Files        []string `toml:"files"`
+	MaxScanBytes int64    `toml:"max_scan_bytes"`
+}
+
+type Log struct {
+	Format string `toml:"format"`
+	Level  string `toml:"level"`
+}
+
+// Duration is a time.Duration written as "30s" or "5m" in TOML.
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (want e.g. \"30s\", \"5m\"): %q", b)
+	}
+	if v < 0 {
+		return fmt.Errorf("duration must not be negative: %q", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Load reads the file at path over the defaults. An empty path gives the
+// defaults alone.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return Parse(nil, "")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes data (named name in errors) over the defaults and validates
+// the result.
+func Parse(data []byte, name string) (*Config, error) {
+	var c Config
+	if _, err := toml.Decode(string(defaultFile), &c); err != nil {
+		return nil, fmt.Errorf("embedded default config: %w", err) // a build defect
+	}
+	if data != nil {
+		md, err := toml.Decode(string(data), &c)
+		if err != nil {
+			return nil, decodeError(name, err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			k := und[0].String()
+			return nil, &Error{File: name, Line: lineOf(data, k), Key: k, Msg: "unknown key"}
+		}
+	}
+	if err := c.validate(); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.File = name
+			if data != nil {
+				e.Line = lineOf(data, e.Key)
+			}
+		}
+		return nil, err
+	}
+	c.normalise()
+	return &c, nil
+}
+
+// Error is a configuration error that names the key and, when known, the
+// file and line it was written on.
+type Error struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("config")
+	if e.File != "" {
+		b.WriteString(" " + e.File)
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	fmt.Fprintf(&b, ": %s: %s", e.Key, e.Msg)
+	return b.String()
+}
+
+func decodeError(name string, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		msg := pe.Message
+		if pe.LastKey == "" {
+			return fmt.Errorf("config %s:%d: %s", name, pe.Position.Line, msg)
+		}
+		return &Error{File: name, Line: pe.Position.Line, Key: pe.LastKey, Msg: msg}
+	}
+	return fmt.Errorf("config %s: %w", name, err)
+}
+
+// lineOf finds the line where the dotted key (table.key) is written, or 0.
+// BurntSushi/toml keeps key positions private, and a line number is what
+// turns "unknown key" into a one-second fix.
+func lineOf(data []byte, key string) int {
+	table, name := "", key
+	if i := strings.LastIndexByte(key, '.'); i >= 0 {
+		table, name = key[:i], key[i+1:]
+	}
+	current := ""
+	for i, line := range strings.Split(string(data), "\n") {
+		l := strings.TrimSpace(line)
+		if strings.HasPrefix(l, "[") {
+			current = strings.Trim(l, "[] \t")
+			if current == key {
+				return i + 1
+			}
+			continue
+		}
+		if current != table {
+			continue
+		}
+		if k, _, ok := strings.Cut(l, "="); ok && strings.Trim(strings.TrimSpace(k), `"'`) == name {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+func keyErr(key, format string, args ...any) error {
+	return &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (c *Config) validate() error {
+	s := &c.Server
+	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+		return keyErr("server.listen", "want host:port, got %q", s.Listen)
+	}
+	for _, p := range []struct {
+		key string
+		v   int64
+	}{
+		{"server.max_message_bytes", s.MaxMessageBytes},
+		{"server.max_recipients", int64(s.MaxRecipients)},
+		{"server.max_connections", int64(s.MaxConnections)},
+		{"server.max_connections_per_ip", int64(s.MaxConnectionsPerIP)},
+		{"server.max_line_length", int64(s.MaxLineLength)},
+		{"server.max_header_bytes", s.MaxHeaderBytes},
+		{"server.spool_memory_bytes", s.SpoolMemoryBytes},
+		{"rules.max_scan_bytes", c.Rules.MaxScanBytes},
+	} {
+		if p.v <= 0 {
+			return keyErr(p.key, "must be positive, got %d", p.v)
+		}
+	}
+	if s.MaxLineLength < 1000 {
+		return keyErr("server.max_line_length", "RFC 5321 §4.5.3.1.6 lines of 1000 octets must be accepted, got %d", s.MaxLineLength)
+	}
+	if s.MaxConnectionsPerIP > s.MaxConnections {
+		return keyErr("server.max_connections_per_ip", "%d is above max_connections %d", s.MaxConnectionsPerIP, s.MaxConnections)
+	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{
+		{"server.idle_timeout", s.IdleTimeout}, {"server.data_timeout", s.DataTimeout},
+		{"relay.timeout", c.Relay.Timeout}, {"scoring.timeout", c.Scoring.Timeout},
+	} {
+		if d.v.Duration <= 0 {
+			return keyErr(d.key, "must be positive")
+		}
+	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		return keyErr("server.tls_cert", "tls_cert and tls_key go together")
+	}
+	if err := c.Relay.validate(); err != nil {
+		return err
+	}
+	for _, d := range c.Access.LocalDomains {
+		if !filter.ValidDomain(strings.TrimSuffix(d, ".")) {
+			return keyErr("access.local_domains", "not a domain name: %q", d)
+		}
+	}
+	sc := &c.Scoring
+	if sc.Reject < sc.AddHeader {
+		return keyErr("scoring.reject", "%.1f is below scoring.add_header %.1f", sc.Reject, sc.AddHeader)
+	}
+	if !oneOf(sc.Mode, "enforce", "monitor") {
+		return keyErr("scoring.mode", "want \"enforce\" or \"monitor\", got %q", sc.Mode)
+	}
+	if !oneOf(sc.Explain, "full", "summary", "none") {
+		return keyErr("scoring.explain", "want \"full\", \"summary\" or \"none\", got %q", sc.Explain)
+	}
+	if !oneOf(c.Log.Format, "text", "json") {
+		return keyErr("log.format", "want \"text\" or \"json\", got %q", c.Log.Format)
+	}
+	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
+		return keyErr("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
+	}
+	return nil
+}
+
+func (r *Relay) validate() error {
+	if path, ok := strings.CutPrefix(r.Upstream, "maildir:"); ok {
+		if path == "" {
+			return keyErr("relay.upstream", "maildir: needs a path")
+		}
+	} else if host, port, err := net.SplitHostPort(r.Upstream); err != nil || host == "" || port == "" {
+		return keyErr("relay.upstream", "want host:port or maildir:PATH, got %q", r.Upstream)
+	}
+	if !oneOf(r.StartTLS, "off", "opportunistic", "required") {
+		return keyErr("relay.starttls", "want off, opportunistic or required, got %q", r.StartTLS)
+	}
+	if (r.Username == "") != (r.Password == "") {
+		return keyErr("relay.username", "username and password go together")
+	}
+	return nil
+}
+
+// normalise puts values in the form the rest of the program compares with.
+func (c *Config) normalise() {
+	if c.Server.Hostname == "" {
+		if h, err := os.Hostname(); err == nil {
+			c.Server.Hostname = h
+		} else {
+			c.Server.Hostname = "localhost"
+		}
+	}
+	for i, d := range c.Access.LocalDomains {
+		c.Access.LocalDomains[i] = strings.ToLower(strings.TrimSuffix(d, "."))
+	}
+	for i, p := range c.Access.RelayNetworks {
+		c.Access.RelayNetworks[i] = p.Masked()
+	}
+	for i, p := range c.Access.TrustedRelays {
+		c.Access.TrustedRelays[i] = p.Masked()
+	}
+}
+
+func oneOf(v string, allowed ...string) bool { return slices.Contains(allowed, v) }

@@ -1,0 +1,103 @@
+package config
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsLoad(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.Listen != "127.0.0.1:10025" || c.Relay.Upstream != "127.0.0.1:10026" {
+		t.Errorf("listen/upstream = %q/%q", c.Server.Listen, c.Relay.Upstream)
+	}
+	if c.Scoring.Reject != 15 || c.Scoring.AddHeader != 6 {
+		t.Errorf("thresholds = %v/%v", c.Scoring.Reject, c.Scoring.AddHeader)
+	}
+	if c.Server.IdleTimeout.Duration != 5*time.Minute {
+		t.Errorf("idle_timeout = %v", c.Server.IdleTimeout)
+	}
+	if c.Server.Hostname == "" {
+		t.Error("hostname not filled from the machine")
+	}
+}
+
+func TestUserFileOverridesOnlyWhatItSays(t *testing.T) {
+	c, err := Parse([]byte(`
+[server]
+listen = "0.0.0.0:25"
+[access]
+relay_networks = ["192.0.2.0/24", "2001:db8::1/64"]
+local_domains = ["Example.COM."]
+`), "test.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.Listen != "0.0.0.0:25" {
+		t.Errorf("listen = %q", c.Server.Listen)
+	}
+	if c.Server.MaxRecipients != 100 {
+		t.Errorf("max_recipients lost its default: %d", c.Server.MaxRecipients)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/64")}
+	if len(c.Access.RelayNetworks) != 2 || c.Access.RelayNetworks[0] != want[0] || c.Access.RelayNetworks[1] != want[1] {
+		t.Errorf("relay_networks = %v, want %v (replacing, not appending to, the default)", c.Access.RelayNetworks, want)
+	}
+	if c.Access.LocalDomains[0] != "example.com" {
+		t.Errorf("local domain not normalised: %q", c.Access.LocalDomains[0])
+	}
+}
+
+func TestInvalidConfigNamesKeyAndLine(t *testing.T) {
+	tests := []struct {
+		name, file string
+		want       string // substring of the error
+	}{
+		{"unknown key", "[server]\nlisten = \"127.0.0.1:25\"\nlistne = \"x\"\n", "test.toml:3: server.listne: unknown key"},
+		{"unknown table", "[srever]\nlisten = \"x\"\n", "srever"},
+		{"bad cidr", "[access]\n\nrelay_networks = [\"10.0.0.0/33\"]\n", "test.toml:3"},
+		{"bad address", "[server]\nlisten = \"localhost\"\n", "test.toml:2: server.listen: want host:port"},
+		{"bad upstream", "[relay]\nupstream = \"mx.example.com\"\n", "test.toml:2: relay.upstream"},
+		{"empty maildir", "[relay]\nupstream = \"maildir:\"\n", "relay.upstream: maildir: needs a path"},
+		{"reject below add_header", "[scoring]\nreject = 5.0\nadd_header = 6.0\n", "test.toml:2: scoring.reject: 5.0 is below scoring.add_header 6.0"},
+		{"bad mode", "[scoring]\nmode = \"enforcing\"\n", "scoring.mode"},
+		{"bad explain", "[scoring]\nexplain = \"all\"\n", "scoring.explain"},
+		{"bad starttls", "[relay]\nstarttls = \"yes\"\n", "relay.starttls"},
+		{"bad duration", "[server]\nidle_timeout = \"5 minutes\"\n", "test.toml:2"},
+		{"zero recipients", "[server]\nmax_recipients = 0\n", "server.max_recipients: must be positive"},
+		{"short lines", "[server]\nmax_line_length = 512\n", "server.max_line_length"},
+		{"per-ip above global", "[server]\nmax_connections = 10\nmax_connections_per_ip = 20\n", "max_connections_per_ip"},
+		{"cert without key", "[server]\ntls_cert = \"/x.pem\"\n", "tls_cert and tls_key go together"},
+		{"bad local domain", "[access]\nlocal_domains = [\"exa mple.com\"]\n", "access.local_domains"},
+		{"wrong type", "[server]\nmax_recipients = \"many\"\n", "max_recipients"},
+		{"bad log format", "[log]\nformat = \"xml\"\n", "log.format"},
+		{"syntax error", "[server\nlisten=1\n", "test.toml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.file), "test.toml")
+			if err == nil {
+				t.Fatalf("accepted:\n%s", tt.file)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDefaultFileDocumentsEveryKey(t *testing.T) {
+	// Every key a user can set appears, commented, in `config default`.
+	text := string(Default())
+	for _, key := range []string{"listen", "hostname", "max_message_bytes", "max_recipients", "max_connections",
+		"max_connections_per_ip", "tls_cert", "tls_key", "upstream", "starttls", "timeout", "relay_networks",
+		"local_domains", "users_file", "trusted_relays", "reject", "add_header", "mode", "explain"} {
+		if !strings.Contains(text, "\n"+key+" = ") {
+			t.Errorf("default config does not show %s", key)
+		}
+	}
+}

@@ -1,0 +1,74 @@
+package filter
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/emersion/go-message/textproto"
+	"github.com/emersion/go-msgauth/authres"
+
+	"relayguard/scoring"
+)
+
+// hop describes this hop of the message, for our Received header.
+type hop struct {
+	hostname string // ours
+	id       string // session reference
+	clientIP netip.Addr
+	helo     string
+	tls      bool
+	auth     bool
+	rcpts    []string
+	at       time.Time
+}
+
+// protocol is the RFC 3848 "with" keyword.
+func (h *hop) protocol() string {
+	p := "ESMTP"
+	if h.tls {
+		p += "S"
+	}
+	if h.auth {
+		p += "A"
+	}
+	return p
+}
+
+// received is our Received header (RFC 5321 §4.4). The recipient is named
+// only when there is one: listing many would disclose Bcc recipients.
+func (h *hop) received() string {
+	v := fmt.Sprintf("from %s ([%s]) by %s (relayguard) with %s id %s",
+		h.helo, h.clientIP, h.hostname, h.protocol(), h.id)
+	if len(h.rcpts) == 1 {
+		v += fmt.Sprintf(" for <%s>", h.rcpts[0])
+	}
+	return v + "; " + h.at.Format(time.RFC1123Z)
+}
+
+// addedHeader renders the fields we put on top of a relayed message:
+// Received, Authentication-Results (RFC 8601; "none" until the sender
+// checks add results), then the X-Spam fields SpamAssassin users filter on.
+// Long values are folded by go-message.
+func addedHeader(h *hop, v *scoring.Verdict) []byte {
+	fields := [][2]string{
+		{"Received", h.received()},
+		{"Authentication-Results", authres.Format(h.hostname, v.Auth)},
+	}
+	if v.Spam() {
+		fields = append(fields, [2]string{"X-Spam-Flag", "YES"})
+	}
+	fields = append(fields,
+		[2]string{"X-Spam-Score", v.ScoreHeader()},
+		[2]string{"X-Spam-Status", v.StatusHeader()},
+	)
+	var hdr textproto.Header
+	// go-message writes fields in reverse order of addition.
+	for i := len(fields) - 1; i >= 0; i-- {
+		hdr.Add(fields[i][0], fields[i][1])
+	}
+	var b bytes.Buffer
+	textproto.WriteHeader(&b, hdr) // cannot fail on a bytes.Buffer with valid fields
+	return bytes.TrimSuffix(b.Bytes(), []byte("\r\n"))
+}

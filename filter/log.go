@@ -1,0 +1,43 @@
+package filter
+
+import (
+	"time"
+
+	"relayguard/scoring"
+)
+
+// record is the one log line a message gets.
+type record struct {
+	size    int64
+	spooled bool
+	verdict *scoring.Verdict
+	reply   string
+}
+
+func (s *session) record(sp *spool, v *scoring.Verdict) *record {
+	return &record{size: sp.Size(), spooled: sp.onDisk(), verdict: v}
+}
+
+// logMessage writes the message's line: who sent what, the verdict and
+// what the client was told, under the reference the client saw.
+func (s *session) logMessage(r *record) {
+	v := r.verdict
+	attrs := []any{
+		"session", s.id, "ip", s.ip, "helo", s.helo, "from", s.from, "rcpts", s.rcpts,
+		"size", r.size, "score", v.Score, "action", v.Action, "symbols", v.LogSymbols(),
+		"reply", r.reply, "duration", time.Since(s.started).Round(time.Millisecond),
+	}
+	if s.user != "" {
+		attrs = append(attrs, "user", s.user)
+	}
+	if v.WouldReject {
+		attrs = append(attrs, "would_reject", true)
+	}
+	if len(v.Failed) > 0 {
+		attrs = append(attrs, "failed_checks", v.Failed)
+	}
+	if r.spooled {
+		attrs = append(attrs, "spooled_to_disk", true)
+	}
+	s.log.Info("message", attrs...)
+}

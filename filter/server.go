@@ -1,0 +1,126 @@
+package filter
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"relayguard/scoring"
+)
+
+// Options are the front door's settings (the [server] and [relay] timeouts
+// of the config).
+type Options struct {
+	Hostname            string
+	MaxMessageBytes     int64
+	MaxRecipients       int
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	MaxLineLength       int
+	MaxHeaderBytes      int64
+	IdleTimeout         time.Duration
+	DataTimeout         time.Duration
+	RelayTimeout        time.Duration
+	SpoolMemoryBytes    int64
+	SpoolDir            string
+	TLS                 *tls.Config // nil: no STARTTLS, no AUTH
+}
+
+// Server is relayguard's SMTP front door.
+type Server struct {
+	opts     Options
+	policy   *Policy
+	users    Users
+	engine   *scoring.Engine
+	upstream Upstream
+	log      *slog.Logger
+
+	smtp     *smtp.Server
+	listener *limitListener
+}
+
+// NewServer wires the front door. users may be nil (AUTH off).
+func NewServer(opts Options, policy *Policy, users Users, engine *scoring.Engine, up Upstream, log *slog.Logger) *Server {
+	s := &Server{opts: opts, policy: policy, users: users, engine: engine, upstream: up, log: log}
+	srv := smtp.NewServer(s)
+	srv.Domain = opts.Hostname
+	srv.MaxMessageBytes = opts.MaxMessageBytes
+	// go-smtp's own limit refuses the recipient past the limit with
+	// 452 4.5.3 and advertises LIMITS RCPTMAX (RFC 9422).
+	srv.MaxRecipients = opts.MaxRecipients
+	srv.MaxLineLength = opts.MaxLineLength
+	srv.ReadTimeout = opts.IdleTimeout
+	srv.WriteTimeout = opts.IdleTimeout
+	srv.EnableSMTPUTF8 = true
+	srv.TLSConfig = opts.TLS
+	srv.ErrorLog = slogAdapter{log}
+	s.smtp = srv
+	return s
+}
+
+// Serve accepts connections on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	s.listener = newLimitListener(l, s.opts.MaxConnections, s.opts.MaxConnectionsPerIP, s.opts.Hostname,
+		func(ip netip.Addr, reason string) { s.log.Warn("connection refused", "ip", ip, "reason", reason) })
+	err := s.smtp.Serve(s.listener)
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, ends idle sessions with 421, lets messages in
+// DATA finish until ctx ends, then closes whatever is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.listener == nil {
+		return nil
+	}
+	s.listener.drain()
+	err := s.smtp.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		s.listener.closeAll()
+		return fmt.Errorf("shutdown: sessions still open at the deadline were closed")
+	}
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) draining() bool { return s.listener != nil && s.listener.isDraining() }
+
+// NewSession is go-smtp's hook at HELO/EHLO (again after STARTTLS).
+func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	tc := trackedOf(c.Conn())
+	ip := remoteIP(c.Conn())
+	_, isTLS := c.TLSConnectionState()
+	id := newID()
+	sess := &session{srv: s, conn: c, tc: tc, id: id, ip: ip, helo: c.Hostname(), tls: isTLS, log: s.log}
+	sess.job = s.engine.Begin(scoring.Conn{SessionID: id, ClientIP: ip, Helo: c.Hostname(), TLS: isTLS})
+	s.log.Debug("session", "session", id, "ip", ip, "helo", c.Hostname(), "tls", isTLS)
+	return sess, nil
+}
+
+// newID is a session reference: short enough to read over the phone,
+// random enough not to collide in a day's logs (60 bits).
+func newID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return strings.ToUpper(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])[:12])
+}
+
+// slogAdapter carries go-smtp's own error log into ours.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Printf(format string, v ...any) { a.l.Warn(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Println(v ...any)               { a.l.Warn(fmt.Sprint(v...)) }

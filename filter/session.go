@@ -1,0 +1,301 @@
+package filter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"relayguard/rules"
+	"relayguard/scoring"
+)
+
+// maxAuthFailures ends a session that keeps guessing passwords.
+const maxAuthFailures = 3
+
+// session is one client connection. go-smtp calls its methods from the
+// connection's goroutine, one at a time.
+type session struct {
+	srv  *Server
+	conn *smtp.Conn
+	tc   *trackedConn
+	id   string
+	ip   netip.Addr
+	helo string
+	tls  bool
+	user string // authenticated identity
+	job  *scoring.Job
+	log  *slog.Logger
+
+	authFailures int
+
+	// The transaction, mirrored to the next hop.
+	up      UpstreamConn // kept across transactions, closed at Logout
+	inTx    bool         // the next hop has a MAIL outstanding
+	from    string
+	rcpts   []string
+	started time.Time
+}
+
+func (s *session) ref() string { return s.id }
+
+// AuthMechanisms offers PLAIN and LOGIN; go-smtp advertises them only after
+// STARTTLS (AllowInsecureAuth is off), so passwords never cross in clear.
+func (s *session) AuthMechanisms() []string {
+	if s.srv.users == nil {
+		return nil
+	}
+	return []string{sasl.Plain, sasl.Login}
+}
+
+func (s *session) Auth(mech string) (sasl.Server, error) {
+	if s.srv.users == nil {
+		return nil, errAuthNotConfigured
+	}
+	check := func(user, pass string) error {
+		if err := s.srv.users.Verify(user, pass); err != nil {
+			s.authFailures++
+			// The password is never logged, nor the user name of a failed
+			// attempt beyond what helps an operator spot guessing.
+			s.log.Warn("auth failed", "session", s.id, "ip", s.ip, "user", user, "failures", s.authFailures)
+			if s.authFailures >= maxAuthFailures && s.tc != nil {
+				s.tc.endAfterReply()
+				return errAuthTooMany
+			}
+			return smtp.ErrAuthFailed
+		}
+		s.user = user
+		s.job.Auth(user)
+		s.log.Info("auth ok", "session", s.id, "ip", s.ip, "user", user)
+		return nil
+	}
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(identity, user, pass string) error {
+			if identity != "" && identity != user {
+				return smtp.ErrAuthFailed
+			}
+			return check(user, pass)
+		}), nil
+	case sasl.Login:
+		return newLoginServer(check), nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+// Mail opens the transaction here and at the next hop.
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	s.Reset()
+	if from != "" {
+		if _, _, ok := splitAddress(from); !ok {
+			return errBadSenderSyntax
+		}
+	}
+	if err := s.upstream(); err != nil {
+		return err
+	}
+	if err := s.up.Mail(from, opts); err != nil {
+		return s.upstreamError("MAIL", err)
+	}
+	s.inTx = true
+	s.from = from
+	s.started = time.Now()
+	s.job.Mail(from)
+	return nil
+}
+
+// upstream makes sure a conversation with the next hop is open.
+func (s *session) upstream() error {
+	if s.up != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.srv.opts.RelayTimeout)
+	defer cancel()
+	up, err := s.srv.upstream.Open(ctx)
+	if err != nil {
+		s.log.Error("upstream unavailable", "session", s.id, "err", err)
+		return upstreamUnavailable(s.ref())
+	}
+	s.up = up
+	return nil
+}
+
+// upstreamError turns a failure talking to the next hop into the client's
+// reply: the next hop's own answer is passed on as it is; a broken
+// conversation is 451 4.4.1 and the connection is dropped.
+func (s *session) upstreamError(stage string, err error) error {
+	if se, ok := isReply(err); ok {
+		s.log.Info("upstream refused", "session", s.id, "stage", stage, "code", se.Code, "reply", se.Message)
+		return se
+	}
+	s.log.Error("upstream failed", "session", s.id, "stage", stage, "err", err)
+	s.dropUpstream()
+	return upstreamUnavailable(s.ref())
+}
+
+func (s *session) dropUpstream() {
+	if s.up != nil {
+		s.up.Close()
+	}
+	s.up, s.inTx = nil, false
+}
+
+// Rcpt applies the access policy, then asks the next hop.
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if err := s.srv.policy.CheckRcpt(to, s.ip, s.user != ""); err != nil {
+		s.log.Info("rcpt refused", "session", s.id, "ip", s.ip, "helo", s.helo, "from", s.from, "rcpt", to, "reply", err.Message)
+		return err
+	}
+	if !s.inTx || s.up == nil {
+		return upstreamUnavailable(s.ref())
+	}
+	if err := s.up.Rcpt(to); err != nil {
+		return s.upstreamError("RCPT", err)
+	}
+	s.rcpts = append(s.rcpts, to)
+	s.job.Rcpt(to)
+	return nil
+}
+
+// Data spools the message, asks for the verdict, and rejects it or relays
+// it. The client's answer is the next hop's: 250 only after it said 250.
+func (s *session) Data(r io.Reader) error {
+	if s.tc != nil {
+		s.tc.inData.Store(true)
+		defer s.tc.inData.Store(false)
+		// One bound on the whole transfer: a client trickling a byte a
+		// minute cannot hold the session past data_timeout.
+		s.tc.Conn.SetReadDeadline(time.Now().Add(s.srv.opts.DataTimeout))
+	}
+	sp := newSpool(s.srv.opts.SpoolMemoryBytes, s.srv.opts.SpoolDir)
+	defer sp.Close()
+	if err := sp.fill(r); err != nil {
+		return s.abort(s.spoolError(err))
+	}
+	if _, ok := rules.HeaderSize(sp, sp.Size(), s.srv.opts.MaxHeaderBytes); !ok {
+		return s.abort(errHeaderTooLarge)
+	}
+	msg := rules.ParseMessage(sp, sp.Size())
+	verdict := s.job.Finish(msg)
+	rec := s.record(sp, &verdict)
+
+	switch verdict.Action {
+	case scoring.ActionReject:
+		rec.reply = "554 5.7.1 rejected"
+		s.logMessage(rec)
+		return s.abort(&smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+			Message: multiline("5.7.1", verdict.RejectLines(s.ref()))})
+	case scoring.ActionTempfail:
+		rec.reply = "451 4.4.3 checks failed"
+		s.logMessage(rec)
+		return s.abort(&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 3},
+			Message: multiline("4.4.3", verdict.TempfailLines(s.ref()))})
+	}
+
+	h := &hop{hostname: s.srv.opts.Hostname, id: s.id, clientIP: s.ip, helo: s.helo,
+		tls: s.tls, auth: s.user != "", rcpts: s.rcpts, at: time.Now()}
+	if s.up == nil || !s.inTx {
+		return upstreamUnavailable(s.ref())
+	}
+	text, err := s.up.Data(addedHeader(h, &verdict), msg.Raw())
+	s.inTx = false
+	if err != nil {
+		reply := s.upstreamError("DATA", err)
+		rec.reply = replyText(reply)
+		s.logMessage(rec)
+		return reply
+	}
+	rec.reply = "250 " + text
+	s.logMessage(rec)
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0},
+		Message: fmt.Sprintf("Ok, relayed (ref %s): %s", s.ref(), clip(text, 200))}
+}
+
+// abort ends the transaction at the next hop (RSET) and returns reply.
+func (s *session) abort(reply error) error {
+	s.resetUpstream()
+	return reply
+}
+
+// spoolError maps a failure while receiving DATA to its reply.
+func (s *session) spoolError(err error) error {
+	var se *smtp.SMTPError
+	var ne net.Error
+	switch {
+	case errors.As(err, &se): // go-smtp's 552 5.3.4 for an oversize message
+		return se
+	case errors.Is(err, smtp.ErrTooLongLine):
+		return errLineTooLong
+	case errors.As(err, &ne) && ne.Timeout():
+		if s.srv.draining() {
+			return errShuttingDown
+		}
+		return errDataTimeout
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return err // the client is gone; nobody hears the reply
+	}
+	s.log.Error("spool failed", "session", s.id, "err", err)
+	return localError(s.ref())
+}
+
+// Reset drops the transaction (RSET, or after DATA).
+func (s *session) Reset() {
+	s.resetUpstream()
+	s.from, s.rcpts = "", nil
+	s.job.Reset()
+}
+
+func (s *session) resetUpstream() {
+	if !s.inTx || s.up == nil {
+		return
+	}
+	s.inTx = false
+	if err := s.up.Reset(); err != nil {
+		s.log.Warn("upstream RSET failed, reconnecting next time", "session", s.id, "err", err)
+		s.dropUpstream()
+	}
+}
+
+// Logout ends the session.
+func (s *session) Logout() error {
+	s.resetUpstream()
+	if s.up != nil {
+		s.up.Close()
+		s.up = nil
+	}
+	s.job.Close()
+	return nil
+}
+
+// multiline formats reply lines so that every line carries the enhanced
+// code: go-smtp prefixes the code to each line and the enhanced code only
+// to the last, so the others get it here ("554-5.7.1 ...").
+func multiline(enhanced string, lines []string) string {
+	for i := 0; i < len(lines)-1; i++ {
+		lines[i] = enhanced + " " + lines[i]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func replyText(err error) string {
+	if se, ok := isReply(err); ok {
+		return fmt.Sprintf("%d %d.%d.%d %s", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], se.Message)
+	}
+	return err.Error()
+}
+
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,197 @@
+package scoring
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"relayguard/rules"
+)
+
+func msgOf(s string) *rules.Message {
+	return rules.ParseMessage(strings.NewReader(s), int64(len(s)))
+}
+
+func fixed(name string, phase Phase, syms ...Symbol) Check {
+	return CheckFunc{name, phase, func(context.Context, *Input) Result { return Result{Symbols: syms} }}
+}
+
+func newTestEngine(t *testing.T, timeout time.Duration, checks ...Check) *Engine {
+	t.Helper()
+	e, err := NewEngine(DefaultPolicy(), timeout, nil, checks...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestChecksSeeWhatTheirPhaseKnows(t *testing.T) {
+	var connIn, mailIn, dataIn atomic.Pointer[Input]
+	record := func(name string, p Phase, dst *atomic.Pointer[Input]) Check {
+		return CheckFunc{name, p, func(_ context.Context, in *Input) Result { c := *in; dst.Store(&c); return Result{} }}
+	}
+	e := newTestEngine(t, time.Second,
+		record("c", PhaseConnect, &connIn), record("m", PhaseMail, &mailIn), record("d", PhaseData, &dataIn))
+	ip := netip.MustParseAddr("192.0.2.7")
+	j := e.Begin(Conn{SessionID: "S1", ClientIP: ip, Helo: "mx.example"})
+	defer j.Close()
+	j.Mail("a@example.org")
+	j.Rcpt("b@example.net")
+	msg := msgOf("Subject: hi\r\n\r\nbody\r\n")
+	j.Finish(msg)
+
+	c, m, d := connIn.Load(), mailIn.Load(), dataIn.Load()
+	if c == nil || m == nil || d == nil {
+		t.Fatal("a check did not run")
+	}
+	if c.ClientIP != ip || c.Helo != "mx.example" || c.From != "" || c.Message != nil {
+		t.Errorf("connect input = %+v", c)
+	}
+	if m.From != "a@example.org" || m.Message != nil || len(m.Rcpts) != 0 {
+		t.Errorf("mail input = %+v", m)
+	}
+	if d.From != "a@example.org" || d.Message != msg || len(d.Rcpts) != 1 || d.Rcpts[0] != "b@example.net" {
+		t.Errorf("data input = %+v", d)
+	}
+}
+
+func TestVerdictTotalsAndSortsSymbols(t *testing.T) {
+	e := newTestEngine(t, time.Second,
+		fixed("a", PhaseConnect, Symbol{Name: "LOW", Score: 0.5}),
+		fixed("b", PhaseData, Symbol{Name: "HIGH", Score: 5.1}, Symbol{Name: "NEG", Score: -1}),
+		fixed("c", PhaseMail, Symbol{Name: "MID", Score: 1.4}))
+	v := e.Score(Conn{}, "", nil, msgOf("\r\n"))
+	if v.Score != 6 {
+		t.Errorf("score = %v, want 6", v.Score)
+	}
+	if got := strings.Join(symbolNames(v.Symbols), ","); got != "HIGH,MID,LOW,NEG" {
+		t.Errorf("order = %s", got)
+	}
+	if v.Action != ActionAddHeader {
+		t.Errorf("action = %s, want add_header at exactly the threshold", v.Action)
+	}
+}
+
+func TestSlowCheckIsCutAtTheDeadline(t *testing.T) {
+	slow := CheckFunc{"slow", PhaseConnect, func(ctx context.Context, _ *Input) Result {
+		<-ctx.Done()
+		return Result{Symbols: []Symbol{{Name: "PARTIAL", Score: 1}}}
+	}}
+	e := newTestEngine(t, 50*time.Millisecond, slow, fixed("fast", PhaseData, Symbol{Name: "FAST", Score: 2}))
+	done := make(chan Verdict)
+	go func() { done <- e.Score(Conn{}, "", nil, msgOf("\r\n")) }()
+	select {
+	case v := <-done:
+		if len(v.Failed) != 1 || v.Failed[0] != "slow" {
+			t.Errorf("failed = %v, want [slow]", v.Failed)
+		}
+		if v.Score != 3 {
+			t.Errorf("score = %v: symbols found before the deadline must still count", v.Score)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Finish did not return: the deadline does not bound it")
+	}
+}
+
+func TestPanickingCheckFailsAloneWithoutCrashing(t *testing.T) {
+	bad := CheckFunc{"bad", PhaseData, func(context.Context, *Input) Result { panic("boom") }}
+	e := newTestEngine(t, time.Second, bad, fixed("good", PhaseData, Symbol{Name: "GOOD", Score: 1}))
+	v := e.Score(Conn{}, "", nil, msgOf("\r\n"))
+	if len(v.Failed) != 1 || v.Failed[0] != "bad" || v.Score != 1 {
+		t.Errorf("verdict = %+v", v)
+	}
+}
+
+func TestDataCheckReadsPriorResult(t *testing.T) {
+	spf := CheckFunc{"spf", PhaseMail, func(context.Context, *Input) Result {
+		time.Sleep(10 * time.Millisecond)
+		return Result{Value: "pass"}
+	}}
+	dmarc := CheckFunc{"dmarc", PhaseData, func(ctx context.Context, in *Input) Result {
+		r, ok := in.Prior(ctx, "spf")
+		if !ok || r.Value != "pass" {
+			return Result{Err: errors.New("no spf result")}
+		}
+		_, ok = in.Prior(ctx, "nosuch")
+		if ok {
+			return Result{Err: errors.New("found a check that does not exist")}
+		}
+		return Result{Symbols: []Symbol{{Name: "SAW_SPF", Score: 0.1}}}
+	}}
+	v := newTestEngine(t, time.Second, spf, dmarc).Score(Conn{}, "a@b.example", nil, msgOf("\r\n"))
+	if len(v.Failed) != 0 || len(v.Symbols) != 1 {
+		t.Errorf("verdict = %+v", v)
+	}
+}
+
+func TestFinalPhaseSeesEverySymbol(t *testing.T) {
+	meta := CheckFunc{"meta", PhaseFinal, func(_ context.Context, in *Input) Result {
+		names := strings.Join(symbolNames(in.Symbols), ",")
+		if strings.Contains(names, "A") && strings.Contains(names, "B") {
+			return Result{Symbols: []Symbol{{Name: "A_AND_B", Score: 3}}}
+		}
+		return Result{}
+	}}
+	e := newTestEngine(t, time.Second, meta,
+		fixed("a", PhaseConnect, Symbol{Name: "A", Score: 1}), fixed("b", PhaseData, Symbol{Name: "B", Score: 1}))
+	v := e.Score(Conn{}, "", nil, msgOf("\r\n"))
+	if v.Score != 5 {
+		t.Errorf("score = %v, want 5 with the meta symbol", v.Score)
+	}
+}
+
+func TestResetDropsTransactionButKeepsConnectionResults(t *testing.T) {
+	e := newTestEngine(t, time.Second,
+		fixed("conn", PhaseConnect, Symbol{Name: "CONN", Score: 1}),
+		CheckFunc{"mail", PhaseMail, func(_ context.Context, in *Input) Result {
+			if in.From == "spammer@example" {
+				return Result{Symbols: []Symbol{{Name: "BAD_SENDER", Score: 10}}}
+			}
+			return Result{}
+		}})
+	j := e.Begin(Conn{})
+	defer j.Close()
+	j.Mail("spammer@example")
+	j.Reset()
+	j.Mail("friend@example")
+	v := j.Finish(msgOf("\r\n"))
+	if v.Score != 1 {
+		t.Errorf("score = %v: the first transaction leaked into the second (%v)", v.Score, v.Symbols)
+	}
+}
+
+func TestEarlyJudgesWhatIsDone(t *testing.T) {
+	e := newTestEngine(t, time.Second,
+		fixed("listed", PhaseConnect, Symbol{Name: "DNSBL", Score: 20}),
+		CheckFunc{"hang", PhaseMail, func(ctx context.Context, _ *Input) Result { <-ctx.Done(); return Result{} }})
+	j := e.Begin(Conn{})
+	defer j.Close()
+	j.Mail("a@b.example")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		v := j.Early()
+		if v.Action == ActionReject {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Early never reached reject: %+v", v)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestNewEngineRefusesBadSettings(t *testing.T) {
+	if _, err := NewEngine(Policy{Reject: 5, AddHeader: 6, Mode: ModeEnforce, Explain: ExplainFull}, time.Second, nil); err == nil {
+		t.Error("reject below add_header accepted")
+	}
+	if _, err := NewEngine(DefaultPolicy(), 0, nil); err == nil {
+		t.Error("zero timeout accepted")
+	}
+	if _, err := NewEngine(DefaultPolicy(), time.Second, nil, fixed("x", Phase(9))); err == nil {
+		t.Error("unknown phase accepted")
+	}
+}
