@@ -99,10 +99,21 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 			return errBadSenderSyntax
 		}
 	}
+	reused := s.up != nil
 	if err := s.upstream(); err != nil {
 		return err
 	}
-	if err := s.up.Mail(from, opts); err != nil {
+	err := s.up.Mail(from, opts)
+	if err != nil && reused && !isPermanent(err) {
+		// The next hop may have timed out our idle connection between two
+		// of the client's messages: one fresh try before giving up.
+		s.dropUpstream()
+		if err := s.upstream(); err != nil {
+			return err
+		}
+		err = s.up.Mail(from, opts)
+	}
+	if err != nil {
 		return s.upstreamError("MAIL", err)
 	}
 	s.inTx = true
@@ -134,11 +145,20 @@ func (s *session) upstream() error {
 func (s *session) upstreamError(stage string, err error) error {
 	if se, ok := isReply(err); ok {
 		s.log.Info("upstream refused", "session", s.id, "stage", stage, "code", se.Code, "reply", se.Message)
+		if se.Code == 421 { // the next hop is closing the connection
+			s.dropUpstream()
+		}
 		return se
 	}
 	s.log.Error("upstream failed", "session", s.id, "stage", stage, "err", err)
 	s.dropUpstream()
 	return upstreamUnavailable(s.ref())
+}
+
+// isPermanent tells a 5xx answer from the next hop.
+func isPermanent(err error) bool {
+	se, ok := isReply(err)
+	return ok && se.Code >= 500
 }
 
 func (s *session) dropUpstream() {

@@ -31,6 +31,9 @@ type fakeUpstream struct {
 	dataErr   error                      // returned by Data
 	down      bool                       // Open fails
 	opened    int
+	// staleAfter makes a connection fail MAIL once it has carried this
+	// many transactions, as when the MTA timed out an idle connection.
+	staleAfter int
 }
 
 type delivery struct {
@@ -59,9 +62,14 @@ type fakeConn struct {
 	f     *fakeUpstream
 	from  string
 	rcpts []string
+	mails int
 }
 
 func (c *fakeConn) Mail(from string, _ *smtp.MailOptions) error {
+	if c.f.staleAfter > 0 && c.mails >= c.f.staleAfter {
+		return io.EOF
+	}
+	c.mails++
 	c.from, c.rcpts = from, nil
 	return nil
 }
@@ -582,3 +590,23 @@ func TestShutdownLetsDataFinishAndEndsIdleSessions(t *testing.T) {
 
 // unfold joins folded header lines (RFC 5322 §2.2.3).
 func unfold(s string) string { return strings.ReplaceAll(s, "\r\n ", " ") }
+
+func TestStaleUpstreamConnectionIsReplaced(t *testing.T) {
+	ts := startServer(t, defaultTestOptions(), scoring.DefaultPolicy(), &fakeUpstream{staleAfter: 1})
+	c := dial(t, ts.addr)
+	c.hello()
+	for i := 0; i < 3; i++ {
+		c.send("MAIL FROM:<a@example.org>")
+		c.expect(250, "")
+		c.send("RCPT TO:<user@local.example>")
+		c.expect(250, "")
+		c.sendMessage(ham)
+		c.expect(250, "")
+	}
+	if n := len(ts.up.messages()); n != 3 {
+		t.Errorf("%d messages relayed, want 3", n)
+	}
+	if ts.up.opened != 3 {
+		t.Errorf("%d upstream connections, want 3 (one per stale failure)", ts.up.opened)
+	}
+}
