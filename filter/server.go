@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -41,7 +42,7 @@ type Server struct {
 	opts     Options
 	policy   *Policy
 	users    Users
-	engine   *scoring.Engine
+	engine   atomic.Pointer[scoring.Engine]
 	upstream Upstream
 	log      *slog.Logger
 
@@ -51,7 +52,8 @@ type Server struct {
 
 // NewServer wires the front door. users may be nil (AUTH off).
 func NewServer(opts Options, policy *Policy, users Users, engine *scoring.Engine, up Upstream, log *slog.Logger) *Server {
-	s := &Server{opts: opts, policy: policy, users: users, engine: engine, upstream: up, log: log}
+	s := &Server{opts: opts, policy: policy, users: users, upstream: up, log: log}
+	s.engine.Store(engine)
 	srv := smtp.NewServer(s)
 	srv.Domain = opts.Hostname
 	srv.MaxMessageBytes = opts.MaxMessageBytes
@@ -97,6 +99,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// SetEngine swaps the scoring engine (SIGHUP reloads rules this way).
+// Sessions already open finish with the engine they began with.
+func (s *Server) SetEngine(e *scoring.Engine) { s.engine.Store(e) }
+
 func (s *Server) draining() bool { return s.listener != nil && s.listener.isDraining() }
 
 // NewSession is go-smtp's hook at HELO/EHLO (again after STARTTLS).
@@ -106,7 +112,7 @@ func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	_, isTLS := c.TLSConnectionState()
 	id := newID()
 	sess := &session{srv: s, conn: c, tc: tc, id: id, ip: ip, helo: c.Hostname(), tls: isTLS, log: s.log}
-	sess.job = s.engine.Begin(scoring.Conn{SessionID: id, ClientIP: ip, Helo: c.Hostname(), TLS: isTLS})
+	sess.job = s.engine.Load().Begin(scoring.Conn{SessionID: id, ClientIP: ip, Helo: c.Hostname(), TLS: isTLS})
 	s.log.Debug("session", "session", id, "ip", ip, "helo", c.Hostname(), "tls", isTLS)
 	return sess, nil
 }

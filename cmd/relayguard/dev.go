@@ -57,7 +57,7 @@ Loopback clients may relay anywhere, as in the default config.
 		return 1
 	}
 	banner := func(addr net.Addr) { printDevBanner(stdout, addr.String(), maildir) }
-	if err := serve(cfg, tlsCfg, log, banner); err != nil {
+	if err := serve(*cfgPath, cfg, tlsCfg, log, banner); err != nil {
 		log.Error("stopped", "err", err)
 		return 1
 	}

@@ -15,6 +15,7 @@ import (
 
 	"relayguard/config"
 	"relayguard/filter"
+	"relayguard/scoring"
 )
 
 func runServe(args []string, stderr io.Writer) int {
@@ -43,7 +44,7 @@ func runServe(args []string, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	if err := serve(cfg, tlsCfg, log, nil); err != nil {
+	if err := serve(*cfgPath, cfg, tlsCfg, log, nil); err != nil {
 		log.Error("stopped", "err", err)
 		return 1
 	}
@@ -51,9 +52,10 @@ func runServe(args []string, stderr io.Writer) int {
 }
 
 // serve runs the server until SIGTERM or SIGINT, then shuts down
-// gracefully. ready, when set, is called once the listener is up (dev mode
+// gracefully; SIGHUP reloads the scoring part of the configuration from
+// cfgPath. ready, when set, is called once the listener is up (dev mode
 // prints its banner there).
-func serve(cfg *config.Config, tlsCfg *tls.Config, log *slog.Logger, ready func(addr net.Addr)) error {
+func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Logger, ready func(addr net.Addr)) error {
 	engine, err := buildEngine(cfg, log, true)
 	if err != nil {
 		return err
@@ -71,20 +73,45 @@ func serve(cfg *config.Config, tlsCfg *tls.Config, log *slog.Logger, ready func(
 	if ready != nil {
 		ready(l.Addr())
 	}
-	return runUntilSignal(srv, l, cfg.Server.ShutdownTimeout.Duration, log)
+	reload := func() { reloadEngine(cfgPath, srv, log) }
+	return runUntilSignal(srv, l, cfg.Server.ShutdownTimeout.Duration, reload, log)
 }
 
-func runUntilSignal(srv *filter.Server, l net.Listener, grace time.Duration, log *slog.Logger) error {
+// reloadEngine rebuilds the scoring engine (thresholds, rules, lists) from
+// the configuration file. A configuration or rule file with an error keeps
+// the running engine, and the log says why.
+func reloadEngine(cfgPath string, srv *filter.Server, log *slog.Logger) {
+	cfg, err := config.Load(cfgPath)
+	if err == nil {
+		var engine *scoring.Engine
+		if engine, err = buildEngine(cfg, log, true); err == nil {
+			srv.SetEngine(engine)
+			log.Info("reloaded scoring configuration and rules (server, relay and access settings need a restart)", "config", cfgPath)
+			return
+		}
+	}
+	log.Error("reload failed, keeping the running rules", "err", err)
+}
+
+func runUntilSignal(srv *filter.Server, l net.Listener, grace time.Duration, reload func(), log *slog.Logger) error {
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sig)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
-	select {
-	case err := <-done:
-		return err
-	case s := <-sig:
-		log.Info("shutting down", "signal", s.String(), "grace", grace)
+wait:
+	for {
+		select {
+		case err := <-done:
+			return err
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				reload()
+				continue
+			}
+			log.Info("shutting down", "signal", s.String(), "grace", grace)
+			break wait
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
