@@ -35,6 +35,9 @@ type Options struct {
 	SpoolMemoryBytes    int64
 	SpoolDir            string
 	TLS                 *tls.Config // nil: no STARTTLS, no AUTH
+	// RejectEarly refuses at RCPT when the sender checks alone reach the
+	// reject threshold.
+	RejectEarly bool
 }
 
 // Server is relayguard's SMTP front door.

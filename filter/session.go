@@ -43,6 +43,7 @@ type session struct {
 	from    string
 	rcpts   []string
 	started time.Time
+	early   *scoring.Verdict // with RejectEarly: the sender-only verdict, once known
 }
 
 func (s *session) ref() string { return s.id }
@@ -174,6 +175,9 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		s.log.Info("rcpt refused", "session", s.id, "ip", s.ip, "helo", s.helo, "from", s.from, "rcpt", to, "reply", err.Message)
 		return err
 	}
+	if reply := s.rejectEarly(); reply != nil {
+		return reply
+	}
 	if !s.inTx || s.up == nil {
 		return upstreamUnavailable(s.ref())
 	}
@@ -183,6 +187,26 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.rcpts = append(s.rcpts, to)
 	s.job.Rcpt(to)
 	return nil
+}
+
+// rejectEarly refuses at RCPT, so the body is never sent, when the checks
+// that judge the sender (connect and MAIL phase) already reach reject.
+func (s *session) rejectEarly() error {
+	if !s.srv.opts.RejectEarly {
+		return nil
+	}
+	if s.early == nil {
+		v := s.job.Early()
+		s.early = &v
+		if v.Action == scoring.ActionReject {
+			s.logMessage(&record{verdict: &v, reply: "554 5.7.1 rejected at RCPT"})
+		}
+	}
+	if s.early.Action != scoring.ActionReject {
+		return nil
+	}
+	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: multiline("5.7.1", s.early.RejectLines(s.ref()))}
 }
 
 // Data spools the message, asks for the verdict, and rejects it or relays
@@ -269,7 +293,7 @@ func (s *session) spoolError(err error) error {
 // Reset drops the transaction (RSET, or after DATA).
 func (s *session) Reset() {
 	s.resetUpstream()
-	s.from, s.rcpts = "", nil
+	s.from, s.rcpts, s.early = "", nil, nil
 	s.job.Reset()
 }
 

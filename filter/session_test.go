@@ -111,9 +111,9 @@ func defaultTestOptions() Options {
 	}
 }
 
-func startServer(t *testing.T, opts Options, policy scoring.Policy, up *fakeUpstream) *testServer {
+func startServer(t *testing.T, opts Options, policy scoring.Policy, up *fakeUpstream, checks ...scoring.Check) *testServer {
 	t.Helper()
-	engine, err := scoring.NewEngine(policy, 5*time.Second, nil, scoring.GTUBE{})
+	engine, err := scoring.NewEngine(policy, 5*time.Second, nil, append(checks, scoring.GTUBE{})...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -608,5 +608,29 @@ func TestStaleUpstreamConnectionIsReplaced(t *testing.T) {
 	}
 	if ts.up.opened != 3 {
 		t.Errorf("%d upstream connections, want 3 (one per stale failure)", ts.up.opened)
+	}
+}
+
+func TestRejectEarlyRefusesAtRcpt(t *testing.T) {
+	listed := scoring.CheckFunc{CheckName: "dnsbl", CheckPhase: scoring.PhaseConnect,
+		Fn: func(context.Context, *scoring.Input) scoring.Result {
+			return scoring.Result{Symbols: []scoring.Symbol{{Name: "DNSBL_TEST", Score: 20, Detail: "127.0.0.1 listed on bl.test"}}}
+		}}
+	for _, early := range []bool{true, false} {
+		opts := defaultTestOptions()
+		opts.RejectEarly = early
+		ts := startServer(t, opts, scoring.DefaultPolicy(), nil, listed)
+		c := dial(t, ts.addr)
+		c.hello()
+		c.send("MAIL FROM:<a@example.org>")
+		c.expect(250, "")
+		c.send("RCPT TO:<user@local.example>")
+		if early {
+			c.expect(554, "listed on bl.test")
+			continue
+		}
+		c.expect(250, "")
+		c.sendMessage(ham)
+		c.expect(554, "listed on bl.test")
 	}
 }

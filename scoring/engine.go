@@ -180,22 +180,13 @@ func (j *Job) Reset() {
 	j.tx = Input{}
 }
 
-// Early judges the transaction on what the connect- and MAIL-phase checks
-// found so far, without waiting. Front ends use it to refuse at RCPT when
-// the score already reaches reject.
+// Early judges the transaction on the connect- and MAIL-phase checks
+// alone, waiting for them (each is bounded by the engine timeout). Front
+// ends use it to refuse at RCPT, before the body is sent, when the sender
+// alone already reaches the reject threshold. Checks that failed are not
+// counted as failures here: DATA may still bring enough to decide.
 func (j *Job) Early() Verdict {
-	var syms []Symbol
-	var auth []authres.Result
-	for _, runs := range [][]*run{j.connRuns, j.txRuns} {
-		for _, r := range runs {
-			select {
-			case <-r.done:
-				syms = append(syms, r.res.Symbols...)
-				auth = append(auth, r.res.Auth...)
-			default:
-			}
-		}
-	}
+	syms, auth, _ := j.join(append(append([]*run(nil), j.connRuns...), j.txRuns...))
 	return decide(j.e.policy, syms, auth, nil)
 }
 
