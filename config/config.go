@@ -35,6 +35,30 @@ type Config struct {
 	Scoring Scoring `toml:"scoring"`
 	Rules   Rules   `toml:"rules"`
 	Log     Log     `toml:"log"`
+	DNS     DNS     `toml:"dns"`
+	DNSBL   []List  `toml:"dnsbl"`
+	DNSWL   []List  `toml:"dnswl"`
+	URIBL   []List  `toml:"uribl"`
+}
+
+// DNS configures the one resolver every sender check uses.
+type DNS struct {
+	Servers   []string `toml:"servers"`
+	Timeout   Duration `toml:"timeout"`
+	Retries   int      `toml:"retries"`
+	CacheSize int      `toml:"cache_size"`
+	OnError   string   `toml:"on_error"`
+}
+
+// List is one [[dnsbl]], [[dnswl]] or [[uribl]] entry.
+type List struct {
+	Zone    string             `toml:"zone"`
+	Weight  float64            `toml:"weight"`
+	Codes   map[string]float64 `toml:"codes"`
+	Policy  []string           `toml:"policy"`
+	Name    string             `toml:"name"`
+	Bitmask bool               `toml:"bitmask"`
+	Test    string             `toml:"test"`
 }
 
 type Server struct {
@@ -69,6 +93,7 @@ type Access struct {
 	LocalDomains  []string       `toml:"local_domains"`
 	UsersFile     string         `toml:"users_file"`
 	TrustedRelays []netip.Prefix `toml:"trusted_relays"`
+	EgressIPs     []netip.Addr   `toml:"egress_ips"`
 }
 
 type Scoring struct {
@@ -77,6 +102,10 @@ type Scoring struct {
 	Mode      string   `toml:"mode"`
 	Explain   string   `toml:"explain"`
 	Timeout   Duration `toml:"timeout"`
+	// RejectEarly refuses at RCPT when the sender checks alone reach
+	// reject, so the body is never received.
+	RejectEarly     bool `toml:"reject_early"`
+	URIBLMaxLookups int  `toml:"uribl_max_lookups"`
 }
 
 type Rules struct {
@@ -276,11 +305,48 @@ func (c *Config) validate() error {
 	if !oneOf(sc.Explain, "full", "summary", "none") {
 		return keyErr("scoring.explain", "want \"full\", \"summary\" or \"none\", got %q", sc.Explain)
 	}
+	if sc.URIBLMaxLookups <= 0 {
+		return keyErr("scoring.uribl_max_lookups", "must be positive, got %d", sc.URIBLMaxLookups)
+	}
+	if err := c.DNS.validate(); err != nil {
+		return err
+	}
+	for _, set := range []struct {
+		key   string
+		lists []List
+	}{{"dnsbl", c.DNSBL}, {"dnswl", c.DNSWL}, {"uribl", c.URIBL}} {
+		for _, l := range set.lists {
+			if !filter.ValidDomain(strings.TrimSuffix(l.Zone, ".")) {
+				return keyErr(set.key, "zone %q is not a domain name", l.Zone)
+			}
+		}
+	}
 	if !oneOf(c.Log.Format, "text", "json") {
 		return keyErr("log.format", "want \"text\" or \"json\", got %q", c.Log.Format)
 	}
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		return keyErr("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
+	}
+	return nil
+}
+
+func (d *DNS) validate() error {
+	for _, s := range d.Servers {
+		if _, err := netip.ParseAddr(s); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddrPort(s); err != nil {
+			return keyErr("dns.servers", "want IP or IP:port, got %q", s)
+		}
+	}
+	if d.Timeout.Duration <= 0 {
+		return keyErr("dns.timeout", "must be positive")
+	}
+	if d.Retries < 0 {
+		return keyErr("dns.retries", "must not be negative")
+	}
+	if !oneOf(d.OnError, "accept", "tempfail") {
+		return keyErr("dns.on_error", "want \"accept\" or \"tempfail\", got %q", d.OnError)
 	}
 	return nil
 }

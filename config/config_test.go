@@ -101,3 +101,44 @@ func TestDefaultFileDocumentsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+func TestListsDecode(t *testing.T) {
+	c, err := Parse([]byte(`
+[dns]
+servers = ["127.0.0.1:5353", "::1"]
+on_error = "tempfail"
+
+[[dnsbl]]
+zone = "zen.spamhaus.org"
+weight = 8.0
+codes = { "127.0.0.10" = 3.0 }
+policy = ["127.0.0.10"]
+
+[[uribl]]
+zone = "multi.surbl.org"
+weight = 6.0
+bitmask = true
+`), "lists.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.DNSBL) != 1 || c.DNSBL[0].Codes["127.0.0.10"] != 3 || c.DNSBL[0].Policy[0] != "127.0.0.10" {
+		t.Errorf("dnsbl = %+v", c.DNSBL)
+	}
+	if len(c.URIBL) != 1 || !c.URIBL[0].Bitmask || len(c.DNSWL) != 0 {
+		t.Errorf("uribl = %+v, dnswl = %+v", c.URIBL, c.DNSWL)
+	}
+	if c.DNS.OnError != "tempfail" || len(c.DNS.Servers) != 2 {
+		t.Errorf("dns = %+v", c.DNS)
+	}
+	for name, file := range map[string]string{
+		"bad zone":      "[[dnsbl]]\nzone = \"not a zone\"\n",
+		"bad server":    "[dns]\nservers = [\"resolver.example\"]\n",
+		"bad on_error":  "[dns]\non_error = \"retry\"\n",
+		"unknown field": "[[dnsbl]]\nzone = \"bl.example\"\nwieght = 3.0\n",
+	} {
+		if _, err := Parse([]byte(file), "x.toml"); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
