@@ -97,19 +97,23 @@ func (j *Job) start(phase Phase, in Input) []*run {
 	return j.startIn(j.ctx, phase, in)
 }
 
-// startIn starts the checks of one phase. They may wait for the runs
-// already started (a snapshot, so the session can move on without races).
+// startIn starts the checks of one phase. A check may wait (Input.Prior)
+// for any check of an earlier phase or of its own (DMARC waits for DKIM);
+// each works on a snapshot of the runs, so the session moves on without
+// races. A wait cycle cannot hang: every run ends at its deadline.
 func (j *Job) startIn(parent context.Context, phase Phase, in Input) []*run {
 	checks := j.e.checks[phase]
 	runs := make([]*run, len(checks))
-	input := in
-	earlier := append(append([]*run(nil), j.connRuns...), j.txRuns...)
-	input.prior = func(ctx context.Context, name string) (Result, bool) {
-		return awaitRun(ctx, earlier, name)
-	}
 	for i, c := range checks {
-		r := &run{check: c, done: make(chan struct{})}
-		runs[i] = r
+		runs[i] = &run{check: c, done: make(chan struct{})}
+	}
+	visible := append(append(append([]*run(nil), j.connRuns...), j.txRuns...), runs...)
+	for _, r := range runs {
+		input := in
+		self := r
+		input.prior = func(ctx context.Context, name string) (Result, bool) {
+			return awaitRun(ctx, visible, self, name)
+		}
 		go j.execute(parent, r, &input)
 	}
 	return runs
@@ -133,10 +137,10 @@ func (j *Job) execute(parent context.Context, r *run, in *Input) {
 	}
 }
 
-// awaitRun finds an earlier-phase run by check name and waits for it.
-func awaitRun(ctx context.Context, runs []*run, name string) (Result, bool) {
+// awaitRun finds another run by check name and waits for it.
+func awaitRun(ctx context.Context, runs []*run, self *run, name string) (Result, bool) {
 	for _, r := range runs {
-		if r.check.Name() != name {
+		if r == self || r.check.Name() != name {
 			continue
 		}
 		select {

@@ -191,3 +191,23 @@ func TestNewEngineRefusesBadSettings(t *testing.T) {
 		t.Error("unknown phase accepted")
 	}
 }
+
+func TestSamePhaseCheckReadsAnother(t *testing.T) {
+	dkim := CheckFunc{"dkim", PhaseData, func(context.Context, *Input) Result {
+		time.Sleep(10 * time.Millisecond)
+		return Result{Value: "valid"}
+	}}
+	dmarc := CheckFunc{"dmarc", PhaseData, func(ctx context.Context, in *Input) Result {
+		if r, ok := in.Prior(ctx, "dkim"); !ok || r.Value != "valid" {
+			return Result{Err: errors.New("no dkim result")}
+		}
+		if _, ok := in.Prior(ctx, "dmarc"); ok {
+			return Result{Err: errors.New("waited for itself")}
+		}
+		return Result{}
+	}}
+	v := newTestEngine(t, time.Second, dmarc, dkim).Score(Conn{}, "", nil, msgOf("\r\n"))
+	if len(v.Failed) != 0 {
+		t.Errorf("failed: %v", v.Failed)
+	}
+}
