@@ -22,3 +22,13 @@ type Resolver interface {
 	// LookupA returns only IPv4 addresses (A records): DNSBL answers.
 	LookupA(ctx context.Context, name string) ([]net.IP, error)
 }
+
+// Peeker is implemented by resolvers with a cache (*Client). Its methods
+// answer from the cache only, never sending a query: cached is false when
+// the answer is not there. A caller with many lookups per message (URIBL)
+// asks it first, so answers already known cost no goroutine. A cached
+// negative answer is cached with the not-found error.
+type Peeker interface {
+	PeekA(name string) (ips []net.IP, cached bool, err error)
+	PeekTXT(name string) (txt []string, cached bool, err error)
+}

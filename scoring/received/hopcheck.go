@@ -1,0 +1,83 @@
+package received
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+
+	"relayguard/scoring"
+	"relayguard/scoring/dnsbl"
+	"relayguard/scoring/rdns"
+)
+
+// HopOptions configures the original-hop check. Any of the checks may be
+// nil, and is then not run on the hop.
+type HopOptions struct {
+	// Trusted are the relays whose Received fields are believed
+	// (access.trusted_relays). Empty means none: the check does nothing.
+	Trusted []netip.Prefix
+	DNSBL   *dnsbl.IPCheck
+	RDNS    *rdns.RDNSCheck
+	HELO    *rdns.HELOCheck
+}
+
+// HopCheck judges the original hop of mail that a trusted relay forwarded
+// to us ("received", end of DATA): the DNSBL, reverse DNS and HELO checks
+// run on the IP and HELO recorded by the relay, so forwarded spam is judged
+// by the host that sent it to the forwarder, not by the forwarder. Its
+// symbols carry the RCVD_ prefix and their details name the hop and why it
+// was chosen. Result.Value is the Hop, when one was found.
+type HopCheck struct {
+	opts HopOptions
+}
+
+// NewHopCheck makes the check.
+func NewHopCheck(opts HopOptions) (*HopCheck, error) {
+	for _, p := range opts.Trusted {
+		if !p.IsValid() {
+			return nil, errors.New("received: invalid trusted prefix")
+		}
+	}
+	return &HopCheck{opts: opts}, nil
+}
+
+func (c *HopCheck) Name() string         { return "received" }
+func (c *HopCheck) Phase() scoring.Phase { return scoring.PhaseData }
+
+// Run finds the original hop and judges it.
+func (c *HopCheck) Run(ctx context.Context, in *scoring.Input) scoring.Result {
+	if in.Message == nil {
+		return scoring.Result{}
+	}
+	hop, ok := OriginalHop(in.Message.Header, c.opts.Trusted, in.ClientIP)
+	if !ok {
+		return scoring.Result{}
+	}
+	via := fmt.Sprintf("first untrusted hop, via trusted relay %s", hop.Via)
+
+	var parts [3]scoring.Result
+	var wg sync.WaitGroup
+	if c.opts.DNSBL != nil {
+		wg.Go(func() { parts[0] = c.opts.DNSBL.Judge(ctx, hop.IP, via) })
+	}
+	if c.opts.RDNS != nil {
+		wg.Go(func() { parts[1] = c.opts.RDNS.Judge(ctx, hop.IP, via) })
+	}
+	if c.opts.HELO != nil && hop.Helo != "" {
+		wg.Go(func() { parts[2] = c.opts.HELO.Judge(ctx, hop.Helo, hop.IP, via) })
+	}
+	wg.Wait()
+
+	res := scoring.Result{Value: hop}
+	var errs []error
+	for _, p := range parts {
+		res.Symbols = append(res.Symbols, p.Symbols...)
+		if p.Err != nil {
+			errs = append(errs, p.Err)
+		}
+	}
+	res.Err = errors.Join(errs...)
+	return res
+}
