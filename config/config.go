@@ -39,6 +39,8 @@ type Config struct {
 	DNSBL   []List  `toml:"dnsbl"`
 	DNSWL   []List  `toml:"dnswl"`
 	URIBL   []List  `toml:"uribl"`
+	// Scores overrides the scores of sender-check symbols by name.
+	Scores map[string]float64 `toml:"scores"`
 }
 
 // DNS configures the one resolver every sender check uses.

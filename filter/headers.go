@@ -3,13 +3,14 @@ package filter
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/netip"
 	"time"
 
 	"github.com/emersion/go-message/textproto"
-	"github.com/emersion/go-msgauth/authres"
-
+	"relayguard/rules"
 	"relayguard/scoring"
+	"relayguard/scoring/auth"
 )
 
 // hop describes this hop of the message, for our Received header.
@@ -54,7 +55,7 @@ func (h *hop) received() string {
 func addedHeader(h *hop, v *scoring.Verdict) []byte {
 	fields := [][2]string{
 		{"Received", h.received()},
-		{"Authentication-Results", authres.Format(h.hostname, v.Auth)},
+		{auth.HeaderName, auth.FormatHeader(h.hostname, v.Auth)},
 	}
 	if v.Spam() {
 		fields = append(fields, [2]string{"X-Spam-Flag", "YES"})
@@ -71,4 +72,34 @@ func addedHeader(h *hop, v *scoring.Verdict) []byte {
 	var b bytes.Buffer
 	textproto.WriteHeader(&b, hdr) // cannot fail on a bytes.Buffer with valid fields
 	return bytes.TrimSuffix(b.Bytes(), []byte("\r\n"))
+}
+
+// ourSpamFields are the fields we add; copies a sender wrote are removed,
+// or a downstream filter could read "X-Spam-Flag: NO" from the spammer.
+var ourSpamFields = []string{"X-Spam-Flag", "X-Spam-Score", "X-Spam-Status"}
+
+// relayedMessage is the message as the next hop gets it: incoming
+// Authentication-Results fields that claim our authserv-id are removed
+// (RFC 8601 §5: a sender could otherwise forge a result we seem to vouch
+// for), and so are incoming X-Spam fields of the names we add; every other
+// byte is as received. A header that could not be parsed is left as it is,
+// since we cannot rewrite what we cannot read; the content rules score it.
+func relayedMessage(msg *rules.Message, authservID string) (io.Reader, int) {
+	if msg.HeaderErr != nil {
+		return msg.Raw(), 0
+	}
+	h := msg.Header.Copy()
+	n := auth.StripSpoofed(&h, authservID)
+	for _, k := range ourSpamFields {
+		for f := h.FieldsByKey(k); f.Next(); {
+			f.Del()
+			n++
+		}
+	}
+	if n == 0 {
+		return msg.Raw(), 0
+	}
+	var b bytes.Buffer
+	textproto.WriteHeader(&b, h)
+	return io.MultiReader(&b, msg.Body()), n
 }

@@ -11,11 +11,13 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
+	"relayguard/rules"
 	"relayguard/scoring"
 )
 
@@ -38,6 +40,8 @@ type Options struct {
 	// RejectEarly refuses at RCPT when the sender checks alone reach the
 	// reject threshold.
 	RejectEarly bool
+	// ParseOptions bound the work of parsing a message (rules.max_scan_bytes).
+	ParseOptions rules.Options
 }
 
 // Server is relayguard's SMTP front door.
@@ -49,8 +53,11 @@ type Server struct {
 	upstream Upstream
 	log      *slog.Logger
 
-	smtp     *smtp.Server
-	listener *limitListener
+	smtp *smtp.Server
+
+	mu       sync.Mutex
+	listener *limitListener // set by Serve
+	closed   bool           // Shutdown was called
 }
 
 // NewServer wires the front door. users may be nil (AUTH off).
@@ -75,9 +82,16 @@ func NewServer(opts Options, policy *Policy, users Users, engine *scoring.Engine
 
 // Serve accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	s.listener = newLimitListener(l, s.opts.MaxConnections, s.opts.MaxConnectionsPerIP, s.opts.Hostname,
+	ll := newLimitListener(l, s.opts.MaxConnections, s.opts.MaxConnectionsPerIP, s.opts.Hostname,
 		func(ip netip.Addr, reason string) { s.log.Warn("connection refused", "ip", ip, "reason", reason) })
-	err := s.smtp.Serve(s.listener)
+	s.mu.Lock()
+	if s.closed { // shut down before it started
+		s.mu.Unlock()
+		return l.Close()
+	}
+	s.listener = ll
+	s.mu.Unlock()
+	err := s.smtp.Serve(ll)
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
@@ -87,13 +101,17 @@ func (s *Server) Serve(l net.Listener) error {
 // Shutdown stops accepting, ends idle sessions with 421, lets messages in
 // DATA finish until ctx ends, then closes whatever is left.
 func (s *Server) Shutdown(ctx context.Context) error {
-	if s.listener == nil {
+	s.mu.Lock()
+	s.closed = true
+	ll := s.listener
+	s.mu.Unlock()
+	if ll == nil {
 		return nil
 	}
-	s.listener.drain()
+	ll.drain()
 	err := s.smtp.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		s.listener.closeAll()
+		ll.closeAll()
 		return fmt.Errorf("shutdown: sessions still open at the deadline were closed")
 	}
 	if errors.Is(err, smtp.ErrServerClosed) {
@@ -106,7 +124,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Sessions already open finish with the engine they began with.
 func (s *Server) SetEngine(e *scoring.Engine) { s.engine.Store(e) }
 
-func (s *Server) draining() bool { return s.listener != nil && s.listener.isDraining() }
+func (s *Server) draining() bool {
+	s.mu.Lock()
+	ll := s.listener
+	s.mu.Unlock()
+	return ll != nil && ll.isDraining()
+}
 
 // NewSession is go-smtp's hook at HELO/EHLO (again after STARTTLS).
 func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {

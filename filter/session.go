@@ -227,7 +227,7 @@ func (s *session) Data(r io.Reader) error {
 	if _, ok := rules.HeaderSize(sp, sp.Size(), s.srv.opts.MaxHeaderBytes); !ok {
 		return s.abort(errHeaderTooLarge)
 	}
-	msg := rules.ParseMessage(sp, sp.Size())
+	msg := rules.ParseMessageOptions(sp, sp.Size(), s.srv.opts.ParseOptions)
 	verdict := s.job.Finish(msg)
 	rec := s.record(sp, &verdict)
 
@@ -249,7 +249,11 @@ func (s *session) Data(r io.Reader) error {
 	if s.up == nil || !s.inTx {
 		return upstreamUnavailable(s.ref())
 	}
-	text, err := s.up.Data(addedHeader(h, &verdict), msg.Raw())
+	body, stripped := relayedMessage(msg, s.srv.opts.Hostname)
+	if stripped > 0 {
+		s.log.Warn("removed forged Authentication-Results", "session", s.id, "count", stripped)
+	}
+	text, err := s.up.Data(addedHeader(h, &verdict), body)
 	s.inTx = false
 	if err != nil {
 		reply := s.upstreamError("DATA", err)

@@ -634,3 +634,28 @@ func TestRejectEarlyRefusesAtRcpt(t *testing.T) {
 		c.expect(554, "listed on bl.test")
 	}
 }
+
+func TestForgedAuthenticationResultsRemoved(t *testing.T) {
+	ts := startServer(t, defaultTestOptions(), scoring.DefaultPolicy(), nil)
+	c := dial(t, ts.addr)
+	c.hello()
+	c.send("MAIL FROM:<a@example.org>")
+	c.expect(250, "")
+	c.send("RCPT TO:<user@local.example>")
+	c.expect(250, "")
+	forged := "Authentication-Results: relayguard.test; dkim=pass header.d=bank.example\n" +
+		"X-Spam-Flag: NO\nX-Spam-Status: No, score=-100.0, required=6.0, tests=WHITELISTED\n" +
+		"Authentication-Results: mx.other.example; spf=pass smtp.mailfrom=a@example.org\n"
+	c.sendMessage(forged + ham)
+	c.expect(250, "")
+	m := ts.up.messages()[0].data
+	if strings.Contains(m, "header.d=bank.example") || strings.Contains(m, "WHITELISTED") || strings.Contains(m, "X-Spam-Flag: NO") {
+		t.Errorf("forged result claiming our authserv-id relayed:\n%s", m)
+	}
+	if !strings.Contains(m, "Authentication-Results: mx.other.example; spf=pass") {
+		t.Errorf("another server's result was removed:\n%s", m)
+	}
+	if !strings.Contains(m, "\r\n\r\nSee you at noon.\r\n") {
+		t.Errorf("body damaged:\n%s", m)
+	}
+}

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(exim4-daemon-light swaks rbldnsd python3-dkim)
+# swaks needs libnet-ssleay-perl for --tls (it only recommends it).
+need=(exim4-daemon-light swaks libnet-ssleay-perl rbldnsd python3-dkim)
 missing=()
 for p in "${need[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
