@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/emersion/go-message/textproto"
 )
@@ -28,14 +29,31 @@ type Message struct {
 	raw        io.ReaderAt
 	size       int64
 	bodyOffset int64
+
+	// What the body says, decoded on first use (content.go).
+	maxScan     int64
+	contentOnce sync.Once
+	body        *content
+
+	// Rule results, computed once per rule set (ruleset.go).
+	evalMu sync.Mutex
+	evals  map[*compiled]*evaluation
 }
 
 // ParseMessage reads the top-level header of the message held in raw.
 // It never fails on malformed input: the error is kept in HeaderErr and the
 // body is taken to start after the first empty line (or at the end).
 func ParseMessage(raw io.ReaderAt, size int64) *Message {
-	m := &Message{raw: raw, size: size}
-	cr := &countingReader{r: io.NewSectionReader(raw, 0, size)}
+	return ParseMessageOptions(raw, size, Options{})
+}
+
+// ParseMessageOptions is ParseMessage with the limits of a rule set
+// (Ruleset.Options): opts.MaxScanBytes caps the decoded text the body
+// checks read.
+func ParseMessageOptions(raw io.ReaderAt, size int64, opts Options) *Message {
+	m := &Message{raw: raw, size: size, maxScan: opts.maxScan()}
+	start := mboxFromLine(raw, size)
+	cr := &countingReader{r: io.NewSectionReader(raw, start, size-start), n: start}
 	br := bufio.NewReaderSize(io.LimitReader(cr, maxHeaderRead), 4096)
 	h, err := textproto.ReadHeader(br)
 	m.Header = h
@@ -46,6 +64,22 @@ func ParseMessage(raw io.ReaderAt, size int64) *Message {
 	m.HeaderErr = fmt.Errorf("header: %w", err)
 	m.bodyOffset, _ = HeaderSize(raw, size, size)
 	return m
+}
+
+// mboxFromLine returns the length of a leading mbox "From sender date"
+// separator line (archived mail, corpora, `formail` output), which is not
+// a header field; 0 when there is none.
+func mboxFromLine(raw io.ReaderAt, size int64) int64 {
+	var buf [1024]byte
+	n, _ := raw.ReadAt(buf[:min(int64(len(buf)), size)], 0)
+	line := buf[:n]
+	if !bytes.HasPrefix(line, []byte("From ")) {
+		return 0
+	}
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		return int64(i + 1)
+	}
+	return 0
 }
 
 // maxHeaderRead bounds how much ParseMessage reads into the parsed header,

@@ -67,7 +67,7 @@ matched. DIR is read recursively. Exit status: 0 if every message was read.
 		}
 	}
 	log := newLogger("text", "error", stderr)
-	engine, err := buildEngine(cfg, log, !f.local)
+	engine, _, err := buildEngine(cfg, log, !f.local)
 	if err != nil {
 		fmt.Fprintln(stderr, "relayguard:", err)
 		return 1
@@ -82,7 +82,7 @@ matched. DIR is read recursively. Exit status: 0 if every message was read.
 		rcpts = strings.Split(f.rcpt, ",")
 	}
 	failed := scoreFiles(files, max(f.jobs, 1), func(path string) (*scoring.Verdict, error) {
-		return scoreFile(engine, conn, f.from, rcpts, path)
+		return scoreFile(engine, conn, f.from, rcpts, path, rules.Options{MaxScanBytes: cfg.Rules.MaxScanBytes})
 	}, func(path string, v *scoring.Verdict, err error) {
 		if err != nil {
 			fmt.Fprintf(stderr, "relayguard: %s: %v\n", path, err)
@@ -160,7 +160,7 @@ func scoreFiles(files []string, jobs int, score func(string) (*scoring.Verdict, 
 	return failed
 }
 
-func scoreFile(engine *scoring.Engine, conn scoring.Conn, from string, rcpts []string, path string) (*scoring.Verdict, error) {
+func scoreFile(engine *scoring.Engine, conn scoring.Conn, from string, rcpts []string, path string, opts rules.Options) (*scoring.Verdict, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -170,7 +170,7 @@ func scoreFile(engine *scoring.Engine, conn scoring.Conn, from string, rcpts []s
 	if err != nil {
 		return nil, err
 	}
-	msg := rules.ParseMessage(f, st.Size())
+	msg := rules.ParseMessageOptions(f, st.Size(), opts)
 	v := engine.Score(conn, from, rcpts, msg)
 	return &v, nil
 }

@@ -29,7 +29,13 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 			fs.Usage()
 			return 2
 		}
-		if _, err := config.Load(fs.Arg(1)); err != nil {
+		cfg, err := config.Load(fs.Arg(1))
+		if err == nil {
+			// Build everything it asks for, without serving: rule files,
+			// lists and score names are checked too.
+			_, _, err = buildEngine(cfg, newLogger("text", "error", stderr), true)
+		}
+		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}

@@ -20,6 +20,8 @@ Usage:
                                   score messages offline, like spamassassin -t
   relayguard rules default|list|lint
                                   show, list or check content rules
+  relayguard lookup IP|DOMAIN     is it on the configured blocklists? (and its
+                                  reverse DNS)
   relayguard config default       print the default configuration, commented
   relayguard version              print the version
 
@@ -45,6 +47,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCheck(rest, stdout, stderr)
 	case "config":
 		return runConfig(rest, stdout, stderr)
+	case "rules":
+		return runRules(rest, stdout, stderr)
+	case "lookup":
+		return runLookup(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0

@@ -74,7 +74,7 @@ func TestCheckReportReadsLikeSpamAssassin(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"testdata/gtube.eml", "score 1000.", "reject", "GTUBE", "GTUBE anti-spam test string"} {
+	for _, want := range []string{"testdata/gtube.eml", "(add_header 6.0, reject 15.0): reject", "1000.0  GTUBE", "GTUBE anti-spam test string"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}

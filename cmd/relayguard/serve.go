@@ -56,10 +56,12 @@ func runServe(args []string, stderr io.Writer) int {
 // cfgPath. ready, when set, is called once the listener is up (dev mode
 // prints its banner there).
 func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Logger, ready func(addr net.Addr)) error {
-	engine, err := buildEngine(cfg, log, true)
+	engine, p, err := buildEngine(cfg, log, true)
 	if err != nil {
 		return err
 	}
+	bg := startBackground(p)
+	defer func() { bg.stop() }()
 	srv, err := buildServer(cfg, engine, log, tlsCfg)
 	if err != nil {
 		return err
@@ -73,24 +75,42 @@ func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Log
 	if ready != nil {
 		ready(l.Addr())
 	}
-	reload := func() { reloadEngine(cfgPath, srv, log) }
+	reload := func() {
+		if p := reloadEngine(cfgPath, srv, log); p != nil {
+			bg.stop()
+			bg = startBackground(p)
+		}
+	}
 	return runUntilSignal(srv, l, cfg.Server.ShutdownTimeout.Duration, reload, log)
 }
 
 // reloadEngine rebuilds the scoring engine (thresholds, rules, lists) from
 // the configuration file. A configuration or rule file with an error keeps
 // the running engine, and the log says why.
-func reloadEngine(cfgPath string, srv *filter.Server, log *slog.Logger) {
+func reloadEngine(cfgPath string, srv *filter.Server, log *slog.Logger) *parts {
 	cfg, err := config.Load(cfgPath)
 	if err == nil {
 		var engine *scoring.Engine
-		if engine, err = buildEngine(cfg, log, true); err == nil {
+		var p *parts
+		if engine, p, err = buildEngine(cfg, log, true); err == nil {
 			srv.SetEngine(engine)
 			log.Info("reloaded scoring configuration and rules (server, relay and access settings need a restart)", "config", cfgPath)
-			return
+			return p
 		}
 	}
 	log.Error("reload failed, keeping the running rules", "err", err)
+	return nil
+}
+
+// background is what runs beside an engine: the blocklist self-test.
+type background struct{ stop context.CancelFunc }
+
+func startBackground(p *parts) background {
+	ctx, cancel := context.WithCancel(context.Background())
+	if p.monitor != nil {
+		go p.monitor.Run(ctx)
+	}
+	return background{stop: cancel}
 }
 
 func runUntilSignal(srv *filter.Server, l net.Listener, grace time.Duration, reload func(), log *slog.Logger) error {

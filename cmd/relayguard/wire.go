@@ -9,6 +9,7 @@ import (
 
 	"relayguard/config"
 	"relayguard/filter"
+	"relayguard/rules"
 	"relayguard/scoring"
 )
 
@@ -30,21 +31,20 @@ func policyOf(c *config.Config) scoring.Policy {
 		AddHeader: c.Scoring.AddHeader,
 		Mode:      scoring.Mode(c.Scoring.Mode),
 		Explain:   scoring.Explain(c.Scoring.Explain),
+		// dns.on_error = "tempfail": a verdict that lost checks to DNS
+		// trouble is answered 451 4.4.3 rather than judged on what it has.
+		TempfailOnError: c.DNS.OnError == "tempfail",
 	}
 }
 
-// checks lists the checks the configuration asks for. network is false for
-// `check --local`: only what reads the message itself.
-func checks(c *config.Config, log *slog.Logger, network bool) ([]scoring.Check, error) {
-	return []scoring.Check{scoring.GTUBE{}}, nil
-}
-
-func buildEngine(c *config.Config, log *slog.Logger, network bool) (*scoring.Engine, error) {
-	cs, err := checks(c, log, network)
+// buildEngine builds the engine and what runs beside it.
+func buildEngine(c *config.Config, log *slog.Logger, network bool) (*scoring.Engine, *parts, error) {
+	p, err := buildParts(c, log, network)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return scoring.NewEngine(policyOf(c), c.Scoring.Timeout.Duration, log, cs...)
+	e, err := scoring.NewEngine(policyOf(c), c.Scoring.Timeout.Duration, log, p.checks...)
+	return e, p, err
 }
 
 // buildServer wires the front door from the configuration.
@@ -76,6 +76,8 @@ func buildServer(c *config.Config, engine *scoring.Engine, log *slog.Logger, tls
 		SpoolMemoryBytes:    c.Server.SpoolMemoryBytes,
 		SpoolDir:            c.Server.SpoolDir,
 		TLS:                 tlsCfg,
+		RejectEarly:         c.Scoring.RejectEarly,
+		ParseOptions:        rules.Options{MaxScanBytes: c.Rules.MaxScanBytes},
 	}
 	policy := &filter.Policy{RelayNetworks: c.Access.RelayNetworks, LocalDomains: c.Access.LocalDomains}
 	return filter.NewServer(opts, policy, users, engine, up, log), nil

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"relayguard/config"
+	"relayguard/rules"
+	"relayguard/scoring"
+	"relayguard/scoring/auth"
+	"relayguard/scoring/dns"
+	"relayguard/scoring/dnsbl"
+	"relayguard/scoring/rdns"
+	"relayguard/scoring/received"
+)
+
+// parts is what a configuration builds: the checks, and what runs beside
+// them (the blocklist monitor, the rule set for `rules` commands).
+type parts struct {
+	checks  []scoring.Check
+	monitor *dnsbl.Monitor // nil without lists or without network
+	rules   *rules.Ruleset
+}
+
+// buildParts builds every check the configuration asks for. network is
+// false for `check --local`: only what reads the message itself.
+func buildParts(c *config.Config, log *slog.Logger, network bool) (*parts, error) {
+	rs, err := rules.Load(c.Rules.Files, rules.Options{MaxScanBytes: c.Rules.MaxScanBytes})
+	if err != nil {
+		return nil, err
+	}
+	p := &parts{rules: rs, checks: []scoring.Check{scoring.GTUBE{}}}
+	p.checks = append(p.checks, scoring.ContentChecks(rs)...)
+	if !network {
+		return p, nil
+	}
+	res, err := newResolver(c)
+	if err != nil {
+		return nil, err
+	}
+	lists := listConfig(c, res, log)
+	if len(lists.DNSBL)+len(lists.DNSWL)+len(lists.URIBL) > 0 {
+		if p.monitor, err = dnsbl.NewMonitor(lists, 0); err != nil {
+			return nil, err
+		}
+		lists.Monitor = p.monitor
+	}
+	ipCheck, err := dnsbl.NewIPCheck(lists)
+	if err != nil {
+		return nil, err
+	}
+	uriCheck, err := dnsbl.NewURICheck(lists)
+	if err != nil {
+		return nil, err
+	}
+	authScores, rdnsScores, err := splitScores(c.Scores)
+	if err != nil {
+		return nil, err
+	}
+	ropts := rdns.Options{Resolver: res, Trusted: c.Access.TrustedRelays, OurNames: []string{c.Server.Hostname},
+		OurIPs: ourIPs(c), Scores: rdnsScores}
+	rdnsCheck, err := rdns.NewRDNS(ropts)
+	if err != nil {
+		return nil, err
+	}
+	heloCheck, err := rdns.NewHELO(ropts)
+	if err != nil {
+		return nil, err
+	}
+	hopCheck, err := received.NewHopCheck(received.HopOptions{
+		Trusted: c.Access.TrustedRelays, DNSBL: ipCheck, RDNS: rdnsCheck, HELO: heloCheck})
+	if err != nil {
+		return nil, err
+	}
+	authChecks, err := auth.New(auth.Options{
+		Resolver:     res,
+		EgressIPs:    c.Access.EgressIPs,
+		Outbound:     outbound(c),
+		TrustedRelay: func(ip netip.Addr) bool { return received.Trusted(ip, c.Access.TrustedRelays) },
+		OriginalHop:  received.HopFunc(c.Access.TrustedRelays),
+		Scores:       authScores,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.checks = append(p.checks, ipCheck, uriCheck, rdnsCheck, heloCheck, hopCheck)
+	p.checks = append(p.checks, authChecks...)
+	return p, nil
+}
+
+func newResolver(c *config.Config) (*dns.Client, error) {
+	servers := make([]string, len(c.DNS.Servers))
+	for i, s := range c.DNS.Servers {
+		if a, err := netip.ParseAddr(s); err == nil {
+			s = netip.AddrPortFrom(a, 53).String()
+		}
+		servers[i] = s
+	}
+	cl, err := dns.New(dns.Options{Servers: servers, Timeout: c.DNS.Timeout.Duration, Retries: c.DNS.Retries, CacheSize: c.DNS.CacheSize})
+	if err != nil {
+		return nil, fmt.Errorf("dns: %w", err)
+	}
+	return cl, nil
+}
+
+func listConfig(c *config.Config, res dns.Resolver, log *slog.Logger) dnsbl.Config {
+	conv := func(in []config.List) []dnsbl.List {
+		out := make([]dnsbl.List, len(in))
+		for i, l := range in {
+			out[i] = dnsbl.List{Zone: l.Zone, Weight: l.Weight, Codes: l.Codes, Policy: l.Policy,
+				Name: l.Name, Bitmask: l.Bitmask, Test: l.Test}
+		}
+		return out
+	}
+	return dnsbl.Config{
+		Resolver: res, DNSBL: conv(c.DNSBL), DNSWL: conv(c.DNSWL), URIBL: conv(c.URIBL),
+		MaxLookups: c.Scoring.URIBLMaxLookups, Trusted: c.Access.TrustedRelays, Log: log,
+	}
+}
+
+// outbound tells the sender-authentication checks which transactions are
+// our own users' mail going out, whose SPF and DMARC the receiving side
+// judges, not us: authenticated clients; clients on our relay networks
+// that are not trusted relays (a customer's web server); and, through a
+// trusted relay, mail submitted to it locally or with SMTP AUTH (Exim's
+// Received says "with esmtpsa"), as opposed to mail it is forwarding.
+func outbound(c *config.Config) func(*scoring.Input) bool {
+	trusted := c.Access.TrustedRelays
+	return func(in *scoring.Input) bool {
+		if in.AuthUser != "" {
+			return true
+		}
+		if !received.Trusted(in.ClientIP, trusted) {
+			return inPrefixes(in.ClientIP, c.Access.RelayNetworks)
+		}
+		if in.Message == nil {
+			return false // decided at end of DATA, from the Received fields
+		}
+		hop, ok := received.OriginalHop(in.Message.Header, trusted, in.ClientIP)
+		return !ok || authenticatedProtocol(hop.With)
+	}
+}
+
+// authenticatedProtocol recognises RFC 3848's ESMTPA, ESMTPSA (and
+// LMTPA...): the client had authenticated to the relay.
+func authenticatedProtocol(with string) bool {
+	return strings.HasSuffix(strings.ToUpper(with), "A")
+}
+
+func inPrefixes(ip netip.Addr, prefixes []netip.Prefix) bool {
+	ip = ip.Unmap()
+	return slices.ContainsFunc(prefixes, func(p netip.Prefix) bool { return p.Contains(ip) })
+}
+
+// ourIPs are the addresses HELO must not claim: the one we listen on when
+// it is specific, and the egress IPs.
+func ourIPs(c *config.Config) []netip.Addr {
+	var ips []netip.Addr
+	if ap, err := netip.ParseAddrPort(c.Server.Listen); err == nil && !ap.Addr().IsUnspecified() && !ap.Addr().IsLoopback() {
+		ips = append(ips, ap.Addr())
+	}
+	return append(ips, c.Access.EgressIPs...)
+}
+
+// splitScores hands each [scores] entry to the package that owns the
+// symbol. An unknown name is an error: a typo must not pass silently.
+func splitScores(scores map[string]float64) (authScores, rdnsScores map[string]float64, err error) {
+	authKnown, rdnsKnown := auth.DefaultScores(), rdns.DefaultScores()
+	authScores, rdnsScores = map[string]float64{}, map[string]float64{}
+	for name, v := range scores {
+		switch _, inAuth := authKnown[name]; {
+		case inAuth:
+			authScores[name] = v
+		default:
+			if _, ok := rdnsKnown[name]; !ok {
+				return nil, nil, fmt.Errorf("config: scores.%s: no sender check emits this symbol (content rule scores go in rule files)", name)
+			}
+			rdnsScores[name] = v
+		}
+	}
+	return authScores, rdnsScores, nil
+}

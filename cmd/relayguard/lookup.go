@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"relayguard/config"
+	"relayguard/scoring/dnsbl"
+)
+
+// runLookup is `relayguard lookup IP|DOMAIN`: what an operator runs when a
+// customer says "my mail bounces, am I blacklisted?".
+func runLookup(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("lookup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration `file` with the [[dnsbl]], [[dnswl]] and [[uribl]] lists and [dns] servers")
+	timeout := fs.Duration("timeout", 10*time.Second, "bound on the whole lookup")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: relayguard lookup [-config FILE] IP|DOMAIN...
+
+For an IP: is it listed on each configured DNSBL and DNSWL (return codes and
+TXT), and its reverse DNS with the forward-confirmed result. For a domain:
+is its registrable domain listed on each configured URIBL.
+
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "relayguard:", err)
+		return 1
+	}
+	res, err := newResolver(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "relayguard:", err)
+		return 1
+	}
+	lists := listConfig(cfg, res, newLogger("text", "error", stderr))
+	if len(lists.DNSBL)+len(lists.DNSWL)+len(lists.URIBL) == 0 {
+		fmt.Fprintln(stderr, "relayguard: no lists configured: add [[dnsbl]], [[dnswl]] or [[uribl]] entries to the config (see relayguard config default)")
+	}
+	status := 0
+	for _, target := range fs.Args() {
+		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+		rep := dnsbl.Lookup(ctx, lists, target)
+		cancel()
+		if err := rep.WriteText(stdout); err != nil {
+			return 1
+		}
+		if rep.Err != nil {
+			status = 1
+		}
+	}
+	return status
+}

@@ -1,0 +1,456 @@
+package rules
+
+import (
+	"bufio"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+	"unicode/utf8"
+
+	message "github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // decode every charset go-message knows to UTF-8
+	"github.com/emersion/go-message/textproto"
+	"golang.org/x/text/encoding/charmap"
+)
+
+// DefaultMaxScanBytes is how much decoded text per message the content
+// rules read, like SpamAssassin's body_part_scan_size: spam says what it
+// has to say early, and the cap bounds the work a huge message can cause.
+const DefaultMaxScanBytes = 512 << 10
+
+// Limits on MIME structure. Real mail stays far below them; a message that
+// reaches one is reported (MIME findings) and read no further.
+const (
+	maxMIMEDepth  = 12
+	maxMIMEParts  = 200
+	maxFindings   = 20
+	rawReadFactor = 16 // raw bytes walked per byte of scan budget (attachments are skipped, not decoded)
+	minRawRead    = 8 << 20
+)
+
+// Part describes one leaf of the MIME tree.
+type Part struct {
+	// Type is the media type, lower case ("text/plain"); "text/plain" when
+	// the part has no Content-Type.
+	Type     string
+	Charset  string
+	Encoding string // Content-Transfer-Encoding, lower case
+	Filename string
+	// Attachment is set for Content-Disposition: attachment.
+	Attachment bool
+	// Size is the number of decoded bytes read (text parts, capped by the
+	// scan budget) or the raw bytes of the part (other parts).
+	Size int64
+}
+
+// Image is a picture the message shows: an <img> in HTML or an image part.
+type Image struct {
+	Source string // "img" or "part"
+	Width  int    // 0 when not given
+	Height int
+	Bytes  int64 // size of an image part (raw, encoded bytes); 0 for <img>
+}
+
+// content is what the body says, computed once per message.
+type content struct {
+	plain    string // text/plain parts, decoded
+	html     string // visible text of text/html parts
+	hidden   string // HTML text hidden with CSS or same-colour fonts
+	visible  string // plain + html: what the body rules read
+	links    []Link
+	domains  []string
+	images   []Image
+	parts    []Part
+	findings []string
+	alts     []altPair // text and HTML versions of one multipart/alternative
+	hasPlain bool
+	hasHTML  bool
+	htmlTags int // HTML elements seen
+	// base64Text is set when a text part that is plain ASCII anyway was
+	// base64-encoded: no mail program needs to, filters-dodgers do.
+	base64Text bool
+	truncated  bool // the scan budget ran out
+}
+
+// altPair holds the two renderings of one multipart/alternative.
+type altPair struct{ plain, html string }
+
+// content parses the body on first use. It is safe for concurrent use.
+func (m *Message) content() *content {
+	m.contentOnce.Do(func() {
+		limit := m.maxScan
+		if limit <= 0 {
+			limit = DefaultMaxScanBytes
+		}
+		m.body = parseContent(m, limit)
+	})
+	return m.body
+}
+
+// PlainText is the decoded text of the message's text/plain parts.
+func (m *Message) PlainText() string { return m.content().plain }
+
+// HTMLText is the visible text of the message's HTML parts, with script,
+// style, comments and CSS-hidden text left out.
+func (m *Message) HTMLText() string { return m.content().html }
+
+// HiddenText is the text of HTML parts that a reader does not see:
+// display:none, tiny fonts, text the colour of its background.
+func (m *Message) HiddenText() string { return m.content().hidden }
+
+// VisibleText is the text body rules read: the text/plain parts and the
+// visible text of the HTML parts, decoded to UTF-8 and capped by the scan
+// budget.
+func (m *Message) VisibleText() string { return m.content().visible }
+
+// Images lists the pictures the message shows.
+func (m *Message) Images() []Image { return m.content().images }
+
+// Parts lists the leaves of the MIME tree.
+func (m *Message) Parts() []Part { return m.content().parts }
+
+// MIMEFindings lists what was wrong with the MIME structure (a missing
+// boundary, bad base64, an unknown charset). Broken MIME never stops the
+// parse: the findings are evidence for the rules.
+func (m *Message) MIMEFindings() []string { return m.content().findings }
+
+// HeaderText returns the first named header field with RFC 2047 encoded
+// words decoded to UTF-8. Undecodable words are left as written.
+func (m *Message) HeaderText(name string) string {
+	v := m.Header.Get(name)
+	if v == "" {
+		return ""
+	}
+	return decodeHeader(v)
+}
+
+var wordDecoder = mime.WordDecoder{CharsetReader: func(cs string, r io.Reader) (io.Reader, error) {
+	if message.CharsetReader == nil {
+		return nil, fmt.Errorf("charset %q unsupported", cs)
+	}
+	return message.CharsetReader(strings.ToLower(cs), r)
+}}
+
+func decodeHeader(v string) string {
+	if !strings.Contains(v, "=?") {
+		return v
+	}
+	d, err := wordDecoder.DecodeHeader(v)
+	if err != nil {
+		return v
+	}
+	return strings.ToValidUTF8(d, "\uFFFD")
+}
+
+// walker walks the MIME tree with a budget of decoded text.
+type walker struct {
+	c       *content
+	budget  int64
+	plain   strings.Builder
+	html    strings.Builder
+	hidden  strings.Builder
+	links   linkSet
+	nparts  int
+	rawCut  *cutReader
+	stopped bool
+}
+
+func parseContent(m *Message, limit int64) *content {
+	c := &content{}
+	w := &walker{c: c, budget: limit}
+	maxRaw := limit * rawReadFactor
+	if maxRaw < minRawRead {
+		maxRaw = minRawRead
+	}
+	w.rawCut = &cutReader{r: m.Body(), n: maxRaw}
+	if m.HeaderErr != nil {
+		w.finding("malformed top-level header")
+	}
+	w.entity(message.Header{Header: m.Header}, w.rawCut, 0, true)
+	c.plain = strings.TrimSpace(w.plain.String())
+	c.html = strings.TrimSpace(w.html.String())
+	c.hidden = strings.TrimSpace(w.hidden.String())
+	switch {
+	case c.plain == "":
+		c.visible = c.html
+	case c.html == "":
+		c.visible = c.plain
+	default:
+		c.visible = c.plain + "\n" + c.html
+	}
+	c.links = w.links.links
+	c.domains = w.links.domains
+	if w.budget <= 0 {
+		c.truncated = true
+	}
+	return c
+}
+
+func (w *walker) finding(f string) {
+	if w.rawCut.cut {
+		return // a cut message looks broken at the end; that is our doing
+	}
+	if len(w.c.findings) < maxFindings {
+		w.c.findings = append(w.c.findings, f)
+	}
+}
+
+// entity reads one MIME entity. top is set for the message itself, where a
+// missing Content-Type means text/plain and HTML sniffing applies.
+func (w *walker) entity(h message.Header, body io.Reader, depth int, top bool) (plain, html string) {
+	if w.stopped {
+		return "", ""
+	}
+	w.nparts++
+	if w.nparts > maxMIMEParts || depth > maxMIMEDepth {
+		w.finding("too many MIME parts or too deeply nested")
+		w.stopped = true
+		return "", ""
+	}
+	mt, params, err := h.ContentType()
+	declared := h.Get("Content-Type") != ""
+	if err != nil && declared {
+		w.finding("unparseable Content-Type")
+		mt, params = sniffType(h.Get("Content-Type")), map[string]string{}
+	}
+	if mt == "" {
+		mt = "text/plain"
+	}
+	switch {
+	case strings.HasPrefix(mt, "multipart/"):
+		return w.multipart(h, mt, params, body, depth)
+	case mt == "message/rfc822" || mt == "message/global":
+		br := bufio.NewReader(body)
+		th, err := textproto.ReadHeader(br)
+		if err != nil {
+			w.finding("malformed attached message header")
+		}
+		return w.entity(message.Header{Header: th}, br, depth+1, false)
+	case strings.HasPrefix(mt, "text/") || !declared:
+		return w.text(h, mt, params, body, top && !declared)
+	default:
+		w.other(h, mt, params, body)
+		return "", ""
+	}
+}
+
+// sniffType takes the media type out of a Content-Type that mime could not
+// parse (bad parameters), so `text/html; charset="x` is still HTML.
+func sniffType(v string) string {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if i := strings.IndexAny(v, "; \t"); i >= 0 {
+		v = v[:i]
+	}
+	if strings.Count(v, "/") != 1 {
+		return "text/plain"
+	}
+	return v
+}
+
+func (w *walker) multipart(h message.Header, mt string, params map[string]string, body io.Reader, depth int) (plain, html string) {
+	boundary := params["boundary"]
+	if boundary == "" {
+		w.finding(mt + " without a boundary")
+		return w.text(h, "text/plain", params, body, false)
+	}
+	mr := textproto.NewMultipartReader(body, boundary)
+	var alt altPair
+	n := 0
+	for !w.stopped {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if n == 0 {
+				w.finding(mt + ": boundary not found")
+			} else {
+				w.finding(mt + ": missing closing boundary")
+			}
+			break
+		}
+		n++
+		pt, ph := w.entity(message.Header{Header: p.Header}, p, depth+1, false)
+		if alt.plain == "" {
+			alt.plain = pt
+		}
+		if alt.html == "" {
+			alt.html = ph
+		}
+	}
+	if n == 0 && !w.stopped {
+		w.finding(mt + " with no parts")
+	}
+	if mt == "multipart/alternative" && alt.plain != "" && alt.html != "" {
+		w.c.alts = append(w.c.alts, alt)
+	}
+	return alt.plain, alt.html
+}
+
+// text decodes a text part into the plain or HTML text, within budget.
+func (w *walker) text(h message.Header, mt string, params map[string]string, body io.Reader, sniff bool) (plain, html string) {
+	part := w.partInfo(h, mt, params)
+	e, err := message.New(h, body)
+	if err != nil {
+		switch {
+		case message.IsUnknownCharset(err):
+			w.finding("unknown charset " + quoteShort(params["charset"]))
+		case message.IsUnknownEncoding(err):
+			w.finding("unknown Content-Transfer-Encoding " + quoteShort(part.Encoding))
+		}
+	}
+	if e == nil {
+		return "", ""
+	}
+	if w.budget <= 0 {
+		w.c.parts = append(w.c.parts, part)
+		return "", ""
+	}
+	data, err := io.ReadAll(io.LimitReader(e.Body, w.budget))
+	switch {
+	case err == nil || w.rawCut.cut:
+	case errors.Is(err, io.ErrUnexpectedEOF) && !isDecodeError(err):
+		w.finding(mt + " part not closed by its boundary")
+	default:
+		w.finding(fmt.Sprintf("%s part: bad %s encoding", mt, encodingName(part.Encoding)))
+	}
+	w.budget -= int64(len(data))
+	part.Size = int64(len(data))
+	w.c.parts = append(w.c.parts, part)
+	s := toUTF8(data)
+	if part.Encoding == "base64" && !part.Attachment && len(data) > 0 && asciiShare(data) > 0.95 {
+		w.c.base64Text = true
+	}
+	if mt == "text/plain" && sniff && looksLikeHTML(s) {
+		mt = "text/html"
+		w.finding("HTML body without a text/html Content-Type")
+	}
+	if mt == "text/html" {
+		w.c.hasHTML = true
+		r := parseHTML(s, &w.links)
+		w.c.images = append(w.c.images, r.images...)
+		w.c.htmlTags += r.tags
+		addText(&w.html, r.visible)
+		addText(&w.hidden, r.hidden)
+		return "", r.visible
+	}
+	if part.Attachment && part.Filename != "" {
+		return "", "" // an attached text file is not what the reader reads first
+	}
+	w.c.hasPlain = true
+	textURLs(s, func(u string) { w.links.add(u, u, "text") })
+	addText(&w.plain, s)
+	return s, ""
+}
+
+func addText(b *strings.Builder, s string) {
+	if s == "" {
+		return
+	}
+	if b.Len() > 0 {
+		b.WriteByte('\n')
+	}
+	b.WriteString(s)
+}
+
+// other records a non-text part; images are counted with their size.
+func (w *walker) other(h message.Header, mt string, params map[string]string, body io.Reader) {
+	part := w.partInfo(h, mt, params)
+	n, _ := io.Copy(io.Discard, io.LimitReader(body, 16<<20))
+	part.Size = n
+	w.c.parts = append(w.c.parts, part)
+	if strings.HasPrefix(mt, "image/") {
+		w.c.images = append(w.c.images, Image{Source: "part", Bytes: n})
+	}
+}
+
+func (w *walker) partInfo(h message.Header, mt string, params map[string]string) Part {
+	p := Part{Type: mt, Charset: strings.ToLower(params["charset"]),
+		Encoding: strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding")))}
+	if disp, dp, err := h.ContentDisposition(); err == nil {
+		p.Attachment = disp == "attachment"
+		p.Filename = dp["filename"]
+	}
+	if p.Filename == "" {
+		p.Filename = params["name"]
+	}
+	return p
+}
+
+// isDecodeError tells a base64 or quoted-printable decoding failure from
+// a part that merely ended early.
+func isDecodeError(err error) bool {
+	var ce base64.CorruptInputError
+	return errors.As(err, &ce) || strings.Contains(err.Error(), "quotedprintable")
+}
+
+func encodingName(e string) string {
+	if e == "" {
+		return "7bit"
+	}
+	return e
+}
+
+func quoteShort(s string) string { return fmt.Sprintf("%q", clipText(s, 40)) }
+
+// toUTF8 returns data as valid UTF-8. Bytes that are not UTF-8 (8-bit text
+// without a declared charset) are read as Windows-1252, what mail readers
+// do with them in practice.
+func toUTF8(data []byte) string {
+	if utf8.Valid(data) {
+		return string(data)
+	}
+	if out, err := charmap.Windows1252.NewDecoder().Bytes(data); err == nil {
+		return string(out)
+	}
+	return strings.ToValidUTF8(string(data), "\uFFFD")
+}
+
+// looksLikeHTML tells whether an unlabelled body is HTML that a mail reader
+// would render.
+func looksLikeHTML(s string) bool {
+	head := strings.ToLower(strings.TrimSpace(s))
+	if len(head) > 512 {
+		head = head[:512]
+	}
+	return strings.HasPrefix(head, "<html") || strings.HasPrefix(head, "<!doctype html") ||
+		strings.HasPrefix(head, "<head") || strings.HasPrefix(head, "<body") ||
+		strings.HasPrefix(head, "<meta") || strings.HasPrefix(head, "<table")
+}
+
+func asciiShare(b []byte) float64 {
+	n := 0
+	for _, c := range b {
+		if c < 0x80 {
+			n++
+		}
+	}
+	return float64(n) / float64(len(b))
+}
+
+// cutReader reads at most n bytes and remembers whether it cut.
+type cutReader struct {
+	r   io.Reader
+	n   int64
+	cut bool
+}
+
+func (c *cutReader) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		// Tell whether there was more to read.
+		var one [1]byte
+		if k, _ := c.r.Read(one[:]); k > 0 {
+			c.cut = true
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > c.n {
+		p = p[:c.n]
+	}
+	k, err := c.r.Read(p)
+	c.n -= int64(k)
+	return k, err
+}

@@ -1,0 +1,304 @@
+package rules
+
+import (
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// evalCtx is one evaluation of one compilation on one message. The texts
+// each kind of rule reads are made on first use.
+type evalCtx struct {
+	m        *Message
+	c        *compiled
+	received time.Time
+
+	bodyDone bool
+	body     string // Subject, then the visible text
+
+	refDone bool
+	ref     time.Time
+}
+
+// bodyText is what body and phrase rules read: the decoded Subject on the
+// first line, then the visible text, as SpamAssassin's body rules do.
+func (e *evalCtx) bodyText() string {
+	if !e.bodyDone {
+		e.bodyDone = true
+		subj := strings.TrimSpace(e.m.HeaderText("Subject"))
+		vis := e.m.VisibleText()
+		if subj == "" {
+			e.body = vis
+		} else {
+			e.body = subj + "\n" + vis
+		}
+	}
+	return e.body
+}
+
+func (e *evalCtx) refTime() time.Time {
+	if !e.refDone {
+		e.refDone = true
+		e.ref = referenceTime(e.m, e.received)
+	}
+	return e.ref
+}
+
+// maxMatch bounds the quoted text of a hit: enough to recognise it.
+const maxMatch = 80
+
+func clipMatch(s string) string {
+	s = clipText(s, maxMatch)
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func (c *compiled) evaluate(m *Message, received time.Time) *evaluation {
+	e := &evalCtx{m: m, c: c, received: received}
+	type result struct {
+		score float64
+		match string
+	}
+	found := map[*rule]result{}
+	fire := func(r *rule, score float64, match string) {
+		found[r] = result{score, clipMatch(match)}
+	}
+
+	if len(c.bodyRules) > 0 {
+		text := e.bodyText()
+		cand := c.body.candidates(foldForSearch(text, nil))
+		for i, r := range c.bodyRules {
+			runRegex(r, cand[i], text, fire)
+		}
+	}
+	if len(c.rawRules) > 0 {
+		raw := readRaw(m, c.opts.maxScan())
+		cand := c.raw.candidates(foldForSearch(raw, nil))
+		for i, r := range c.rawRules {
+			runRegex(r, cand[i], raw, fire)
+		}
+	}
+	if len(c.uriRules) > 0 {
+		links := m.Links()
+		for part, rs := range c.uriRules {
+			targets := make([]string, len(links))
+			for i, l := range links {
+				targets[i] = linkPart(l, part)
+			}
+			cand := c.uri[part].candidates(foldForSearch(strings.Join(targets, "\n"), nil))
+			for i, r := range rs {
+				if !cand[i] {
+					continue
+				}
+				for _, t := range targets {
+					if r.re.MatchString(t) {
+						fire(r, r.Score, t)
+						break
+					}
+				}
+			}
+		}
+	}
+	for _, r := range c.rules {
+		switch r.Kind {
+		case KindHeader:
+			v := headerValue(m, r.header, r.hpart)
+			match, found := findMatch(r.re, v)
+			if found != r.negate {
+				fire(r, r.Score, match)
+			}
+		case KindBuiltin:
+			if match, ok := r.bi.fn(e, r); ok {
+				fire(r, r.Score, match)
+			}
+		}
+	}
+	if c.phraseAC != nil {
+		for r, res := range e.phraseHits() {
+			fire(r, res.score, res.match)
+		}
+	}
+
+	ev := &evaluation{fired: make(map[string]bool, len(found))}
+	for _, r := range c.rules {
+		res, ok := found[r]
+		if !ok {
+			continue
+		}
+		ev.fired[r.Name] = true
+		if r.sub || r.Score == 0 {
+			continue
+		}
+		ev.hits = append(ev.hits, Hit{Name: r.Name, Score: res.score, Description: r.Description, Match: res.match})
+	}
+	return ev
+}
+
+// runRegex runs one body or raw rule whose prefilter verdict is cand.
+func runRegex(r *rule, cand bool, text string, fire func(*rule, float64, string)) {
+	var match string
+	found := false
+	if cand {
+		match, found = findMatch(r.re, text)
+	}
+	switch {
+	case found && !r.negate:
+		fire(r, r.Score, match)
+	case !found && r.negate:
+		fire(r, r.Score, "")
+	}
+}
+
+// findMatch returns what a rule quotes: the first capture group when the
+// pattern has one that took part in the match (so a rule can match context
+// but quote only the telling part), else the whole match.
+func findMatch(re *regexp.Regexp, text string) (string, bool) {
+	if re.NumSubexp() == 0 {
+		loc := re.FindStringIndex(text)
+		if loc == nil {
+			return "", false
+		}
+		return text[loc[0]:loc[1]], true
+	}
+	loc := re.FindStringSubmatchIndex(text)
+	if loc == nil {
+		return "", false
+	}
+	if loc[2] >= 0 {
+		return text[loc[2]:loc[3]], true
+	}
+	return text[loc[0]:loc[1]], true
+}
+
+func readRaw(m *Message, limit int64) string {
+	n := m.Size()
+	if n > limit {
+		n = limit
+	}
+	buf := make([]byte, n)
+	k, _ := io.ReadFull(m.Raw(), buf)
+	return string(buf[:k])
+}
+
+func linkPart(l Link, part string) string {
+	switch part {
+	case "host":
+		return l.Host
+	case "text":
+		return l.Text
+	}
+	return l.URL
+}
+
+// headerValue is what a header rule reads: every field of that name,
+// decoded, one per line; with :addr or :name the addresses or display
+// names; ALL is the whole header as "Name: value" lines.
+func headerValue(m *Message, name, part string) string {
+	if name == "ALL" {
+		var b strings.Builder
+		f := m.Header.Fields()
+		for f.Next() {
+			b.WriteString(f.Key())
+			b.WriteString(": ")
+			b.WriteString(decodeHeader(f.Value()))
+			b.WriteByte('\n')
+		}
+		return b.String()
+	}
+	switch part {
+	case "addr", "name":
+		var vals []string
+		for _, a := range m.headerAddresses(name) {
+			if part == "addr" {
+				vals = append(vals, a.Addr)
+			} else {
+				vals = append(vals, a.Name)
+			}
+		}
+		return strings.Join(vals, "\n")
+	}
+	vals := m.Header.Values(name)
+	for i, v := range vals {
+		vals[i] = decodeHeader(v)
+	}
+	return strings.Join(vals, "\n")
+}
+
+type phraseResult struct {
+	score float64
+	match string
+}
+
+// maxPhraseQuotes bounds the phrases quoted per hit.
+const maxPhraseQuotes = 3
+
+// phraseHits finds the phrase lists' words in the normalised body text.
+// Each distinct phrase counts once; a rule scores the sum of the weights
+// of its phrases found, up to its own score.
+func (e *evalCtx) phraseHits() map[*rule]phraseResult {
+	c := e.c
+	text := e.bodyText()
+	words, _ := normaliseWords(text, false)
+	type occ struct{ id, end int }
+	var hits []occ
+	seen := map[int]bool{}
+	c.phraseAC.scan(words, func(id, end int) bool {
+		if !seen[id] {
+			seen[id] = true
+			hits = append(hits, occ{id, end})
+		}
+		return true
+	})
+	if len(hits) == 0 {
+		return nil
+	}
+	// Quote what was written: normalise again, this time keeping where
+	// each word came from.
+	_, ranges := normaliseWords(text, true)
+	quote := func(start, end int) string {
+		i := sort.Search(len(ranges), func(i int) bool { return int(ranges[i].out) >= start })
+		j := sort.Search(len(ranges), func(i int) bool { return int(ranges[i].out) >= end }) - 1
+		if i >= len(ranges) || j < i {
+			return ""
+		}
+		return text[ranges[i].start:ranges[j].end]
+	}
+	type acc struct {
+		sum    float64
+		quotes []string
+	}
+	per := map[*rule]*acc{}
+	for _, h := range hits {
+		plen := c.phraseAC.lens[h.id]
+		start := h.end - plen + 1 // past the leading space
+		q := quote(start, h.end-1)
+		for _, ref := range c.phraseOwners[h.id] {
+			a := per[ref.rule]
+			if a == nil {
+				a = &acc{}
+				per[ref.rule] = a
+			}
+			a.sum += ref.weight
+			if len(a.quotes) < maxPhraseQuotes && q != "" {
+				a.quotes = append(a.quotes, clipText(q, 40))
+			}
+		}
+	}
+	out := make(map[*rule]phraseResult, len(per))
+	for r, a := range per {
+		// Negative scores mark phrases of wanted mail: the weights
+		// then count down, to at most the (negative) score.
+		score := min(a.sum, r.Score)
+		if r.Score < 0 {
+			score = max(-a.sum, r.Score)
+		}
+		out[r] = phraseResult{score: score, match: strings.Join(a.quotes, "; ")}
+	}
+	return out
+}

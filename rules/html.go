@@ -1,0 +1,373 @@
+package rules
+
+import (
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// htmlResult is what an HTML part shows and hides.
+type htmlResult struct {
+	visible string
+	hidden  string
+	images  []Image
+	tags    int
+}
+
+// Bounds on HTML work: a tag soup of any size costs at most this many
+// tokens, and nesting deeper than maxHTMLDepth is treated as flat.
+const (
+	maxHTMLTokens = 200000
+	maxHTMLDepth  = 256
+)
+
+// htmlElem is an open element and the rendering state it sets.
+type htmlElem struct {
+	a      atom.Atom
+	name   string
+	hidden bool   // this element or an ancestor hides its text with CSS
+	skip   bool   // script, style, head: never rendered
+	fg, bg string // text and background colour in effect ("" = default)
+	anchor bool   // this element opened a link
+}
+
+// parseHTML renders an HTML part to text the way a mail reader would
+// show it, and collects its links and images into links.
+func parseHTML(src string, links *linkSet) htmlResult {
+	var res htmlResult
+	var vis, hid strings.Builder
+	z := html.NewTokenizer(strings.NewReader(src))
+	z.SetMaxBuf(1 << 20)
+	stack := []htmlElem{{bg: "#ffffff", fg: "#000000"}} // a root with the reader's default colours
+	var anchorHref string
+	var anchorText strings.Builder
+	inAnchor := false
+	closeAnchor := func() {
+		if inAnchor {
+			links.add(anchorHref, anchorText.String(), "href")
+			inAnchor = false
+			anchorText.Reset()
+		}
+	}
+	for tokens := 0; tokens < maxHTMLTokens; tokens++ {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		top := stack[len(stack)-1]
+		switch tt {
+		case html.TextToken:
+			if top.skip {
+				continue
+			}
+			t := string(z.Text())
+			if top.invisible() {
+				hid.WriteString(t)
+				continue
+			}
+			vis.WriteString(t)
+			if inAnchor {
+				anchorText.WriteString(t)
+			} else {
+				textURLs(t, func(u string) { links.add(u, u, "text") })
+			}
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			a := atom.Lookup(name)
+			res.tags++
+			attrs := readAttrs(z, hasAttr)
+			e := htmlElem{a: a, name: string(name), hidden: top.hidden, skip: top.skip, fg: top.fg, bg: top.bg}
+			switch a {
+			case atom.Script, atom.Style, atom.Head, atom.Title, atom.Template, atom.Noscript, atom.Object:
+				e.skip = true
+			}
+			applyPresentation(&e, attrs)
+			if isBlock(a) && !e.skip {
+				if e.invisible() {
+					hid.WriteByte('\n')
+				} else {
+					vis.WriteByte('\n')
+				}
+			}
+			switch a {
+			case atom.A, atom.Area:
+				if href := attrs["href"]; href != "" && !e.skip {
+					closeAnchor()
+					if a == atom.A && tt == html.StartTagToken {
+						inAnchor, anchorHref = true, href
+						e.anchor = true
+					} else {
+						links.add(href, attrs["alt"], "href")
+					}
+				}
+			case atom.Img, atom.Input:
+				if a == atom.Input && strings.ToLower(attrs["type"]) != "image" {
+					break
+				}
+				if src := attrs["src"]; src != "" {
+					links.add(src, attrs["alt"], "src")
+				}
+				if !e.invisible() && !e.skip {
+					res.images = append(res.images, Image{Source: "img", Width: atoiPx(attrs["width"]), Height: atoiPx(attrs["height"])})
+					if inAnchor && attrs["alt"] != "" {
+						anchorText.WriteString(" " + attrs["alt"] + " ")
+					}
+				}
+			case atom.Iframe, atom.Frame, atom.Embed:
+				if src := attrs["src"]; src != "" {
+					links.add(src, "", "src")
+				}
+			case atom.Form:
+				if act := attrs["action"]; act != "" {
+					links.add(act, "", "href")
+				}
+			case atom.Body, atom.Table, atom.Td, atom.Th, atom.Tr:
+				if bgi := attrs["background"]; bgi != "" {
+					links.add(bgi, "", "src")
+				}
+			}
+			if tt == html.StartTagToken && !isVoid(a) && len(stack) < maxHTMLDepth {
+				stack = append(stack, e)
+			}
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			a := atom.Lookup(name)
+			if isBlock(a) {
+				vis.WriteByte('\n')
+			}
+			// Close up to the matching open element; ignore a stray end tag.
+			for i := len(stack) - 1; i > 0; i-- {
+				if stack[i].name == string(name) {
+					for j := len(stack) - 1; j >= i; j-- {
+						if stack[j].anchor {
+							closeAnchor()
+						}
+					}
+					stack = stack[:i]
+					break
+				}
+			}
+		}
+	}
+	closeAnchor()
+	res.visible = collapseSpace(vis.String())
+	res.hidden = collapseSpace(hid.String())
+	return res
+}
+
+func readAttrs(z *html.Tokenizer, more bool) map[string]string {
+	if !more {
+		return nil
+	}
+	attrs := make(map[string]string, 4)
+	for n := 0; more && n < 64; n++ {
+		var k, v []byte
+		k, v, more = z.TagAttr()
+		key := string(k)
+		if _, dup := attrs[key]; !dup {
+			attrs[key] = string(v)
+		}
+	}
+	return attrs
+}
+
+// applyPresentation works out, from an element's attributes and inline
+// CSS, whether its text is hidden from the reader and in what colours.
+func applyPresentation(e *htmlElem, attrs map[string]string) {
+	if attrs == nil {
+		return
+	}
+	if _, ok := attrs["hidden"]; ok {
+		e.hidden = true
+	}
+	if c := parseColor(attrs["bgcolor"]); c != "" {
+		e.bg = c
+	}
+	if e.a == atom.Font {
+		if c := parseColor(attrs["color"]); c != "" {
+			e.fg = c
+		}
+		if sz := strings.TrimSpace(attrs["size"]); sz == "0" || sz == "-3" || sz == "-4" {
+			e.hidden = true
+		}
+	}
+	if e.a == atom.Body {
+		if c := parseColor(attrs["text"]); c != "" {
+			e.fg = c
+		}
+	}
+	if style := attrs["style"]; style != "" {
+		for _, decl := range strings.Split(strings.ToLower(style), ";") {
+			prop, val, ok := strings.Cut(decl, ":")
+			if !ok {
+				continue
+			}
+			prop = strings.TrimSpace(prop)
+			val = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(val), "!important"))
+			switch prop {
+			case "display":
+				if val == "none" {
+					e.hidden = true
+				}
+			case "visibility":
+				if val == "hidden" || val == "collapse" {
+					e.hidden = true
+				}
+			case "font-size":
+				if tinySize(val) {
+					e.hidden = true
+				}
+			case "opacity":
+				if f, err := strconv.ParseFloat(val, 64); err == nil && f < 0.1 {
+					e.hidden = true
+				}
+			case "color":
+				if c := parseColor(val); c != "" {
+					e.fg = c
+				}
+			case "background-color", "background":
+				if c := parseColor(firstWord(val)); c != "" {
+					e.bg = c
+				}
+			case "max-height", "height":
+				if tinySize(val) && strings.Contains(strings.ToLower(attrs["style"]), "overflow:hidden") {
+					e.hidden = true
+				}
+			}
+		}
+	}
+}
+
+// invisible tells whether text in this element cannot be seen: hidden by
+// CSS, or written in (nearly) the colour of its background.
+func (e *htmlElem) invisible() bool {
+	return e.hidden || e.fg != "" && e.bg != "" && similarColor(e.fg, e.bg)
+}
+
+func firstWord(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+// tinySize tells whether a CSS length renders text too small to read.
+func tinySize(v string) bool {
+	v = strings.ReplaceAll(v, " ", "")
+	num := strings.TrimRight(v, "abcdefghijklmnopqrstuvwxyz%")
+	unit := v[len(num):]
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return false
+	}
+	switch unit {
+	case "px", "pt", "":
+		return f < 3
+	case "em", "rem":
+		return f < 0.2
+	case "%":
+		return f < 20
+	}
+	return false
+}
+
+var namedColors = map[string]string{
+	"white": "#ffffff", "black": "#000000", "red": "#ff0000", "green": "#008000",
+	"blue": "#0000ff", "yellow": "#ffff00", "silver": "#c0c0c0", "gray": "#808080",
+	"grey": "#808080", "navy": "#000080", "maroon": "#800000", "snow": "#fffafa",
+	"ivory": "#fffff0", "whitesmoke": "#f5f5f5", "ghostwhite": "#f8f8ff",
+}
+
+// parseColor normalises an HTML or CSS colour to #rrggbb; "" if unknown.
+func parseColor(v string) string {
+	v = strings.ToLower(strings.Trim(strings.TrimSpace(v), "\"'"))
+	if c, ok := namedColors[v]; ok {
+		return c
+	}
+	h := strings.TrimPrefix(v, "#")
+	if len(h) == 3 {
+		h = string([]byte{h[0], h[0], h[1], h[1], h[2], h[2]})
+	}
+	if len(h) != 6 {
+		return ""
+	}
+	if _, err := strconv.ParseUint(h, 16, 32); err != nil {
+		return ""
+	}
+	return "#" + h
+}
+
+// similarColor tells whether text in colour a is unreadable on b.
+func similarColor(a, b string) bool {
+	ra, _ := strconv.ParseUint(a[1:], 16, 32)
+	rb, _ := strconv.ParseUint(b[1:], 16, 32)
+	d := 0
+	for shift := 0; shift <= 16; shift += 8 {
+		x := int(ra>>shift&0xff) - int(rb>>shift&0xff)
+		if x < 0 {
+			x = -x
+		}
+		d += x
+	}
+	return d < 24
+}
+
+func atoiPx(v string) int {
+	v = strings.TrimSuffix(strings.TrimSpace(v), "px")
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+func isVoid(a atom.Atom) bool {
+	switch a {
+	case atom.Area, atom.Base, atom.Br, atom.Col, atom.Embed, atom.Hr, atom.Img, atom.Input,
+		atom.Link, atom.Meta, atom.Param, atom.Source, atom.Track, atom.Wbr:
+		return true
+	}
+	return false
+}
+
+func isBlock(a atom.Atom) bool {
+	switch a {
+	case atom.Br, atom.P, atom.Div, atom.Tr, atom.Td, atom.Th, atom.Li, atom.Ul, atom.Ol,
+		atom.Table, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6, atom.Hr,
+		atom.Blockquote, atom.Pre, atom.Center, atom.Dd, atom.Dt, atom.Title:
+		return true
+	}
+	return false
+}
+
+// collapseSpace turns runs of blanks into one space and keeps line breaks
+// (at most one blank line in a row), as a reader sees rendered HTML.
+func collapseSpace(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space, nl := false, 0
+	for _, r := range s {
+		switch r {
+		case '\n':
+			nl++
+			space = false
+			continue
+		case ' ', '\t', '\r', '\f', '\u00a0':
+			space = true
+			continue
+		}
+		if nl > 0 {
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+			}
+			nl = 0
+		} else if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,336 @@
+package rules
+
+import (
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// Link is one URL found in the message: in an HTML href or src attribute,
+// or written out in the text.
+type Link struct {
+	// URL is the link as written (entities decoded, surrounding space and
+	// quotes trimmed).
+	URL string
+	// Host is the normalised host: lower case, no port, no userinfo, no
+	// trailing dot, IDNs in their ASCII (punycode) form, and numeric IPv4
+	// tricks (http://3232235777/, http://0xC0.0xA8.0.1/) written as a dotted
+	// quad. Empty when the URL has no usable host.
+	Host string
+	// Text is what the reader sees for the link: the anchor text of an
+	// <a href>, the alt text of an <img>, or the URL itself for a link in
+	// plain text.
+	Text string
+	// Source says where the link came from: "href", "src" or "text".
+	Source string
+	// UserInfo is set when the URL carries user:password@ before the host
+	// (http://bank.example@evil.example/), a trick to show a trusted name.
+	UserInfo bool
+}
+
+// Links returns every link in the message, in the order found: HTML href
+// and src attributes and URLs written in text parts. A link whose host is
+// already listed with the same URL and text appears once. The slice is
+// shared: callers must not modify it.
+func (m *Message) Links() []Link { return m.content().links }
+
+// Domains returns the distinct normalised hosts of the message's links
+// (IP literals included), in the order first seen.
+func (m *Message) Domains() []string {
+	c := m.content()
+	return c.domains
+}
+
+// maxLinks bounds the links kept per message: enough for any real
+// newsletter, and a cap on the work a link-stuffed message can cause.
+const maxLinks = 1000
+
+// maxLinkText bounds the shown text kept per link.
+const maxLinkText = 200
+
+// normaliseURL returns the link for a raw URL string, or ok=false when it is
+// not an http(s), ftp or schemeless www. URL worth keeping (mailto:, cid:,
+// javascript: and fragments are not links to a host).
+func normaliseURL(raw string) (l Link, ok bool) {
+	raw = strings.TrimSpace(raw)
+	raw = strings.Trim(raw, "\"'<>")
+	if raw == "" || len(raw) > 4096 {
+		return Link{}, false
+	}
+	l.URL = raw
+	s := raw
+	// Browsers read http:\\host as http://host.
+	s = strings.ReplaceAll(s, "\\", "/")
+	lower := strings.ToLower(s)
+	switch {
+	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"), strings.HasPrefix(lower, "ftp://"):
+	case strings.HasPrefix(lower, "http:/"), strings.HasPrefix(lower, "https:/"):
+		// http:/host: one slash is still followed by browsers.
+		i := strings.Index(s, ":/")
+		s = s[:i] + "://" + strings.TrimLeft(s[i+2:], "/")
+	case strings.HasPrefix(lower, "//"):
+		s = "http:" + s
+	case strings.HasPrefix(lower, "www."):
+		s = "http://" + s
+	default:
+		return Link{}, false
+	}
+	host, userinfo := hostOf(s)
+	if host == "" {
+		return Link{}, false
+	}
+	l.Host = host
+	l.UserInfo = userinfo
+	return l, true
+}
+
+// hostOf extracts and normalises the host of an absolute URL, tolerating
+// what url.Parse refuses (spaces, bad escapes) by cutting the authority
+// out by hand.
+func hostOf(s string) (host string, userinfo bool) {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return "", false
+	}
+	auth := s[i+3:]
+	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+		auth = auth[:j]
+	}
+	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+		userinfo = at > 0
+		auth = auth[at+1:]
+	}
+	if strings.Contains(auth, "%") {
+		if u, err := url.PathUnescape(auth); err == nil {
+			auth = u
+		}
+	}
+	return NormaliseHost(auth), userinfo
+}
+
+// NormaliseHost lower-cases a host, drops the port, brackets and trailing
+// dot, converts an IDN to ASCII and rewrites numeric IPv4 forms (decimal,
+// hex, octal) as a dotted quad. It returns "" for something that is not a
+// host name at all.
+func NormaliseHost(h string) string {
+	h = strings.TrimSpace(h)
+	if strings.HasPrefix(h, "[") {
+		if j := strings.IndexByte(h, ']'); j > 0 {
+			if a, err := netip.ParseAddr(h[1:j]); err == nil {
+				return a.Unmap().String()
+			}
+		}
+		return ""
+	}
+	if hh, _, err := net.SplitHostPort(h); err == nil {
+		h = hh
+	} else if j := strings.LastIndexByte(h, ':'); j >= 0 && strings.Count(h, ":") == 1 {
+		h = h[:j]
+	}
+	h = strings.TrimRight(strings.ToLower(h), ".")
+	if h == "" || len(h) > 253 {
+		return ""
+	}
+	if !isASCII(h) {
+		// IDNA mapping may itself produce digits (superscripts, full-width
+		// forms), so the IP check comes after it.
+		a, err := idna.Lookup.ToASCII(h)
+		if err != nil {
+			return ""
+		}
+		h = a
+	}
+	if ip, ok := parseLooseIPv4(h); ok {
+		return ip
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return ""
+		}
+	}
+	if strings.Contains(h, "..") || strings.HasPrefix(h, ".") {
+		return ""
+	}
+	return h
+}
+
+// parseLooseIPv4 reads the IPv4 spellings browsers accept: 1 to 4 parts,
+// each decimal, 0x hex or 0-prefixed octal, the last part filling the
+// remaining bytes (so http://3232235777/ is 192.168.1.1).
+func parseLooseIPv4(h string) (string, bool) {
+	parts := strings.Split(h, ".")
+	if len(parts) > 4 {
+		return "", false
+	}
+	var vals []uint64
+	for _, p := range parts {
+		if p == "" {
+			return "", false
+		}
+		base := 10
+		digits := p
+		switch {
+		case strings.HasPrefix(p, "0x"):
+			base, digits = 16, p[2:]
+			if digits == "" {
+				digits = "0"
+			}
+		case len(p) > 1 && p[0] == '0':
+			base, digits = 8, p[1:]
+		}
+		v, err := strconv.ParseUint(digits, base, 32)
+		if err != nil {
+			return "", false
+		}
+		vals = append(vals, v)
+	}
+	var ip uint64
+	for i, v := range vals {
+		if i < len(vals)-1 {
+			if v > 255 {
+				return "", false
+			}
+			ip |= v << (8 * (3 - i))
+			continue
+		}
+		rest := 4 - i // bytes the last part fills
+		if v >= 1<<(8*rest) {
+			return "", false
+		}
+		ip |= v
+	}
+	return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}).String(), true
+}
+
+// IsIPHost tells whether a normalised host is an IP literal.
+func IsIPHost(h string) bool {
+	_, err := netip.ParseAddr(h)
+	return err == nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// textURLs finds URLs written in text: http(s):// and ftp:// URLs and
+// schemeless www. names. fn is called with each one as written.
+func textURLs(s string, fn func(u string)) {
+	for i := 0; i < len(s); {
+		j := nextURLStart(s, i)
+		if j < 0 {
+			return
+		}
+		end := j
+		for end < len(s) && isURLByte(s[end]) {
+			end++
+		}
+		u := strings.TrimRight(s[j:end], ".,;:!?)]}'\"")
+		if len(u) > 7 {
+			fn(u)
+		}
+		if end == j {
+			end++
+		}
+		i = end
+	}
+}
+
+// nextURLStart finds the next "http", "ftp://" or "www." at a word
+// boundary at or after i.
+func nextURLStart(s string, i int) int {
+	for ; i < len(s); i++ {
+		c := s[i] | 0x20
+		if c != 'h' && c != 'w' && c != 'f' {
+			continue
+		}
+		if i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		rest := s[i:]
+		if len(rest) > 12 {
+			rest = rest[:12]
+		}
+		rest = strings.ToLower(rest)
+		if strings.HasPrefix(rest, "http://") || strings.HasPrefix(rest, "https://") ||
+			strings.HasPrefix(rest, "ftp://") || strings.HasPrefix(rest, "www.") && len(rest) > 5 && isWordByte(rest[4]) {
+			return i
+		}
+	}
+	return -1
+}
+
+func isURLByte(c byte) bool {
+	if c >= 0x80 {
+		return false
+	}
+	if c <= ' ' {
+		return false
+	}
+	switch c {
+	case '"', '<', '>', '`', '{', '}', '|', '^', '\'':
+		return false
+	}
+	return true
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c >= 0x80
+}
+
+// linkSet collects links, dropping exact repeats and stopping at maxLinks.
+type linkSet struct {
+	links   []Link
+	seen    map[Link]bool
+	domains []string
+	dseen   map[string]bool
+}
+
+func (s *linkSet) add(raw, text, source string) {
+	if len(s.links) >= maxLinks {
+		return
+	}
+	l, ok := normaliseURL(raw)
+	if !ok {
+		return
+	}
+	l.Text = clipText(text, maxLinkText)
+	l.Source = source
+	if s.seen == nil {
+		s.seen = make(map[Link]bool)
+		s.dseen = make(map[string]bool)
+	}
+	if s.seen[l] {
+		return
+	}
+	s.seen[l] = true
+	s.links = append(s.links, l)
+	if !s.dseen[l.Host] {
+		s.dseen[l.Host] = true
+		s.domains = append(s.domains, l.Host)
+	}
+}
+
+// clipText collapses white space and cuts s to at most n bytes on a rune
+// boundary.
+func clipText(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !isRuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,296 @@
+package rules
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Text normalisation for phrase matching. Spam spells its words to slip
+// past filters: v1agra, vi@gra, v i a g r a, v.i.a.g.r.a, Cyrillic letters
+// inside Latin words, zero-width spaces, full-width letters. normaliseWords
+// undoes those and returns the text as lower-case words separated by single
+// spaces, with a space at each end, so that " word " finds a whole word and
+// never a part of one (drugtreatment.org does not contain " drug ").
+
+// zeroWidth are code points that render as nothing and so can split a word
+// invisibly.
+func zeroWidth(r rune) bool {
+	switch r {
+	case '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '\u180e', '\u034f', '\u2061', '\u2062', '\u2063', '\u2064':
+		return true
+	}
+	return false
+}
+
+// leet maps the digits and symbols used as letters inside words.
+var leet = map[rune]rune{'0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', '$': 's', '!': 'i', '|': 'l'}
+
+// confusables maps Cyrillic and Greek letters that look like Latin ones.
+// They are mapped only inside a word that also has Latin letters: a word
+// wholly in Cyrillic is Russian, not disguised English.
+var confusables = map[rune]rune{
+	'а': 'a', 'в': 'b', 'е': 'e', 'ё': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p', 'с': 'c',
+	'т': 't', 'у': 'y', 'х': 'x', 'ѕ': 's', 'і': 'i', 'ї': 'i', 'ј': 'j', 'ԁ': 'd', 'ԛ': 'q', 'ԝ': 'w',
+	'һ': 'h', 'ӏ': 'l', 'ɡ': 'g', 'α': 'a', 'β': 'b', 'ε': 'e', 'ι': 'i', 'κ': 'k', 'ν': 'v', 'ο': 'o',
+	'ρ': 'p', 'τ': 't', 'υ': 'u', 'χ': 'x', 'γ': 'y', 'ω': 'w',
+}
+
+// wordRanges, when tracked, maps each output word back to the bytes of the
+// input it came from, so a hit can quote the text as written.
+type wordRange struct {
+	out        int32 // offset of the word in the output
+	start, end int32 // bytes of the input
+}
+
+type normaliser struct {
+	out    []byte
+	track  bool
+	ranges []wordRange
+	// the token being read
+	tok   []rune
+	toff  []int32 // input offset of each token rune
+	tend  int32   // input offset just past the token
+	latin bool
+	other bool // Cyrillic or Greek letters seen
+	// single-letter words waiting to be joined (v i a g r a)
+	singles []rune
+	sStart  int32
+	sEnd    int32
+	sLet    int
+}
+
+// normaliseWords returns " w1 w2 ... wn " for s. With track set it also
+// returns where each word came from in s.
+func normaliseWords(s string, track bool) ([]byte, []wordRange) {
+	n := &normaliser{out: make([]byte, 1, len(s)/2+2), track: track}
+	n.out[0] = ' '
+	var it norm.Iter
+	it.InitString(norm.NFKC, s)
+	for !it.Done() {
+		start := int32(it.Pos())
+		seg := it.Next()
+		end := int32(it.Pos())
+		for len(seg) > 0 {
+			r, size := utf8.DecodeRune(seg)
+			seg = seg[size:]
+			n.rune(r, start, end)
+		}
+	}
+	n.flushToken()
+	n.flushSingles()
+	return n.out, n.ranges
+}
+
+func (n *normaliser) rune(r rune, start, end int32) {
+	if zeroWidth(r) {
+		return
+	}
+	r = unicode.ToLower(r)
+	if isWordRune(r) || leet[r] != 0 {
+		if len(n.tok) == 0 && (r == '!' || r == '|') {
+			return // a leading ! or | is punctuation
+		}
+		n.tok = append(n.tok, r)
+		n.toff = append(n.toff, start)
+		n.tend = end
+		if r < 0x80 {
+			if r >= 'a' && r <= 'z' {
+				n.latin = true
+			}
+		} else if unicode.In(r, unicode.Cyrillic, unicode.Greek) {
+			n.other = true
+		} else if unicode.Is(unicode.Latin, r) {
+			n.latin = true
+		}
+		return
+	}
+	n.flushToken()
+}
+
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+}
+
+// flushToken ends the current token: maps look-alikes, splits it into
+// words at what is left of punctuation, and emits them.
+func (n *normaliser) flushToken() {
+	tok := n.tok
+	if len(tok) == 0 {
+		return
+	}
+	// Trailing ! and | are punctuation (cash!!!), not letters.
+	for len(tok) > 0 && (tok[len(tok)-1] == '!' || tok[len(tok)-1] == '|') {
+		tok = tok[:len(tok)-1]
+	}
+	if n.latin && n.other {
+		for i, r := range tok {
+			if c, ok := confusables[r]; ok {
+				tok[i] = c
+			}
+		}
+	}
+	mapLeet(tok)
+	// Split into words at the symbols that stayed symbols.
+	i := 0
+	for i < len(tok) {
+		for i < len(tok) && !isWordRune(tok[i]) {
+			i++
+		}
+		j := i
+		for j < len(tok) && isWordRune(tok[j]) {
+			j++
+		}
+		if j > i {
+			end := n.tend
+			if j < len(n.toff) {
+				end = n.toff[j]
+			}
+			n.word(tok[i:j], n.toff[i], end)
+		}
+		i = j
+	}
+	n.tok, n.toff = n.tok[:0], n.toff[:0]
+	n.latin, n.other = false, false
+}
+
+// mapLeet rewrites digits and symbols used as letters (v1agra, vi@gra,
+// fr33, $ave) in a token that is mostly letters; numbers are left alone.
+func mapLeet(tok []rune) {
+	letters, digits, leets := 0, 0, 0
+	for _, r := range tok {
+		switch {
+		case unicode.IsLetter(r):
+			letters++
+		case leet[r] != 0:
+			leets++
+			if r >= '0' && r <= '9' {
+				digits++
+			}
+		case unicode.IsDigit(r):
+			digits++
+		}
+	}
+	if leets == 0 || letters < 2 || digits > letters {
+		return
+	}
+	isLet := func(i int) bool { return i >= 0 && i < len(tok) && unicode.IsLetter(tok[i]) }
+	for i, r := range tok {
+		c := leet[r]
+		if c == 0 {
+			continue
+		}
+		switch r {
+		case '!', '|':
+			// only between two letters: v!agra, but never cash!
+			if isLet(i-1) && isLet(i+1) {
+				tok[i] = c
+			}
+		default:
+			if isLet(i-1) || isLet(i+1) {
+				tok[i] = c
+			}
+		}
+	}
+}
+
+// word takes one word. Single letters are held back: a run of three or
+// more close together is one word written apart (v i a g r a, v.i.a.g.r.a).
+func (n *normaliser) word(w []rune, start, end int32) {
+	if len(w) == 1 {
+		if len(n.singles) > 0 && start-n.sEnd > 3 {
+			n.flushSingles()
+		}
+		if len(n.singles) == 0 {
+			n.sStart = start
+		}
+		n.singles = append(n.singles, w[0])
+		n.sEnd = end
+		if unicode.IsLetter(w[0]) {
+			n.sLet++
+		}
+		return
+	}
+	n.flushSingles()
+	n.emit(w, start, end)
+}
+
+func (n *normaliser) flushSingles() {
+	s := n.singles
+	if len(s) == 0 {
+		return
+	}
+	if len(s) >= 3 && n.sLet >= 2 {
+		joined := append([]rune(nil), s...)
+		mapLeet(joined)
+		n.emit(joined, n.sStart, n.sEnd)
+	} else {
+		// emit each on its own; their exact ranges are not kept, the run's is
+		for _, r := range s {
+			n.emit([]rune{r}, n.sStart, n.sEnd)
+		}
+	}
+	n.singles = n.singles[:0]
+	n.sLet = 0
+}
+
+func (n *normaliser) emit(w []rune, start, end int32) {
+	if n.track {
+		n.ranges = append(n.ranges, wordRange{out: int32(len(n.out)), start: start, end: end})
+	}
+	for _, r := range w {
+		n.out = utf8.AppendRune(n.out, r)
+	}
+	n.out = append(n.out, ' ')
+}
+
+// normalisePhrase turns a phrase from a rule file into the form it is
+// searched for: " w1 w2 " for whole words, or " w1 w2" without the final
+// space when it ends in * (a prefix: "refinanc*").
+func normalisePhrase(p string) string {
+	prefix := false
+	if len(p) > 1 && p[len(p)-1] == '*' {
+		prefix = true
+		p = p[:len(p)-1]
+	}
+	out, _ := normaliseWords(p, false)
+	s := string(out)
+	if prefix && len(s) > 1 {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// foldForSearch case-folds s for the literal prefilter: every rune becomes
+// the smallest member of its Unicode simple-fold orbit (so ASCII letters
+// become upper case, and K, k and the Kelvin sign all become K). A literal
+// that occurs in s, with or without (?i), occurs in fold(s) as fold(lit).
+func foldForSearch(s string, buf []byte) []byte {
+	buf = buf[:0]
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < 0x80 {
+			if c >= 'a' && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			buf = append(buf, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		buf = utf8.AppendRune(buf, foldRune(r))
+	}
+	return buf
+}
+
+func foldRune(r rune) rune {
+	min := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < min {
+			min = f
+		}
+	}
+	return min
+}

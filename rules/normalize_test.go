@@ -1,0 +1,110 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestNormaliseWords(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"Buy VIAGRA now", " buy viagra now "},
+		{"v1agra", " viagra "},
+		{"vi@gra", " viagra "},
+		{"V!AGRA", " viagra "},
+		{"fr33 m0ney", " free money "},
+		{"v i a g r a", " viagra "},
+		{"v.i.a.g.r.a", " viagra "},
+		{"V-I-A-G-R-A!", " viagra "},
+		{"v i 4 g r a", " viagra "},
+		{"vi\u200bag\u200dra", " viagra "},           // zero-width
+		{"ｖｉａｇｒａ", " viagra "},                       // full-width (NFKC)
+		{"vіagra", " viagra "},                       // Cyrillic і inside a Latin word
+		{"Привет мир", " привет мир "},               // Russian stays Russian
+		{"cash!!! now", " cash now "},                // ! after a word is punctuation
+		{"drugtreatment.org", " drugtreatment org "}, // no "drug" word
+		{"100% free", " 100 free "},                  // numbers are not letters
+		{"$100 and 2002", " 100 and 2002 "},          // numbers stay numbers
+		{"don't", " don t "},                         // apostrophes split like the phrase does
+		{"e-mail", " e mail "},                       //
+		{"A B", " a b "},                             // two single letters: not joined
+		{"ﬁnancial", " financial "},                  // ligature
+		{"Straße", " straße "},                       //
+		{"\xff\xfe broken utf8", " broken utf8 "},    // invalid bytes do not crash
+	}
+	for _, tt := range tests {
+		got, _ := normaliseWords(tt.in, false)
+		if string(got) != tt.want {
+			t.Errorf("normaliseWords(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestNormaliseWordsTracksSource(t *testing.T) {
+	in := "Get cheap v1agra today"
+	out, ranges := normaliseWords(in, true)
+	if string(out) != " get cheap viagra today " {
+		t.Fatalf("out = %q", out)
+	}
+	if len(ranges) != 4 {
+		t.Fatalf("ranges = %v", ranges)
+	}
+	if got := in[ranges[2].start:ranges[2].end]; got != "v1agra" {
+		t.Errorf("word 3 came from %q, want v1agra", got)
+	}
+}
+
+func TestNormalisePhrase(t *testing.T) {
+	tests := map[string]string{
+		"Click Here":  " click here ",
+		"refinanc*":   " refinanc",
+		"don't delay": " don t delay ",
+		"100% free":   " 100 free ",
+	}
+	for in, want := range tests {
+		if got := normalisePhrase(in); got != want {
+			t.Errorf("normalisePhrase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFoldForSearch(t *testing.T) {
+	tests := map[string]string{
+		"Hello":   "HELLO",
+		"\u212a":  "K", // Kelvin sign folds with k
+		"ſ":       "S", // long s folds with s
+		"straße":  "STRAßE",
+		"\xffabc": "\ufffdABC",
+		"ÉCOLE é": "ÉCOLE É",
+	}
+	for in, want := range tests {
+		if got := string(foldForSearch(in, nil)); got != want {
+			t.Errorf("foldForSearch(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzNormaliseWords(f *testing.F) {
+	for _, s := range []string{"v i a g r a", "vі@gra", "ｖｉａ", "a\u0301b", "x\u200by"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, ranges := normaliseWords(s, true)
+		if !utf8.Valid(out) {
+			t.Fatalf("invalid UTF-8 out of %q", s)
+		}
+		if len(out) == 0 || out[0] != ' ' || out[len(out)-1] != ' ' {
+			t.Fatalf("out %q not space-framed", out)
+		}
+		if n := strings.Count(strings.TrimSpace(string(out)), " ") + 1; strings.TrimSpace(string(out)) != "" && n != len(ranges) {
+			t.Fatalf("%d words, %d ranges for %q", n, len(ranges), s)
+		}
+		for _, r := range ranges {
+			if r.start < 0 || r.end > int32(len(s)) || r.start > r.end {
+				t.Fatalf("range %v out of %d bytes", r, len(s))
+			}
+		}
+	})
+}

@@ -1,0 +1,534 @@
+package rules
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Options are the limits a rule set works within.
+type Options struct {
+	// MaxScanBytes caps the decoded text (and the raw bytes) the rules read
+	// per message; 0 means DefaultMaxScanBytes (512 KiB).
+	MaxScanBytes int64
+	// KnownSymbols are symbol names other checks emit (DKIM_VALID,
+	// SPF_FAIL...). Lint warns about meta rules naming anything else.
+	KnownSymbols []string
+}
+
+func (o Options) maxScan() int64 {
+	if o.MaxScanBytes <= 0 {
+		return DefaultMaxScanBytes
+	}
+	return o.MaxScanBytes
+}
+
+// Hit is one rule that fired on a message.
+type Hit struct {
+	Name        string
+	Score       float64
+	Description string
+	// Match is the text that made the rule fire, as written in the
+	// message (clipped), or a short account for heuristics ("31 links").
+	Match string
+}
+
+// Rule describes a loaded rule, for listing.
+type Rule struct {
+	Name        string
+	Kind        string
+	Score       float64 // after [scores] overrides; 0 = disabled
+	Description string
+	File        string // where it was last defined ("default" for the built-in set)
+	Line        int
+}
+
+// Ruleset is the compiled content rules. It is safe for concurrent use;
+// Reload swaps in a new compilation atomically.
+type Ruleset struct {
+	files []string
+	opts  Options
+	cur   atomic.Pointer[compiled]
+}
+
+// compiled is one immutable compilation of the rule files.
+type compiled struct {
+	opts     Options
+	rules    []*rule // non-meta rules to evaluate, in file order
+	metas    []*rule // meta rules to evaluate, dependencies first
+	all      []*rule // every rule, for listing
+	byName   map[string]*rule
+	warnings []Problem
+
+	body, raw       *prefilter
+	bodyRules       []*rule // indexes match the body prefilter
+	rawRules        []*rule
+	uri             map[string]*prefilter // by part: url, host, text
+	uriRules        map[string][]*rule
+	phraseAC        *acMatcher
+	phraseOwners    [][]phraseRef // phrase id -> rules that list it
+	phraseRuleCount int
+}
+
+type phraseRef struct {
+	rule   *rule
+	weight float64
+}
+
+// rule is one compiled rule.
+type rule struct {
+	Rule
+	sub    bool // __NAME: feeds metas, never reported
+	active bool // evaluated (scored, a sub-rule, or needed by a meta)
+	re     *regexp.Regexp
+	header string // header rules: field name or ALL
+	hpart  string // "", "addr", "name"
+	negate bool
+	part   string // uri rules
+	meta   *metaNode
+	bi     builtin
+	min    float64
+	hasMin bool
+	// domains given to a built-in, lower case
+	domains map[string]bool
+	phrases map[string]float64
+}
+
+// Load compiles the built-in rules and then the operator files in order.
+// A later file may redefine a rule (same name) or change scores in its
+// [scores] table; NAME = 0 disables a rule. All problems are reported
+// together, each with file:line, in a *LoadError.
+func Load(files []string, opts Options) (*Ruleset, error) {
+	c, err := compileFiles(files, opts)
+	if err != nil {
+		return nil, err
+	}
+	rs := &Ruleset{files: slices.Clone(files), opts: opts}
+	rs.cur.Store(c)
+	return rs, nil
+}
+
+// Reload reads the rule files again. On error the rules in use stay as
+// they were and the error says why (for the SIGHUP log line).
+func (rs *Ruleset) Reload() error {
+	c, err := compileFiles(rs.files, rs.opts)
+	if err != nil {
+		return err
+	}
+	rs.cur.Store(c)
+	return nil
+}
+
+// Options returns the options the rule set was loaded with.
+func (rs *Ruleset) Options() Options { return rs.opts }
+
+// Files returns the operator files the rule set was loaded from.
+func (rs *Ruleset) Files() []string { return slices.Clone(rs.files) }
+
+// Warnings lists what loaded but deserves a look (metas naming unknown
+// symbols).
+func (rs *Ruleset) Warnings() []Problem { return rs.cur.Load().warnings }
+
+// Rules lists every rule, sorted by name.
+func (rs *Ruleset) Rules() []Rule {
+	c := rs.cur.Load()
+	out := make([]Rule, 0, len(c.all))
+	for _, r := range c.all {
+		if r.sub {
+			continue
+		}
+		out = append(out, r.Rule)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Lint checks rule files as Load would, returning every problem,
+// warnings included. An empty result means the files are clean.
+func Lint(files []string, opts Options) []Problem {
+	c, err := compileFiles(files, opts)
+	if err != nil {
+		if le, ok := err.(*LoadError); ok {
+			return le.Problems
+		}
+		return []Problem{{Msg: err.Error()}}
+	}
+	return c.warnings
+}
+
+// defaultFileName names the embedded rules in problems and listings.
+const defaultFileName = "default"
+
+func compileFiles(files []string, opts Options) (*compiled, error) {
+	var probs []Problem
+	var parsed []*parsedFile
+	pf, p := parseRuleFile(defaultFileName, defaultRules)
+	probs = append(probs, p...)
+	parsed = append(parsed, pf)
+	for _, f := range files {
+		data, err := readRuleFile(f)
+		if err != nil {
+			probs = append(probs, Problem{File: f, Msg: err.Error()})
+			continue
+		}
+		pf, p := parseRuleFile(f, data)
+		probs = append(probs, p...)
+		parsed = append(parsed, pf)
+	}
+	if hasErrors(probs) {
+		return nil, &LoadError{Problems: probs}
+	}
+	c, p2 := build(parsed, opts)
+	probs = append(probs, p2...)
+	var errs, warns []Problem
+	for _, p := range probs {
+		switch {
+		case !p.Warning:
+			errs = append(errs, p)
+		case p.File != defaultFileName:
+			// The built-in rules' warnings (metas naming other checks'
+			// symbols, such as DKIM_VALID) are by design.
+			warns = append(warns, p)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, &LoadError{Problems: errs}
+	}
+	c.warnings = warns
+	return c, nil
+}
+
+func readRuleFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxRuleFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+func hasErrors(ps []Problem) bool {
+	for _, p := range ps {
+		if !p.Warning {
+			return true
+		}
+	}
+	return false
+}
+
+// build merges the parsed files (later ones win) and compiles the result.
+func build(files []*parsedFile, opts Options) (*compiled, []Problem) {
+	var probs []Problem
+	c := &compiled{opts: opts, byName: map[string]*rule{}}
+	var order []string
+	defs := map[string]*fileRule{}
+	for _, f := range files {
+		for _, fr := range f.rules {
+			if _, ok := defs[fr.Name]; !ok {
+				order = append(order, fr.Name)
+			}
+			defs[fr.Name] = fr
+		}
+	}
+	for _, name := range order {
+		fr := defs[name]
+		r, err := compileRule(fr)
+		if err != nil {
+			probs = append(probs, Problem{File: fr.file, Line: fr.line, Msg: fmt.Sprintf("rule %s: %v", name, err)})
+			continue
+		}
+		c.all = append(c.all, r)
+		c.byName[name] = r
+	}
+	for _, f := range files {
+		names := make([]string, 0, len(f.scores))
+		for n := range f.scores {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			r, ok := c.byName[n]
+			if !ok {
+				probs = append(probs, Problem{File: f.name, Line: f.scoreLines[n],
+					Msg: fmt.Sprintf("[scores] %s: no content rule has that name (see `relayguard rules list`)", n)})
+				continue
+			}
+			r.Score = f.scores[n]
+		}
+	}
+	probs = append(probs, c.orderMetas(opts)...)
+	c.activate()
+	c.index()
+	return c, probs
+}
+
+func compileRule(fr *fileRule) (*rule, error) {
+	r := &rule{Rule: Rule{Name: fr.Name, Kind: fr.Kind, Score: *fr.Score, Description: fr.Description,
+		File: fr.file, Line: fr.line}, sub: strings.HasPrefix(fr.Name, "__"), negate: fr.Negate, part: fr.Part}
+	var err error
+	switch fr.Kind {
+	case KindHeader, KindBody, KindURI, KindRaw:
+		if r.re, err = compileRE2(fr.Pattern); err != nil {
+			return nil, err
+		}
+		if fr.Kind == KindHeader {
+			r.header, r.hpart, _ = strings.Cut(fr.Header, ":")
+		}
+		if r.part == "" {
+			r.part = "url"
+		}
+	case KindMeta:
+		if r.meta, err = parseMeta(fr.Expr); err != nil {
+			return nil, err
+		}
+	case KindBuiltin:
+		r.bi = builtins[fr.Name]
+		r.min, r.hasMin = r.bi.defMin, r.bi.takesMin
+		if fr.Min != nil {
+			r.min = *fr.Min
+		}
+		if len(fr.Domains) > 0 {
+			r.domains = map[string]bool{}
+			for _, d := range fr.Domains {
+				r.domains[strings.ToLower(strings.TrimSpace(d))] = true
+			}
+		}
+	case KindPhrases:
+		// compiled into the shared automaton by index()
+	}
+	r.phrases = fr.Phrases
+	return r, nil
+}
+
+// orderMetas sorts meta rules so that a meta naming another meta comes
+// after it, and reports cycles (errors) and unknown names (warnings).
+func (c *compiled) orderMetas(opts Options) []Problem {
+	var probs []Problem
+	known := map[string]bool{}
+	for _, n := range opts.KnownSymbols {
+		known[n] = true
+	}
+	state := map[string]int{} // 0 new, 1 visiting, 2 done
+	var visit func(r *rule, path []string) bool
+	visit = func(r *rule, path []string) bool {
+		switch state[r.Name] {
+		case 1:
+			probs = append(probs, Problem{File: r.File, Line: r.Line,
+				Msg: fmt.Sprintf("meta rule %s depends on itself: %s", r.Name, strings.Join(append(path, r.Name), " -> "))})
+			return false
+		case 2:
+			return true
+		}
+		state[r.Name] = 1
+		ok := true
+		for _, n := range r.meta.names(nil) {
+			dep, found := c.byName[n]
+			if found && dep.Kind == KindMeta {
+				if !visit(dep, append(path, r.Name)) {
+					ok = false
+				}
+			}
+		}
+		state[r.Name] = 2
+		c.metas = append(c.metas, r)
+		return ok
+	}
+	for _, r := range c.all {
+		if r.Kind != KindMeta {
+			continue
+		}
+		for _, n := range r.meta.names(nil) {
+			if _, ok := c.byName[n]; !ok && !known[n] {
+				probs = append(probs, Problem{File: r.File, Line: r.Line, Warning: true,
+					Msg: fmt.Sprintf("meta rule %s names %s, which is no content rule (fine if another check emits it)", r.Name, n)})
+			}
+		}
+		if state[r.Name] == 0 {
+			visit(r, nil)
+		}
+	}
+	return probs
+}
+
+// activate decides which rules run: those that score, the __ sub-rules,
+// and any rule an active meta names (even when its own score is 0).
+func (c *compiled) activate() {
+	for _, r := range c.all {
+		r.active = r.Score != 0 || r.sub
+	}
+	// Metas last-first, so a meta activated by a later meta activates its
+	// own dependencies in turn.
+	for i := len(c.metas) - 1; i >= 0; i-- {
+		m := c.metas[i]
+		if !m.active {
+			continue
+		}
+		for _, n := range m.meta.names(nil) {
+			if dep, ok := c.byName[n]; ok {
+				dep.active = true
+			}
+		}
+	}
+	for _, r := range c.all {
+		if r.active && r.Kind != KindMeta {
+			c.rules = append(c.rules, r)
+		}
+	}
+	metas := c.metas[:0]
+	for _, m := range c.metas {
+		if m.active {
+			metas = append(metas, m)
+		}
+	}
+	c.metas = metas
+}
+
+// index builds the multi-pattern matchers over the active rules.
+func (c *compiled) index() {
+	var bodyPats, rawPats []string
+	uriPats := map[string][]string{}
+	c.uri = map[string]*prefilter{}
+	c.uriRules = map[string][]*rule{}
+	var phrases []string
+	phraseID := map[string]int{}
+	for _, r := range c.rules {
+		switch r.Kind {
+		case KindBody:
+			c.bodyRules = append(c.bodyRules, r)
+			bodyPats = append(bodyPats, r.re.String())
+		case KindRaw:
+			c.rawRules = append(c.rawRules, r)
+			rawPats = append(rawPats, r.re.String())
+		case KindURI:
+			c.uriRules[r.part] = append(c.uriRules[r.part], r)
+			uriPats[r.part] = append(uriPats[r.part], r.re.String())
+		case KindPhrases:
+			c.phraseRuleCount++
+			keys := make([]string, 0, len(r.phrases))
+			for p := range r.phrases {
+				keys = append(keys, p)
+			}
+			sort.Strings(keys)
+			for _, p := range keys {
+				np := normalisePhrase(p)
+				id, ok := phraseID[np]
+				if !ok {
+					id = len(phrases)
+					phraseID[np] = id
+					phrases = append(phrases, np)
+					c.phraseOwners = append(c.phraseOwners, nil)
+				}
+				// Two spellings of one phrase in a rule ("risk free",
+				// "risk-free") are one phrase: keep the higher weight.
+				dup := false
+				for k, ref := range c.phraseOwners[id] {
+					if ref.rule == r {
+						c.phraseOwners[id][k].weight = max(ref.weight, r.phrases[p])
+						dup = true
+					}
+				}
+				if !dup {
+					c.phraseOwners[id] = append(c.phraseOwners[id], phraseRef{rule: r, weight: r.phrases[p]})
+				}
+			}
+		}
+	}
+	c.body = newPrefilter(bodyPats)
+	c.raw = newPrefilter(rawPats)
+	for part, pats := range uriPats {
+		c.uri[part] = newPrefilter(pats)
+	}
+	if len(phrases) > 0 {
+		c.phraseAC = newACMatcher(phrases)
+	}
+}
+
+// evaluation is what one compilation found in one message.
+type evaluation struct {
+	hits  []Hit           // reported: scored, not __ sub-rules
+	fired map[string]bool // every rule that fired, sub-rules included
+}
+
+// Evaluate runs every non-meta rule on m and returns the hits that score,
+// in rule order. received is when the message arrived (zero: now); the
+// date rules judge the Date header against it (see referenceTime). The
+// result is computed once per message and rule set; later calls return it.
+func (rs *Ruleset) Evaluate(m *Message, received time.Time) []Hit {
+	c := rs.cur.Load()
+	return m.evaluate(c, received).hits
+}
+
+// EvaluateMeta runs the meta rules given the names of every symbol found
+// so far (by any check). Sub-rules (__NAME) that fired in an earlier
+// Evaluate of m count too; m may be nil.
+func (rs *Ruleset) EvaluateMeta(m *Message, symbols []string) []Hit {
+	c := rs.cur.Load()
+	fired := make(map[string]bool, len(symbols))
+	for _, s := range symbols {
+		fired[s] = true
+	}
+	if m != nil {
+		if ev := m.cachedEvaluation(c); ev != nil {
+			for n := range ev.fired {
+				fired[n] = true
+			}
+		}
+	}
+	var hits []Hit
+	for _, r := range c.metas {
+		if fired[r.Name] {
+			continue // already found (a symbol of the same name)
+		}
+		if r.meta.eval(func(n string) bool { return fired[n] }) != 0 {
+			fired[r.Name] = true
+			if !r.sub && r.Score != 0 {
+				hits = append(hits, Hit{Name: r.Name, Score: r.Score, Description: r.Description, Match: metaMatch(r.meta, fired)})
+			}
+		}
+	}
+	return hits
+}
+
+// metaMatch lists the names that made a meta rule true.
+func metaMatch(n *metaNode, fired map[string]bool) string {
+	var on []string
+	for _, name := range n.names(nil) {
+		if fired[name] && !strings.HasPrefix(name, "__") && !slices.Contains(on, name) {
+			on = append(on, name)
+		}
+	}
+	return strings.Join(on, " + ")
+}
+
+func (m *Message) cachedEvaluation(c *compiled) *evaluation {
+	m.evalMu.Lock()
+	defer m.evalMu.Unlock()
+	return m.evals[c]
+}
+
+func (m *Message) evaluate(c *compiled, received time.Time) *evaluation {
+	if ev := m.cachedEvaluation(c); ev != nil {
+		return ev
+	}
+	ev := c.evaluate(m, received)
+	m.evalMu.Lock()
+	defer m.evalMu.Unlock()
+	if prev := m.evals[c]; prev != nil {
+		return prev
+	}
+	if m.evals == nil {
+		m.evals = map[*compiled]*evaluation{}
+	}
+	m.evals[c] = ev
+	return ev
+}
