@@ -29,16 +29,19 @@ func Default() []byte { return bytes.Clone(defaultFile) }
 
 // Config is the whole configuration.
 type Config struct {
-	Server  Server  `toml:"server"`
-	Relay   Relay   `toml:"relay"`
-	Access  Access  `toml:"access"`
-	Scoring Scoring `toml:"scoring"`
-	Rules   Rules   `toml:"rules"`
-	Log     Log     `toml:"log"`
-	DNS     DNS     `toml:"dns"`
-	DNSBL   []List  `toml:"dnsbl"`
-	DNSWL   []List  `toml:"dnswl"`
-	URIBL   []List  `toml:"uribl"`
+	Server     Server     `toml:"server"`
+	Relay      Relay      `toml:"relay"`
+	Access     Access     `toml:"access"`
+	Scoring    Scoring    `toml:"scoring"`
+	Rules      Rules      `toml:"rules"`
+	Log        Log        `toml:"log"`
+	DNS        DNS        `toml:"dns"`
+	Blocklists Blocklists `toml:"blocklists"`
+	RDNS       RDNS       `toml:"rdns"`
+	HELO       HELO       `toml:"helo"`
+	DNSBL      []List     `toml:"dnsbl"`
+	DNSWL      []List     `toml:"dnswl"`
+	URIBL      []List     `toml:"uribl"`
 	// Scores overrides the scores of sender-check symbols by name.
 	Scores map[string]float64 `toml:"scores"`
 }
@@ -106,8 +109,26 @@ type Scoring struct {
 	Timeout   Duration `toml:"timeout"`
 	// RejectEarly refuses at RCPT when the sender checks alone reach
 	// reject, so the body is never received.
-	RejectEarly     bool `toml:"reject_early"`
-	URIBLMaxLookups int  `toml:"uribl_max_lookups"`
+	RejectEarly bool `toml:"reject_early"`
+}
+
+// Blocklists holds what applies to all [[dnsbl]], [[dnswl]], [[uribl]].
+type Blocklists struct {
+	MonitorInterval Duration `toml:"monitor_interval"`
+	URIBLMaxLookups int      `toml:"uribl_max_lookups"`
+}
+
+// RDNS configures the forward-confirmed reverse DNS check.
+type RDNS struct {
+	Enabled  bool `toml:"enabled"`
+	MaxNames int  `toml:"max_names"`
+}
+
+// HELO configures the HELO name check.
+type HELO struct {
+	Enabled  bool         `toml:"enabled"`
+	OurNames []string     `toml:"our_names"`
+	OurIPs   []netip.Addr `toml:"our_ips"`
 }
 
 type Rules struct {
@@ -307,8 +328,14 @@ func (c *Config) validate() error {
 	if !oneOf(sc.Explain, "full", "summary", "none") {
 		return keyErr("scoring.explain", "want \"full\", \"summary\" or \"none\", got %q", sc.Explain)
 	}
-	if sc.URIBLMaxLookups <= 0 {
-		return keyErr("scoring.uribl_max_lookups", "must be positive, got %d", sc.URIBLMaxLookups)
+	if c.Blocklists.URIBLMaxLookups <= 0 {
+		return keyErr("blocklists.uribl_max_lookups", "must be positive, got %d", c.Blocklists.URIBLMaxLookups)
+	}
+	if c.Blocklists.MonitorInterval.Duration < time.Minute {
+		return keyErr("blocklists.monitor_interval", "at least 1m, got %v (lists have query limits)", c.Blocklists.MonitorInterval.Duration)
+	}
+	if c.RDNS.MaxNames <= 0 {
+		return keyErr("rdns.max_names", "must be positive, got %d", c.RDNS.MaxNames)
 	}
 	if err := c.DNS.validate(); err != nil {
 		return err

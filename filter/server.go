@@ -137,7 +137,7 @@ func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	ip := remoteIP(c.Conn())
 	_, isTLS := c.TLSConnectionState()
 	id := newID()
-	sess := &session{srv: s, conn: c, tc: tc, id: id, ip: ip, helo: c.Hostname(), tls: isTLS, log: s.log}
+	sess := &session{srv: s, tc: tc, id: id, ip: ip, helo: c.Hostname(), tls: isTLS, log: s.log}
 	sess.job = s.engine.Load().Begin(scoring.Conn{SessionID: id, ClientIP: ip, Helo: c.Hostname(), TLS: isTLS})
 	s.log.Debug("session", "session", id, "ip", ip, "helo", c.Hostname(), "tls", isTLS)
 	return sess, nil

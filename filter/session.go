@@ -25,7 +25,6 @@ const maxAuthFailures = 3
 // connection's goroutine, one at a time.
 type session struct {
 	srv  *Server
-	conn *smtp.Conn
 	tc   *trackedConn
 	id   string
 	ip   netip.Addr

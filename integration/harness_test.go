@@ -20,9 +20,9 @@ import (
 // until it holds or the bound passes. Bounds are generous (a loaded CI
 // machine, relayguard built with -race); nothing asserts on timing.
 const (
-	startTimeout   = 20 * time.Second // a daemon comes up and listens
-	deliverTimeout = 20 * time.Second // a message reaches a Maildir
-	stopTimeout    = 20 * time.Second // a daemon exits after SIGTERM
+	startTimeout   = 60 * time.Second // a daemon comes up and listens
+	deliverTimeout = 60 * time.Second // a message reaches a Maildir
+	stopTimeout    = 60 * time.Second // a daemon exits after SIGTERM
 	pollInterval   = 20 * time.Millisecond
 )
 

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"relayguard/config"
 	"relayguard/rules"
@@ -43,7 +42,7 @@ func buildParts(c *config.Config, log *slog.Logger, network bool) (*parts, error
 	}
 	lists := listConfig(c, res, log)
 	if len(lists.DNSBL)+len(lists.DNSWL)+len(lists.URIBL) > 0 {
-		if p.monitor, err = dnsbl.NewMonitor(lists, 0); err != nil {
+		if p.monitor, err = dnsbl.NewMonitor(lists, c.Blocklists.MonitorInterval.Duration); err != nil {
 			return nil, err
 		}
 		lists.Monitor = p.monitor
@@ -60,21 +59,27 @@ func buildParts(c *config.Config, log *slog.Logger, network bool) (*parts, error
 	if err != nil {
 		return nil, err
 	}
-	ropts := rdns.Options{Resolver: res, Trusted: c.Access.TrustedRelays, OurNames: []string{c.Server.Hostname},
-		OurIPs: ourIPs(c), Scores: rdnsScores}
-	rdnsCheck, err := rdns.NewRDNS(ropts)
+	ropts := rdns.Options{Resolver: res, Trusted: c.Access.TrustedRelays, MaxNames: c.RDNS.MaxNames,
+		OurNames: append([]string{c.Server.Hostname}, c.HELO.OurNames...), OurIPs: ourIPs(c), Scores: rdnsScores}
+	hop := received.HopOptions{Trusted: c.Access.TrustedRelays, DNSBL: ipCheck}
+	p.checks = append(p.checks, ipCheck, uriCheck)
+	if c.RDNS.Enabled {
+		if hop.RDNS, err = rdns.NewRDNS(ropts); err != nil {
+			return nil, err
+		}
+		p.checks = append(p.checks, hop.RDNS)
+	}
+	if c.HELO.Enabled {
+		if hop.HELO, err = rdns.NewHELO(ropts); err != nil {
+			return nil, err
+		}
+		p.checks = append(p.checks, hop.HELO)
+	}
+	hopCheck, err := received.NewHopCheck(hop)
 	if err != nil {
 		return nil, err
 	}
-	heloCheck, err := rdns.NewHELO(ropts)
-	if err != nil {
-		return nil, err
-	}
-	hopCheck, err := received.NewHopCheck(received.HopOptions{
-		Trusted: c.Access.TrustedRelays, DNSBL: ipCheck, RDNS: rdnsCheck, HELO: heloCheck})
-	if err != nil {
-		return nil, err
-	}
+	p.checks = append(p.checks, hopCheck)
 	authChecks, err := auth.New(auth.Options{
 		Resolver:     res,
 		EgressIPs:    c.Access.EgressIPs,
@@ -86,7 +91,6 @@ func buildParts(c *config.Config, log *slog.Logger, network bool) (*parts, error
 	if err != nil {
 		return nil, err
 	}
-	p.checks = append(p.checks, ipCheck, uriCheck, rdnsCheck, heloCheck, hopCheck)
 	p.checks = append(p.checks, authChecks...)
 	return p, nil
 }
@@ -117,7 +121,7 @@ func listConfig(c *config.Config, res dns.Resolver, log *slog.Logger) dnsbl.Conf
 	}
 	return dnsbl.Config{
 		Resolver: res, DNSBL: conv(c.DNSBL), DNSWL: conv(c.DNSWL), URIBL: conv(c.URIBL),
-		MaxLookups: c.Scoring.URIBLMaxLookups, Trusted: c.Access.TrustedRelays, Log: log,
+		MaxLookups: c.Blocklists.URIBLMaxLookups, Trusted: c.Access.TrustedRelays, Log: log,
 	}
 }
 
@@ -140,14 +144,8 @@ func outbound(c *config.Config) func(*scoring.Input) bool {
 			return false // decided at end of DATA, from the Received fields
 		}
 		hop, ok := received.OriginalHop(in.Message.Header, trusted, in.ClientIP)
-		return !ok || authenticatedProtocol(hop.With)
+		return !ok || hop.Authenticated()
 	}
-}
-
-// authenticatedProtocol recognises RFC 3848's ESMTPA, ESMTPSA (and
-// LMTPA...): the client had authenticated to the relay.
-func authenticatedProtocol(with string) bool {
-	return strings.HasSuffix(strings.ToUpper(with), "A")
 }
 
 func inPrefixes(ip netip.Addr, prefixes []netip.Prefix) bool {
@@ -155,10 +153,10 @@ func inPrefixes(ip netip.Addr, prefixes []netip.Prefix) bool {
 	return slices.ContainsFunc(prefixes, func(p netip.Prefix) bool { return p.Contains(ip) })
 }
 
-// ourIPs are the addresses HELO must not claim: the one we listen on when
-// it is specific, and the egress IPs.
+// ourIPs are the addresses HELO must not claim: helo.our_ips, the one we
+// listen on when it is specific, and the egress IPs.
 func ourIPs(c *config.Config) []netip.Addr {
-	var ips []netip.Addr
+	ips := append([]netip.Addr(nil), c.HELO.OurIPs...)
 	if ap, err := netip.ParseAddrPort(c.Server.Listen); err == nil && !ap.Addr().IsUnspecified() && !ap.Addr().IsLoopback() {
 		ips = append(ips, ap.Addr())
 	}

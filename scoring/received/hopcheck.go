@@ -52,7 +52,9 @@ func (c *HopCheck) Run(ctx context.Context, in *scoring.Input) scoring.Result {
 		return scoring.Result{}
 	}
 	hop, ok := OriginalHop(in.Message.Header, c.opts.Trusted, in.ClientIP)
-	if !ok {
+	if !ok || hop.Authenticated() {
+		// An authenticated hop is our customer's own submission: their
+		// home line has no reverse DNS and sits on policy lists, rightly.
 		return scoring.Result{}
 	}
 	via := fmt.Sprintf("first untrusted hop, via trusted relay %s", hop.Via)

@@ -39,6 +39,14 @@ type Hop struct {
 	Via netip.Addr
 }
 
+// Authenticated tells whether the client had authenticated to the host
+// that wrote the field: RFC 3848's ESMTPA and ESMTPSA (Exim writes them in
+// lower case, "with esmtpsa"). Such a hop is a customer submitting mail,
+// not a stranger handing it over.
+func (h Hop) Authenticated() bool {
+	return strings.HasSuffix(strings.ToUpper(h.With), "A")
+}
+
 // ErrNoIP is returned (with the rest of the Hop) for a Received field that
 // names no client IP, such as a local submission
 // ("from user by host with local").
