@@ -202,6 +202,15 @@ func (c *client) send(format string, args ...any) {
 	}
 }
 
+// envelope opens a transaction that must be accepted.
+func (c *client) envelope(from, to string) {
+	c.t.Helper()
+	c.send("MAIL FROM:<%s>", from)
+	c.expect(250, "")
+	c.send("RCPT TO:<%s>", to)
+	c.expect(250, "")
+}
+
 func (c *client) hello() {
 	c.t.Helper()
 	c.expect(220, "relayguard.test")
@@ -226,10 +235,7 @@ func TestHamIsRelayedWithHeaders(t *testing.T) {
 	ts := startServer(t, defaultTestOptions(), scoring.DefaultPolicy(), nil)
 	c := dial(t, ts.addr)
 	c.hello()
-	c.send("MAIL FROM:<a@example.org>")
-	c.expect(250, "")
-	c.send("RCPT TO:<user@local.example>")
-	c.expect(250, "")
+	c.envelope("a@example.org", "user@local.example")
 	c.sendMessage(ham)
 	c.expect(250, "queued as ABC")
 
@@ -262,10 +268,7 @@ func TestGTUBEIsRejectedWithExplanation(t *testing.T) {
 	ts := startServer(t, defaultTestOptions(), scoring.DefaultPolicy(), nil)
 	c := dial(t, ts.addr)
 	c.hello()
-	c.send("MAIL FROM:<a@example.org>")
-	c.expect(250, "")
-	c.send("RCPT TO:<user@local.example>")
-	c.expect(250, "")
+	c.envelope("a@example.org", "user@local.example")
 	c.sendMessage("Subject: test\n\n" + gtube + "\n")
 	lines, _ := c.readReply()
 	if len(lines) < 3 {
@@ -290,10 +293,7 @@ func TestGTUBEIsRejectedWithExplanation(t *testing.T) {
 		t.Errorf("%d messages reached the upstream", n)
 	}
 	// The session goes on: the next message is judged on its own.
-	c.send("MAIL FROM:<a@example.org>")
-	c.expect(250, "")
-	c.send("RCPT TO:<user@local.example>")
-	c.expect(250, "")
+	c.envelope("a@example.org", "user@local.example")
 	c.sendMessage(ham)
 	c.expect(250, "")
 	if n := len(ts.up.messages()); n != 1 {
@@ -307,10 +307,7 @@ func TestMonitorModeRelaysSpamMarked(t *testing.T) {
 	ts := startServer(t, defaultTestOptions(), p, nil)
 	c := dial(t, ts.addr)
 	c.hello()
-	c.send("MAIL FROM:<a@example.org>")
-	c.expect(250, "")
-	c.send("RCPT TO:<user@local.example>")
-	c.expect(250, "")
+	c.envelope("a@example.org", "user@local.example")
 	c.sendMessage("Subject: test\n\n" + gtube + "\n")
 	c.expect(250, "")
 	m := ts.up.messages()
@@ -358,18 +355,12 @@ func TestReplies(t *testing.T) {
 			c.expect(552, "5.3.4")
 		}},
 		{"message too big", nil, nil, func(c *client) {
-			c.send("MAIL FROM:<a@example.org>")
-			c.expect(250, "")
-			c.send("RCPT TO:<u@local.example>")
-			c.expect(250, "")
+			c.envelope("a@example.org", "u@local.example")
 			c.sendMessage("Subject: big\n\n" + strings.Repeat(big, 1000))
 			c.expect(552, "5.3.4")
 		}},
 		{"header too large", nil, nil, func(c *client) {
-			c.send("MAIL FROM:<a@example.org>")
-			c.expect(250, "")
-			c.send("RCPT TO:<u@local.example>")
-			c.expect(250, "")
+			c.envelope("a@example.org", "u@local.example")
 			c.sendMessage(strings.Repeat("X-Filler: "+big, 100) + "\nbody\n")
 			c.expect(552, "5.3.4 Message header too large")
 		}},
@@ -392,26 +383,17 @@ func TestReplies(t *testing.T) {
 		}},
 		{"upstream refuses the data", nil, &fakeUpstream{dataErr: &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Upstream says no"}},
 			func(c *client) {
-				c.send("MAIL FROM:<a@example.org>")
-				c.expect(250, "")
-				c.send("RCPT TO:<u@local.example>")
-				c.expect(250, "")
+				c.envelope("a@example.org", "u@local.example")
 				c.sendMessage(ham)
 				c.expect(550, "5.7.1 Upstream says no")
 			}},
 		{"upstream breaks during data", nil, &fakeUpstream{dataErr: io.ErrUnexpectedEOF}, func(c *client) {
-			c.send("MAIL FROM:<a@example.org>")
-			c.expect(250, "")
-			c.send("RCPT TO:<u@local.example>")
-			c.expect(250, "")
+			c.envelope("a@example.org", "u@local.example")
 			c.sendMessage(ham)
 			c.expect(451, "4.4.1")
 		}},
 		{"line too long", func(o *Options) { o.MaxLineLength = 1000 }, nil, func(c *client) {
-			c.send("MAIL FROM:<a@example.org>")
-			c.expect(250, "")
-			c.send("RCPT TO:<u@local.example>")
-			c.expect(250, "")
+			c.envelope("a@example.org", "u@local.example")
 			c.sendMessage("Subject: x\n\n" + strings.Repeat("y", 1500) + "\n")
 			c.expect(500, "5.5.2")
 		}},
@@ -485,10 +467,7 @@ func TestTricklingClientIsCutAtDataTimeout(t *testing.T) {
 	ts := startServer(t, opts, scoring.DefaultPolicy(), nil)
 	c := dial(t, ts.addr)
 	c.hello()
-	c.send("MAIL FROM:<a@example.org>")
-	c.expect(250, "")
-	c.send("RCPT TO:<u@local.example>")
-	c.expect(250, "")
+	c.envelope("a@example.org", "u@local.example")
 	c.send("DATA")
 	c.expect(354, "")
 	// Each line comes well within the idle timeout, but the transfer as a
@@ -522,17 +501,11 @@ func TestBigMessageSpoolsToDiskAndCleansUp(t *testing.T) {
 	ts := startServer(t, opts, scoring.DefaultPolicy(), nil)
 	c := dial(t, ts.addr)
 	c.hello()
-	c.send("MAIL FROM:<a@example.org>")
-	c.expect(250, "")
-	c.send("RCPT TO:<u@local.example>")
-	c.expect(250, "")
+	c.envelope("a@example.org", "u@local.example")
 	body := strings.Repeat("The quick brown fox jumps over the lazy dog.\n", 500) // ~22 KiB
 	c.sendMessage("Subject: big\n\n" + body + gtube + "\n")
 	c.expect(554, "GTUBE") // found past the memory part
-	c.send("MAIL FROM:<a@example.org>")
-	c.expect(250, "")
-	c.send("RCPT TO:<u@local.example>")
-	c.expect(250, "")
+	c.envelope("a@example.org", "u@local.example")
 	c.sendMessage("Subject: big\n\n" + body)
 	c.expect(250, "")
 	m := ts.up.messages()
@@ -551,10 +524,7 @@ func TestShutdownLetsDataFinishAndEndsIdleSessions(t *testing.T) {
 	idle.hello()
 	busy := dial(t, ts.addr)
 	busy.hello()
-	busy.send("MAIL FROM:<a@example.org>")
-	busy.expect(250, "")
-	busy.send("RCPT TO:<u@local.example>")
-	busy.expect(250, "")
+	busy.envelope("a@example.org", "u@local.example")
 	busy.send("DATA")
 	busy.expect(354, "")
 	io.WriteString(busy.conn, "Subject: half\r\n\r\nfirst half\r\n")
@@ -602,10 +572,7 @@ func TestStaleUpstreamConnectionIsReplaced(t *testing.T) {
 	c := dial(t, ts.addr)
 	c.hello()
 	for i := 0; i < 3; i++ {
-		c.send("MAIL FROM:<a@example.org>")
-		c.expect(250, "")
-		c.send("RCPT TO:<user@local.example>")
-		c.expect(250, "")
+		c.envelope("a@example.org", "user@local.example")
 		c.sendMessage(ham)
 		c.expect(250, "")
 	}
@@ -645,10 +612,7 @@ func TestForgedAuthenticationResultsRemoved(t *testing.T) {
 	ts := startServer(t, defaultTestOptions(), scoring.DefaultPolicy(), nil)
 	c := dial(t, ts.addr)
 	c.hello()
-	c.send("MAIL FROM:<a@example.org>")
-	c.expect(250, "")
-	c.send("RCPT TO:<user@local.example>")
-	c.expect(250, "")
+	c.envelope("a@example.org", "user@local.example")
 	forged := "Authentication-Results: relayguard.test; dkim=pass header.d=bank.example\n" +
 		"X-Spam-Flag: NO\nX-Spam-Status: No, score=-100.0, required=6.0, tests=WHITELISTED\n" +
 		"Authentication-Results: mx.other.example; spf=pass smtp.mailfrom=a@example.org\n"
