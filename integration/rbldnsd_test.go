@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +23,9 @@ import (
 // The zones rbldnsd serves in these tests: an IPv4 and IPv6 DNSBL shaped
 // like Spamhaus ZEN (with the RFC 5782 §5 test entry, a policy listing and
 // a 127.255.255.254 "public resolver" error answer) and a domain URIBL
-// shaped like Spamhaus DBL.
+// shaped like Spamhaus DBL. The tests below ask them with the dnsbl package
+// directly; the sender tests (sender_*_test.go) have the running relayguard
+// ask them through the world's zone server (zones_test.go).
 var rbldnsdZones = map[string]string{
 	"bl4.zone": `$SOA 60 ns.bl.test. hostmaster.bl.test. 1 600 300 86400 60
 $NS 60 ns.bl.test.
@@ -84,12 +87,18 @@ func startRbldnsd(t *testing.T) *rbldnsd {
 	d.cmd = exec.Command(bin, "-n", "-b", "127.0.0.1/"+strconv.Itoa(port), "-w", dir, "-t", "60",
 		"bl.test:ip4set:bl4.zone", "bl.test:ip6trie:bl6.zone", "uri.test:dnset:uri.zone")
 	d.cmd.Stdout, d.cmd.Stderr = &d.out, &d.out
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("starting rbldnsd: %v", err)
 	}
+	exited := make(chan struct{})
+	go func() {
+		d.cmd.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() {
 		d.cmd.Process.Kill()
-		d.cmd.Wait()
+		<-exited
 	})
 	// Ready when the test entry answers (an uncached client, so each poll
 	// really asks).
@@ -98,8 +107,10 @@ func startRbldnsd(t *testing.T) *rbldnsd {
 		t.Fatal(err)
 	}
 	waitFor(t, startTimeout, "rbldnsd to answer on "+d.addr, func() bool {
-		if d.cmd.ProcessState != nil {
-			t.Fatalf("rbldnsd exited: %s", d.out.String())
+		select {
+		case <-exited:
+			t.Fatalf("rbldnsd exited at start: %s", d.out.String())
+		default:
 		}
 		_, err := probe.LookupA(context.Background(), "2.0.0.127.bl.test")
 		return err == nil

@@ -25,6 +25,10 @@ For an IP: is it listed on each configured DNSBL and DNSWL (return codes and
 TXT), and its reverse DNS with the forward-confirmed result. For a domain:
 is its registrable domain listed on each configured URIBL.
 
+Exit status: 0 not listed on any blocklist; 1 listed on at least one;
+3 not listed, but some list could not answer (timeout, or a refusal code
+such as Spamhaus' 127.255.255.254 for public resolvers); 2 usage error.
+
 `)
 		fs.PrintDefaults()
 	}
@@ -49,17 +53,28 @@ is its registrable domain listed on each configured URIBL.
 	if len(lists.DNSBL)+len(lists.DNSWL)+len(lists.URIBL) == 0 {
 		fmt.Fprintln(stderr, "relayguard: no lists configured: add [[dnsbl]], [[dnswl]] or [[uribl]] entries to the config (see relayguard config default)")
 	}
-	status := 0
+	listed, unanswered := false, false
 	for _, target := range fs.Args() {
 		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 		rep := dnsbl.Lookup(ctx, lists, target)
 		cancel()
 		if err := rep.WriteText(stdout); err != nil {
-			return 1
+			return 2
 		}
 		if rep.Err != nil {
-			status = 1
+			fmt.Fprintf(stderr, "relayguard: %s: %v\n", target, rep.Err)
+			return 2
+		}
+		for _, r := range rep.Results {
+			listed = listed || r.Listed && r.Kind != "dnswl"
+			unanswered = unanswered || r.Err != nil
 		}
 	}
-	return status
+	switch {
+	case listed:
+		return 1
+	case unanswered:
+		return 3
+	}
+	return 0
 }

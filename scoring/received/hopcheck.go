@@ -52,22 +52,29 @@ func (c *HopCheck) Run(ctx context.Context, in *scoring.Input) scoring.Result {
 		return scoring.Result{}
 	}
 	hop, ok := OriginalHop(in.Message.Header, c.opts.Trusted, in.ClientIP)
-	if !ok || hop.Authenticated() {
-		// An authenticated hop is our customer's own submission: their
-		// home line has no reverse DNS and sits on policy lists, rightly.
+	if !ok {
 		return scoring.Result{}
 	}
 	via := fmt.Sprintf("first untrusted hop, via trusted relay %s", hop.Via)
+	// An authenticated hop is our customer's own submission: a home line
+	// rightly has no reverse DNS, a laptop a sloppy HELO, and policy
+	// listings weigh nothing on a hop. Real blocklist listings still count:
+	// a customer's password used from an infected machine (XBL) is the
+	// classic start of outbound spam.
+	customer := hop.Authenticated()
+	if customer {
+		via = fmt.Sprintf("authenticated submission, via trusted relay %s", hop.Via)
+	}
 
 	var parts [3]scoring.Result
 	var wg sync.WaitGroup
 	if c.opts.DNSBL != nil {
 		wg.Go(func() { parts[0] = c.opts.DNSBL.Judge(ctx, hop.IP, via) })
 	}
-	if c.opts.RDNS != nil {
+	if c.opts.RDNS != nil && !customer {
 		wg.Go(func() { parts[1] = c.opts.RDNS.Judge(ctx, hop.IP, via) })
 	}
-	if c.opts.HELO != nil && hop.Helo != "" {
+	if c.opts.HELO != nil && hop.Helo != "" && !customer {
 		wg.Go(func() { parts[2] = c.opts.HELO.Judge(ctx, hop.Helo, hop.IP, via) })
 	}
 	wg.Wait()

@@ -75,8 +75,10 @@ func TestHopCheckJudgesTheOriginalSender(t *testing.T) {
 			},
 			map[string]float64{"RCVD_DNSBL_ZEN": 0, "RCVD_RDNS_NONE": rdns.DefaultScores()[rdns.SymRDNSNone], "RCVD_HELO_NO_RESOLVE": rdns.DefaultScores()[rdns.SymHeloNoResolve]}},
 		{"untrusted client: its Received fields are not believed", "203.0.113.50", exim, nil, nil},
-		{"customer's authenticated submission is not judged", "127.0.0.1",
-			strings.Replace(exim, "with esmtp ", "with esmtpsa ", 1), nil, nil},
+		{"customer's authenticated submission: only real listings count", "127.0.0.1",
+			strings.Replace(exim, "with esmtp ", "with esmtpsa ", 1),
+			map[string]string{"RCVD_DNSBL_ZEN": "203.0.113.7 (authenticated submission, via trusted relay 127.0.0.1) listed on bl.test"},
+			map[string]float64{"RCVD_DNSBL_ZEN": 6}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
