@@ -7,6 +7,9 @@ package rules
 // where the libraries on the module proxy are either unmaintained ports or
 // bring a larger API (streaming, leftmost-longest semantics) we would not use.
 //
+// Matching is ASCII case-insensitive: lower-case ASCII letters share their
+// capital's class (callers give upper-case or case-folded patterns).
+//
 // The automaton is a full DFA over byte classes: the bytes that occur in
 // some pattern each get a class, every other byte shares class 0, so a
 // state's transitions are a short dense row and the scan loop is one table
@@ -18,6 +21,7 @@ type acMatcher struct {
 	delta    []int32 // state*nclass + class -> next state
 	out      [][]int32
 	dictLink []int32 // nearest suffix state with output, -1 if none
+	emits    []bool  // the state or a suffix of it ends a pattern
 	lens     []int   // pattern lengths, by id
 }
 
@@ -36,6 +40,18 @@ func newACMatcher(patterns []string) *acMatcher {
 		}
 	}
 	m.nclass = next
+	// Patterns come in one case (folded upper, or normalised lower): give
+	// the other case of each ASCII letter the same class, so ASCII text can
+	// be scanned without folding a copy of it first.
+	for lc := byte('a'); lc <= 'z'; lc++ {
+		uc := lc - 'a' + 'A'
+		switch {
+		case m.classes[lc] == 0:
+			m.classes[lc] = m.classes[uc]
+		case m.classes[uc] == 0:
+			m.classes[uc] = m.classes[lc]
+		}
+	}
 	// Trie with sparse children while building.
 	type node struct {
 		kids map[uint16]int32
@@ -67,6 +83,7 @@ func newACMatcher(patterns []string) *acMatcher {
 	m.delta = make([]int32, n*m.nclass)
 	m.out = make([][]int32, n)
 	m.dictLink = make([]int32, n)
+	m.emits = make([]bool, n)
 	fail := make([]int32, n)
 	// Breadth-first: fill the DFA rows from the failure states, which are
 	// always shallower and so already complete.
@@ -88,6 +105,7 @@ func newACMatcher(patterns []string) *acMatcher {
 		} else {
 			m.dictLink[s] = m.dictLink[f]
 		}
+		m.emits[s] = len(m.out[s]) > 0 || m.dictLink[s] > 0
 		row := int(s) * m.nclass
 		frow := int(f) * m.nclass
 		for c := 0; c < m.nclass; c++ {
@@ -114,7 +132,7 @@ func (m *acMatcher) scan(text []byte, fn func(id int, end int) bool) {
 	nc := m.nclass
 	for i := 0; i < len(text); i++ {
 		s = m.delta[int(s)*nc+int(m.classes[text[i]])]
-		if s == 0 {
+		if !m.emits[s] {
 			continue
 		}
 		for o := s; o > 0; o = m.dictLink[o] {

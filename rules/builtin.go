@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -33,14 +34,23 @@ func init() {
 		"URI_IP_LITERAL":    {fn: uriIPLiteral},
 		"URI_USERINFO":      {fn: uriUserinfo},
 		// HTML and MIME.
-		"HTML_ONLY":          {fn: htmlOnly},
-		"MIME_ALT_DIFFERENT": {fn: altDifferent, takesMin: true, defMin: 0.3, doc: "min: share of the HTML part's words also in the text part, below which they differ"},
-		"HTML_IMAGE_NO_TEXT": {fn: imageNoText, takesMin: true, defMin: 40, doc: "min: visible words below which the message is mostly image"},
-		"HTML_HIDDEN_TEXT":   {fn: hiddenText, takesMin: true, defMin: 40, doc: "min: hidden characters"},
-		"MIME_MALFORMED":     {fn: mimeMalformed},
-		"MIME_BASE64_TEXT":   {fn: base64Text},
+		"HTML_ONLY":                {fn: htmlOnly},
+		"MIME_ALT_DIFFERENT":       {fn: altDifferent, takesMin: true, defMin: 0.3, doc: "min: share of the HTML part's words also in the text part, below which they differ"},
+		"HTML_IMAGE_NO_TEXT":       {fn: imageNoText, takesMin: true, defMin: 40, doc: "min: visible words below which the message is mostly image"},
+		"HTML_HIDDEN_TEXT":         {fn: hiddenText, takesMin: true, defMin: 40, doc: "min: hidden characters"},
+		"MIME_MALFORMED":           {fn: mimeMalformed},
+		"MIME_BASE64_TEXT":         {fn: base64Text},
+		"HTML_COMMENT_SPLITS_WORD": {fn: commentSplits},
+		"HTML_FORM":                {fn: htmlCount(func(c *content) int { return c.forms }, "forms")},
+		"HTML_SCRIPT":              {fn: htmlCount(func(c *content) int { return c.scripts }, "scripts")},
+		"HTML_BIG_FONT":            {fn: htmlCount(func(c *content) int { return c.bigFonts }, "huge fonts")},
+		"HTML_ENTITY_RUNS":         {fn: htmlCount(func(c *content) int { return c.entityRuns }, "runs")},
+		"MAILTO_REMOVE":            {fn: mailtoRemove},
 		// Wording.
-		"BODY_CAPS_MANY": {fn: bodyCaps, takesMin: true, defMin: 50, doc: "min: percent of letters in capitals (over at least 200 letters)"},
+		"BODY_CAPS_MANY":  {fn: bodyCaps, takesMin: true, defMin: 50, doc: "min: percent of letters in capitals (over at least 200 letters)"},
+		"BODY_CAPS_LINES": {fn: capsLines, takesMin: true, defMin: 3, doc: "min: consecutive lines in capitals"},
+		"BODY_BLANK_GAP":  {fn: blankGap, takesMin: true, defMin: 10, doc: "min: consecutive blank lines"},
+		"BODY_SPACED_OUT": {fn: spacedOut, takesMin: true, defMin: 6, doc: "min: letters written apart"},
 		// Headers.
 		"DATE_MISSING":         {fn: dateMissing},
 		"DATE_INVALID":         {fn: dateInvalid},
@@ -475,6 +485,153 @@ func subjGreetsRcpt(e *evalCtx, r *rule) (string, bool) {
 	switch rest[0] {
 	case ',', ':', '!', '-', ';':
 		return e.m.HeaderText("Subject"), true
+	}
+	return "", false
+}
+
+// capsLines finds several lines in a row written in capitals (at least
+// one run of three capitals, no lower-case letter): shouted sales copy.
+// A Go loop rather than a (?m) regex, which would run on every message
+// for want of a literal to prefilter on.
+func capsLines(e *evalCtx, r *rule) (string, bool) {
+	text := e.bodyText()
+	run, first := 0, ""
+	for len(text) > 0 {
+		line := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			text = ""
+		}
+		if capsLine(line) {
+			if run == 0 {
+				first = line
+			}
+			run++
+			if float64(run) >= r.min {
+				return first, true
+			}
+			continue
+		}
+		run = 0
+	}
+	return "", false
+}
+
+func capsLine(line string) bool {
+	caps, best := 0, 0
+	for _, c := range line {
+		switch {
+		case unicode.IsLower(c):
+			return false
+		case unicode.IsUpper(c):
+			caps++
+			best = max(best, caps)
+		default:
+			caps = 0
+		}
+	}
+	return best >= 3
+}
+
+// blankGap finds a long run of blank lines, used to push small print
+// (removal notes, the real sender) below what the reader scrolls to.
+func blankGap(e *evalCtx, r *rule) (string, bool) {
+	text := e.bodyText()
+	run := 0
+	for len(text) > 0 {
+		line := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			break // the last line has no end: not a blank line in a run
+		}
+		if strings.TrimSpace(line) == "" {
+			run++
+			if float64(run) >= r.min {
+				return fmt.Sprintf("%d blank lines", run), true
+			}
+			continue
+		}
+		run = 0
+	}
+	return "", false
+}
+
+// spacedOut finds words written with their letters apart (f r e e,
+// v.i.a.g.r.a): single letters each followed by one separator.
+func spacedOut(e *evalCtx, r *rule) (string, bool) {
+	text := e.bodyText()
+	start, n := -1, 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if !isLetterByte(c) {
+			continue
+		}
+		// A single letter: a word byte on neither side.
+		if i > 0 && isWordByte(text[i-1]) || i+1 < len(text) && isWordByte(text[i+1]) {
+			n = 0
+			continue
+		}
+		if n == 0 || i != start+2*n {
+			start, n = i, 0
+		}
+		n++
+		if float64(n) >= r.min && !(i+2 < len(text) && spacer[text[i+1]] && isLetterByte(text[i+2])) {
+			return text[start : i+1], true
+		}
+		if !(i+1 < len(text) && spacer[text[i+1]]) {
+			n = 0
+		}
+	}
+	return "", false
+}
+
+// spacer marks the separators of letters written apart.
+var spacer = [256]bool{' ': true, '.': true, '_': true, '*': true, '-': true}
+
+func isLetterByte(c byte) bool {
+	c |= 0x20
+	return c >= 'a' && c <= 'z'
+}
+
+func commentSplits(e *evalCtx, r *rule) (string, bool) {
+	n := e.m.content().commentSplits
+	return fmt.Sprintf("%d words", n), n > 0
+}
+
+// htmlCount makes a built-in that fires when the HTML parse counted at
+// least one of something.
+func htmlCount(count func(*content) int, what string) func(*evalCtx, *rule) (string, bool) {
+	return func(e *evalCtx, r *rule) (string, bool) {
+		n := count(e.m.content())
+		return fmt.Sprintf("%d %s", n, what), n > 0
+	}
+}
+
+// mailtoRemove finds a mailto: link that asks to be taken off a list
+// (?subject=remove): the opt-out address of bulk mail.
+func mailtoRemove(e *evalCtx, r *rule) (string, bool) {
+	for _, m := range e.m.content().mailtos {
+		_, q, ok := strings.Cut(m, "?")
+		if !ok {
+			continue
+		}
+		for _, kv := range strings.Split(q, "&") {
+			k, v, _ := strings.Cut(kv, "=")
+			if !strings.EqualFold(k, "subject") {
+				continue
+			}
+			if u, err := url.QueryUnescape(v); err == nil {
+				v = u
+			}
+			v = strings.ToLower(strings.TrimSpace(v))
+			for _, w := range []string{"remove", "delete", "take off", "takeoff", "stop"} {
+				if strings.HasPrefix(v, w) {
+					return m, true
+				}
+			}
+		}
 	}
 	return "", false
 }

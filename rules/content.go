@@ -69,6 +69,12 @@ type content struct {
 	hasPlain bool
 	hasHTML  bool
 	htmlTags int // HTML elements seen
+	// commentSplits counts words broken up by HTML comments
+	commentSplits int
+	// HTML features: forms, scripts, huge fonts, entity-spelled text
+	forms, scripts, bigFonts, entityRuns int
+	// mailto: links, from HTML and plain text
+	mailtos []string
 	// base64Text is set when a text part that is plain ASCII anyway was
 	// base64-encoded: no mail program needs to, filters-dodgers do.
 	base64Text bool
@@ -333,6 +339,12 @@ func (w *walker) text(h message.Header, mt string, params map[string]string, bod
 		r := parseHTML(s, &w.links)
 		w.c.images = append(w.c.images, r.images...)
 		w.c.htmlTags += r.tags
+		w.c.commentSplits += r.commentSplits
+		w.c.forms += r.forms
+		w.c.scripts += r.scripts
+		w.c.bigFonts += r.bigFonts
+		w.c.entityRuns += r.entityRuns
+		w.c.mailtos = append(w.c.mailtos, r.mailtos...)
 		addText(&w.html, r.visible)
 		addText(&w.hidden, r.hidden)
 		return "", r.visible
@@ -342,6 +354,7 @@ func (w *walker) text(h message.Header, mt string, params map[string]string, bod
 	}
 	w.c.hasPlain = true
 	textURLs(s, func(u string) { w.links.add(u, u, "text") })
+	w.c.mailtos = append(w.c.mailtos, textMailtos(s)...)
 	addText(&w.plain, s)
 	return s, ""
 }
@@ -453,4 +466,23 @@ func (c *cutReader) Read(p []byte) (int, error) {
 	k, err := c.r.Read(p)
 	c.n -= int64(k)
 	return k, err
+}
+
+// textMailtos finds mailto: URLs written in text.
+func textMailtos(s string) []string {
+	var out []string
+	for i := 0; len(out) < maxLinks; {
+		j := strings.Index(s[i:], "mailto:")
+		if j < 0 {
+			break
+		}
+		start := i + j
+		end := start
+		for end < len(s) && isURLByte(s[end]) {
+			end++
+		}
+		out = append(out, s[start:end])
+		i = end
+	}
+	return out
 }

@@ -169,11 +169,7 @@ func TestCorpusPhrases(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := rs.cur.Load()
-	var pats []string
-	for id := range c.phraseOwners {
-		_ = id
-	}
-	pats = make([]string, len(c.phraseOwners))
+	pats := make([]string, len(c.phraseOwners))
 	counts := map[string][]int{}
 	for _, set := range []string{"ham", "spam"} {
 		files, _ := filepath.Glob(filepath.Join(dir, set, "*"))

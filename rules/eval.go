@@ -71,15 +71,37 @@ func (c *compiled) evaluate(m *Message, received time.Time) *evaluation {
 	}
 
 	if len(c.bodyRules) > 0 {
+		// Body rules match within one paragraph, as SpamAssassin's do,
+		// and run only on the paragraphs holding one of their literals.
 		text := e.bodyText()
-		cand := c.body.candidates(foldForSearch(text, nil))
+		starts := paragraphStarts(text)
+		every, paras := c.body.paragraphHits(text, starts)
 		for i, r := range c.bodyRules {
-			runRegex(r, cand[i], text, fire)
+			match, ok := "", false
+			if every[i] {
+				for k := range starts {
+					if match, ok = findMatch(r.re, paragraph(text, starts, k)); ok {
+						break
+					}
+				}
+			} else {
+				for _, k := range paras[i] {
+					if match, ok = findMatch(r.re, paragraph(text, starts, int(k))); ok {
+						break
+					}
+				}
+			}
+			switch {
+			case ok && !r.negate:
+				fire(r, r.Score, match)
+			case !ok && r.negate:
+				fire(r, r.Score, "")
+			}
 		}
 	}
 	if len(c.rawRules) > 0 {
 		raw := readRaw(m, c.opts.maxScan())
-		cand := c.raw.candidates(foldForSearch(raw, nil))
+		cand := c.raw.candidatesIn(raw)
 		for i, r := range c.rawRules {
 			runRegex(r, cand[i], raw, fire)
 		}
@@ -91,7 +113,7 @@ func (c *compiled) evaluate(m *Message, received time.Time) *evaluation {
 			for i, l := range links {
 				targets[i] = linkPart(l, part)
 			}
-			cand := c.uri[part].candidates(foldForSearch(strings.Join(targets, "\n"), nil))
+			cand := c.uri[part].candidatesIn(strings.Join(targets, "\n"))
 			for i, r := range rs {
 				if !cand[i] {
 					continue
@@ -109,8 +131,8 @@ func (c *compiled) evaluate(m *Message, received time.Time) *evaluation {
 		switch r.Kind {
 		case KindHeader:
 			v := headerValue(m, r.header, r.hpart)
-			match, found := findMatch(r.re, v)
-			if found != r.negate {
+			match, ok := findMatch(r.re, v)
+			if ok != r.negate {
 				fire(r, r.Score, match)
 			}
 		case KindBuiltin:
@@ -244,7 +266,8 @@ const maxPhraseQuotes = 3
 func (e *evalCtx) phraseHits() map[*rule]phraseResult {
 	c := e.c
 	text := e.bodyText()
-	words, _ := normaliseWords(text, false)
+	// Track where words came from in the same pass, to quote them.
+	words, ranges := normaliseWords(text, true)
 	type occ struct{ id, end int }
 	var hits []occ
 	seen := map[int]bool{}
@@ -258,9 +281,6 @@ func (e *evalCtx) phraseHits() map[*rule]phraseResult {
 	if len(hits) == 0 {
 		return nil
 	}
-	// Quote what was written: normalise again, this time keeping where
-	// each word came from.
-	_, ranges := normaliseWords(text, true)
 	quote := func(start, end int) string {
 		i := sort.Search(len(ranges), func(i int) bool { return int(ranges[i].out) >= start })
 		j := sort.Search(len(ranges), func(i int) bool { return int(ranges[i].out) >= end }) - 1

@@ -214,6 +214,17 @@ func TestHeuristics(t *testing.T) {
 			match: map[string]string{"PHRASE_PHARMACY": "v1agra"},
 		},
 		{
+			name:  "letters written apart",
+			raw:   mkmail("", "Get it F R E E today, or v.i.a.g.r.a\n"),
+			fire:  []string{"BODY_SPACED_OUT"},
+			match: map[string]string{"BODY_SPACED_OUT": "v.i.a.g.r.a"},
+		},
+		{
+			name:   "initials and abbreviations are not spaced-out words",
+			raw:    mkmail("", "The U.S.A. and the E.U. met in D.C. with J. R. R. Tolkien fans, e.g. a b c.\n"),
+			silent: []string{"BODY_SPACED_OUT"},
+		},
+		{
 			name:   "drugtreatment.org does not say drug",
 			raw:    mkmail("", "Our clinic partners with drugtreatment.org and recoverypharmacyhelp.example.\n"),
 			silent: []string{"PHRASE_PHARMACY"},
@@ -396,6 +407,21 @@ func TestEvaluateOnce(t *testing.T) {
 	for i := range results {
 		if len(results[i]) == 0 || &results[i][0] != &results[0][0] {
 			t.Fatalf("caller %d got a different evaluation", i)
+		}
+	}
+}
+
+func TestCommentSplitsWord(t *testing.T) {
+	rs := defaultRuleset(t)
+	for body, want := range map[string]bool{
+		"<p>Buy vi<!-- x -->agra now</p>":            true,
+		"<p>Buy viagra<!-- x --> now</p>":            false,
+		"<p>word<br><!-- x -->next</p>":              false,
+		"<!-- header --><p>Hello</p><!-- footer -->": false,
+	} {
+		_, got := hitsOf(rs, parse("Content-Type: text/html\n\n"+body))["HTML_COMMENT_SPLITS_WORD"]
+		if got != want {
+			t.Errorf("%s: fired %v, want %v", body, got, want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 
@@ -14,6 +15,14 @@ type htmlResult struct {
 	hidden  string
 	images  []Image
 	tags    int
+	// commentSplits counts comments placed inside a word (vi<!-- -->agra),
+	// a trick to break words up for filters while the reader sees them whole.
+	commentSplits int
+	forms         int      // <form action=...>
+	scripts       int      // <script>
+	bigFonts      int      // <font size=5..7 or +N>
+	entityRuns    int      // text written as 6+ numeric entities in a row
+	mailtos       []string // mailto: links
 }
 
 // Bounds on HTML work: a tag soup of any size costs at most this many
@@ -51,18 +60,37 @@ func parseHTML(src string, links *linkSet) htmlResult {
 			anchorText.Reset()
 		}
 	}
+	var attrs attrList
+	prev := html.ErrorToken // the token before the current one
+	lastLetter := false     // the last text token ended with a letter
 	for tokens := 0; tokens < maxHTMLTokens; tokens++ {
 		tt := z.Next()
 		if tt == html.ErrorToken {
 			break
 		}
+		before := prev
+		prev = tt
 		top := stack[len(stack)-1]
 		switch tt {
+		case html.CommentToken:
+			continue // lastLetter stays: a word may go on after the comment
 		case html.TextToken:
 			if top.skip {
 				continue
 			}
+			if raw := z.Raw(); bytes.Contains(raw, []byte("&#")) && entityRun(raw) {
+				res.entityRuns++
+			}
 			t := string(z.Text())
+			if before == html.CommentToken && lastLetter && t != "" && isLetterByte(t[0]) {
+				res.commentSplits++
+			}
+			lastLetter = t != "" && isLetterByte(t[len(t)-1])
+			if strings.ContainsAny(t, "\r\n") {
+				// Line ends in the HTML source are spaces on screen; only
+				// block elements break lines.
+				t = sourceBreaks.Replace(t)
+			}
 			if top.invisible() {
 				hid.WriteString(t)
 				continue
@@ -74,10 +102,11 @@ func parseHTML(src string, links *linkSet) htmlResult {
 				textURLs(t, func(u string) { links.add(u, u, "text") })
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
+			lastLetter = false
 			name, hasAttr := z.TagName()
 			a := atom.Lookup(name)
 			res.tags++
-			attrs := readAttrs(z, hasAttr)
+			attrs = readAttrs(z, hasAttr, attrs)
 			e := htmlElem{a: a, name: string(name), hidden: top.hidden, skip: top.skip, fg: top.fg, bg: top.bg}
 			switch a {
 			case atom.Script, atom.Style, atom.Head, atom.Title, atom.Template, atom.Noscript, atom.Object:
@@ -93,38 +122,49 @@ func parseHTML(src string, links *linkSet) htmlResult {
 			}
 			switch a {
 			case atom.A, atom.Area:
-				if href := attrs["href"]; href != "" && !e.skip {
+				if href := attrs.get("href"); len(href) > 7 && strings.EqualFold(href[:7], "mailto:") {
+					if len(res.mailtos) < maxLinks {
+						res.mailtos = append(res.mailtos, href)
+					}
+				} else if href != "" && !e.skip {
 					closeAnchor()
 					if a == atom.A && tt == html.StartTagToken {
 						inAnchor, anchorHref = true, href
 						e.anchor = true
 					} else {
-						links.add(href, attrs["alt"], "href")
+						links.add(href, attrs.get("alt"), "href")
 					}
 				}
 			case atom.Img, atom.Input:
-				if a == atom.Input && strings.ToLower(attrs["type"]) != "image" {
+				if a == atom.Input && strings.ToLower(attrs.get("type")) != "image" {
 					break
 				}
-				if src := attrs["src"]; src != "" {
-					links.add(src, attrs["alt"], "src")
+				if src := attrs.get("src"); src != "" {
+					links.add(src, attrs.get("alt"), "src")
 				}
 				if !e.invisible() && !e.skip {
-					res.images = append(res.images, Image{Source: "img", Width: atoiPx(attrs["width"]), Height: atoiPx(attrs["height"])})
-					if inAnchor && attrs["alt"] != "" {
-						anchorText.WriteString(" " + attrs["alt"] + " ")
+					res.images = append(res.images, Image{Source: "img", Width: atoiPx(attrs.get("width")), Height: atoiPx(attrs.get("height"))})
+					if inAnchor && attrs.get("alt") != "" {
+						anchorText.WriteString(" " + attrs.get("alt") + " ")
 					}
 				}
 			case atom.Iframe, atom.Frame, atom.Embed:
-				if src := attrs["src"]; src != "" {
+				if src := attrs.get("src"); src != "" {
 					links.add(src, "", "src")
 				}
 			case atom.Form:
-				if act := attrs["action"]; act != "" {
+				if act := attrs.get("action"); act != "" {
 					links.add(act, "", "href")
+					res.forms++
+				}
+			case atom.Script:
+				res.scripts++
+			case atom.Font:
+				if bigFontSize(attrs.get("size")) {
+					res.bigFonts++
 				}
 			case atom.Body, atom.Table, atom.Td, atom.Th, atom.Tr:
-				if bgi := attrs["background"]; bgi != "" {
+				if bgi := attrs.get("background"); bgi != "" {
 					links.add(bgi, "", "src")
 				}
 			}
@@ -132,6 +172,7 @@ func parseHTML(src string, links *linkSet) htmlResult {
 				stack = append(stack, e)
 			}
 		case html.EndTagToken:
+			lastLetter = false
 			name, _ := z.TagName()
 			a := atom.Lookup(name)
 			if isBlock(a) {
@@ -157,48 +198,69 @@ func parseHTML(src string, links *linkSet) htmlResult {
 	return res
 }
 
-func readAttrs(z *html.Tokenizer, more bool) map[string]string {
-	if !more {
-		return nil
+var sourceBreaks = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
+
+// attrList holds a tag's attributes as the tokenizer gives them, valid
+// until the next token: looking one up allocates only the value returned.
+type attrList []attrKV
+
+type attrKV struct{ k, v []byte }
+
+func (a attrList) get(k string) string {
+	for _, kv := range a {
+		if string(kv.k) == k {
+			return string(kv.v)
+		}
 	}
-	attrs := make(map[string]string, 4)
+	return ""
+}
+
+func (a attrList) has(k string) bool {
+	for _, kv := range a {
+		if string(kv.k) == k {
+			return true
+		}
+	}
+	return false
+}
+
+// readAttrs reads up to 64 attributes into buf (reused between tags).
+func readAttrs(z *html.Tokenizer, more bool, buf attrList) attrList {
+	buf = buf[:0]
 	for n := 0; more && n < 64; n++ {
 		var k, v []byte
 		k, v, more = z.TagAttr()
-		key := string(k)
-		if _, dup := attrs[key]; !dup {
-			attrs[key] = string(v)
-		}
+		buf = append(buf, attrKV{k, v})
 	}
-	return attrs
+	return buf
 }
 
 // applyPresentation works out, from an element's attributes and inline
 // CSS, whether its text is hidden from the reader and in what colours.
-func applyPresentation(e *htmlElem, attrs map[string]string) {
-	if attrs == nil {
+func applyPresentation(e *htmlElem, attrs attrList) {
+	if len(attrs) == 0 {
 		return
 	}
-	if _, ok := attrs["hidden"]; ok {
+	if attrs.has("hidden") {
 		e.hidden = true
 	}
-	if c := parseColor(attrs["bgcolor"]); c != "" {
+	if c := parseColor(attrs.get("bgcolor")); c != "" {
 		e.bg = c
 	}
 	if e.a == atom.Font {
-		if c := parseColor(attrs["color"]); c != "" {
+		if c := parseColor(attrs.get("color")); c != "" {
 			e.fg = c
 		}
-		if sz := strings.TrimSpace(attrs["size"]); sz == "0" || sz == "-3" || sz == "-4" {
+		if sz := strings.TrimSpace(attrs.get("size")); sz == "0" || sz == "-3" || sz == "-4" {
 			e.hidden = true
 		}
 	}
 	if e.a == atom.Body {
-		if c := parseColor(attrs["text"]); c != "" {
+		if c := parseColor(attrs.get("text")); c != "" {
 			e.fg = c
 		}
 	}
-	if style := attrs["style"]; style != "" {
+	if style := attrs.get("style"); style != "" {
 		for _, decl := range strings.Split(strings.ToLower(style), ";") {
 			prop, val, ok := strings.Cut(decl, ":")
 			if !ok {
@@ -232,7 +294,7 @@ func applyPresentation(e *htmlElem, attrs map[string]string) {
 					e.bg = c
 				}
 			case "max-height", "height":
-				if tinySize(val) && strings.Contains(strings.ToLower(attrs["style"]), "overflow:hidden") {
+				if tinySize(val) && strings.Contains(strings.ToLower(attrs.get("style")), "overflow:hidden") {
 					e.hidden = true
 				}
 			}
@@ -342,8 +404,9 @@ func isBlock(a atom.Atom) bool {
 	return false
 }
 
-// collapseSpace turns runs of blanks into one space and keeps line breaks
-// (at most one blank line in a row), as a reader sees rendered HTML.
+// collapseSpace turns runs of blanks into one space and keeps the line
+// breaks of block elements: one break is a new line, more a new paragraph
+// (one blank line), as a reader sees rendered HTML.
 func collapseSpace(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
@@ -361,6 +424,9 @@ func collapseSpace(s string) string {
 		if nl > 0 {
 			if b.Len() > 0 {
 				b.WriteByte('\n')
+				if nl > 1 {
+					b.WriteByte('\n') // a paragraph break
+				}
 			}
 			nl = 0
 		} else if space && b.Len() > 0 {
@@ -370,4 +436,48 @@ func collapseSpace(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// bigFontSize tells whether a <font size> asks for very large lettering
+// (5 to 7, or +2 and more).
+func bigFontSize(v string) bool {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return false
+	}
+	if v[0] == '+' {
+		n, err := strconv.Atoi(v[1:])
+		return err == nil && n >= 2
+	}
+	n, err := strconv.Atoi(v)
+	return err == nil && n >= 5
+}
+
+// entityRun finds six or more numeric character references in a row
+// (&#118;&#105;&#97;...), text spelled out to hide it from filters.
+func entityRun(raw []byte) bool {
+	run := 0
+	for i := 0; i < len(raw); {
+		if raw[i] == '&' && i+2 < len(raw) && raw[i+1] == '#' {
+			j := i + 2
+			if j < len(raw) && (raw[j] == 'x' || raw[j] == 'X') {
+				j++
+			}
+			k := j
+			for k < len(raw) && k-j < 8 && (raw[k] >= '0' && raw[k] <= '9' || raw[k]|0x20 >= 'a' && raw[k]|0x20 <= 'f') {
+				k++
+			}
+			if k > j && k < len(raw) && raw[k] == ';' {
+				run++
+				if run >= 6 {
+					return true
+				}
+				i = k + 1
+				continue
+			}
+		}
+		run = 0
+		i++
+	}
+	return false
 }

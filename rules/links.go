@@ -290,7 +290,7 @@ func isWordByte(c byte) bool {
 // linkSet collects links, dropping exact repeats and stopping at maxLinks.
 type linkSet struct {
 	links   []Link
-	seen    map[Link]bool
+	seen    map[string]bool // URL, text and source already kept
 	domains []string
 	dseen   map[string]bool
 }
@@ -306,13 +306,14 @@ func (s *linkSet) add(raw, text, source string) {
 	l.Text = clipText(text, maxLinkText)
 	l.Source = source
 	if s.seen == nil {
-		s.seen = make(map[Link]bool)
+		s.seen = make(map[string]bool)
 		s.dseen = make(map[string]bool)
 	}
-	if s.seen[l] {
+	key := l.URL + "\x00" + l.Text + "\x00" + l.Source
+	if s.seen[key] {
 		return
 	}
-	s.seen[l] = true
+	s.seen[key] = true
 	s.links = append(s.links, l)
 	if !s.dseen[l.Host] {
 		s.dseen[l.Host] = true

@@ -54,6 +54,9 @@ type normaliser struct {
 	tend  int32   // input offset just past the token
 	latin bool
 	other bool // Cyrillic or Greek letters seen
+	// plain: the token so far is ASCII letters only, the common case,
+	// which needs no look-alike mapping or splitting
+	notPlain bool
 	// single-letter words waiting to be joined (v i a g r a)
 	singles []rune
 	sStart  int32
@@ -67,39 +70,94 @@ func normaliseWords(s string, track bool) ([]byte, []wordRange) {
 	n := &normaliser{out: make([]byte, 1, len(s)/2+2), track: track}
 	n.out[0] = ' '
 	var it norm.Iter
-	it.InitString(norm.NFKC, s)
-	for !it.Done() {
-		start := int32(it.Pos())
-		seg := it.Next()
-		end := int32(it.Pos())
-		for len(seg) > 0 {
-			r, size := utf8.DecodeRune(seg)
-			seg = seg[size:]
-			n.rune(r, start, end)
+	for i := 0; i < len(s); {
+		// ASCII is its own NFKC form: read runs of it directly. The last
+		// ASCII character before non-ASCII text goes to the normaliser with
+		// it, as a combining mark may attach to it (e + U+0301 = é).
+		j := i
+		for j < len(s) && s[j] < utf8.RuneSelf {
+			j++
 		}
+		end := j
+		if j < len(s) && end > i {
+			end--
+		}
+		for k := i; k < end; k++ {
+			n.ascii(s[k], int32(k))
+		}
+		if end >= len(s) {
+			break
+		}
+		k := j
+		for k < len(s) && s[k] >= utf8.RuneSelf {
+			k++
+		}
+		it.InitString(norm.NFKC, s[end:k])
+		for !it.Done() {
+			start := int32(end + it.Pos())
+			seg := it.Next()
+			stop := int32(end + it.Pos())
+			for len(seg) > 0 {
+				r, size := utf8.DecodeRune(seg)
+				seg = seg[size:]
+				n.rune(r, start, stop)
+			}
+		}
+		i = k
 	}
 	n.flushToken()
 	n.flushSingles()
 	return n.out, n.ranges
 }
 
+// leetASCII is leet as a table, for the ASCII fast path.
+var leetASCII = func() (t [128]bool) {
+	for r := range leet {
+		t[r] = true
+	}
+	return t
+}()
+
+// ascii is rune for one ASCII byte at offset off.
+func (n *normaliser) ascii(c byte, off int32) {
+	if c >= 'A' && c <= 'Z' {
+		c += 'a' - 'A'
+	}
+	letter := c >= 'a' && c <= 'z'
+	if letter || c >= '0' && c <= '9' || leetASCII[c] {
+		if len(n.tok) == 0 && (c == '!' || c == '|') {
+			return
+		}
+		n.tok = append(n.tok, rune(c))
+		n.toff = append(n.toff, off)
+		n.tend = off + 1
+		if !letter {
+			n.notPlain = true
+		}
+		if letter {
+			n.latin = true
+		}
+		return
+	}
+	n.flushToken()
+}
+
 func (n *normaliser) rune(r rune, start, end int32) {
+	if r < utf8.RuneSelf {
+		n.ascii(byte(r), start)
+		n.tend = max(n.tend, end)
+		return
+	}
 	if zeroWidth(r) {
 		return
 	}
 	r = unicode.ToLower(r)
-	if isWordRune(r) || leet[r] != 0 {
-		if len(n.tok) == 0 && (r == '!' || r == '|') {
-			return // a leading ! or | is punctuation
-		}
+	if isWordRune(r) {
+		n.notPlain = true
 		n.tok = append(n.tok, r)
 		n.toff = append(n.toff, start)
 		n.tend = end
-		if r < 0x80 {
-			if r >= 'a' && r <= 'z' {
-				n.latin = true
-			}
-		} else if unicode.In(r, unicode.Cyrillic, unicode.Greek) {
+		if unicode.In(r, unicode.Cyrillic, unicode.Greek) {
 			n.other = true
 		} else if unicode.Is(unicode.Latin, r) {
 			n.latin = true
@@ -120,6 +178,21 @@ func (n *normaliser) flushToken() {
 	if len(tok) == 0 {
 		return
 	}
+	if !n.notPlain && len(tok) > 1 {
+		// An ordinary ASCII word: emit it as it is.
+		n.flushSingles()
+		if n.track {
+			n.ranges = append(n.ranges, wordRange{out: int32(len(n.out)), start: n.toff[0], end: n.tend})
+		}
+		for _, r := range tok {
+			n.out = append(n.out, byte(r))
+		}
+		n.out = append(n.out, ' ')
+		n.tok, n.toff = n.tok[:0], n.toff[:0]
+		n.latin, n.other = false, false
+		return
+	}
+	n.notPlain = false
 	// Trailing ! and | are punctuation (cash!!!), not letters.
 	for len(tok) > 0 && (tok[len(tok)-1] == '!' || tok[len(tok)-1] == '|') {
 		tok = tok[:len(tok)-1]

@@ -2,7 +2,9 @@ package rules
 
 import (
 	"regexp/syntax"
+	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The prefilter keeps 1,000 regex rules cheap on a large message: for each
@@ -31,11 +33,33 @@ func requiredLiterals(pattern string) []string {
 		return nil
 	}
 	for _, l := range lits {
-		if len(l) < minLiteral {
+		if !usefulLiteral(l) {
 			return nil
 		}
 	}
 	return lits
+}
+
+// rarePunct is punctuation ordinary text seldom has: a literal made of it
+// filters well however short. (Not = < > or *, which fill raw HTML and
+// quoted-printable.)
+const rarePunct = "$%&#@!|~^{}[]\\"
+
+// usefulLiteral tells whether a literal filters well: long enough, or a
+// short run of the punctuation that ordinary text seldom has ($, !!!, &#).
+func usefulLiteral(l string) bool {
+	if len(l) >= minLiteral {
+		return true
+	}
+	if l == "" {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		if strings.IndexByte(rarePunct, l[i]) < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // required works out a literal set for one node: ok=false means "no
@@ -53,22 +77,34 @@ func required(re *syntax.Regexp) ([]string, bool) {
 	case syntax.OpPlus:
 		return required(re.Sub[0])
 	case syntax.OpRepeat:
-		if re.Min >= 1 {
-			return required(re.Sub[0])
+		if re.Min < 1 {
+			return nil, false
 		}
-		return nil, false
+		lits, ok := required(re.Sub[0])
+		// x{3,} of a literal needs the literal three times in a row.
+		if ok && re.Sub[0].Op == syntax.OpLiteral && re.Min > 1 && re.Min*len(lits[0]) <= 64 {
+			return []string{strings.Repeat(lits[0], re.Min)}, true
+		}
+		return lits, ok
 	case syntax.OpConcat:
-		// Any child's requirement holds for the whole; keep the best one,
-		// judged by its shortest literal.
+		// Any child's requirement holds for the whole; keep the one that
+		// filters best.
 		var best []string
-		bestLen := 0
-		for _, sub := range re.Sub {
-			lits, ok := required(sub)
-			if !ok {
-				continue
+		bestQ := 0
+		consider := func(lits []string) {
+			if q := literalQuality(lits); q > bestQ {
+				best, bestQ = lits, q
 			}
-			if q := shortest(lits); q > bestLen {
-				best, bestLen = lits, q
+		}
+		for i, sub := range re.Sub {
+			if lits, ok := required(sub); ok {
+				consider(lits)
+			}
+			// Adjacent literals make a longer one: "ab" then "c" is "abc";
+			// a repeat may end such a run with its first copies (a b+ c
+			// holds "ab", not "abc").
+			if run := literalRun(re.Sub[i:]); run != "" {
+				consider([]string{run})
 			}
 		}
 		return best, best != nil
@@ -89,6 +125,44 @@ func required(re *syntax.Regexp) ([]string, bool) {
 	return nil, false
 }
 
+// literalRun is the folded text that the sequence subs must start with:
+// its leading literals, and the copies a following repeat must make.
+func literalRun(subs []*syntax.Regexp) string {
+	var b strings.Builder
+	for _, sub := range subs {
+		switch sub.Op {
+		case syntax.OpLiteral:
+			b.WriteString(string(sub.Rune))
+			continue
+		case syntax.OpPlus, syntax.OpRepeat:
+			min := 1
+			if sub.Op == syntax.OpRepeat {
+				min = sub.Min
+			}
+			if sub.Sub[0].Op == syntax.OpLiteral && min >= 1 && min <= 16 {
+				b.WriteString(strings.Repeat(string(sub.Sub[0].Rune), min))
+			}
+		}
+		break
+	}
+	return string(foldForSearch(b.String(), nil))
+}
+
+// literalQuality ranks literal sets: punctuation such as $ or % is rare
+// in ordinary text and filters best; otherwise longer is better.
+func literalQuality(lits []string) int {
+	punct := true
+	for _, l := range lits {
+		for i := 0; i < len(l) && punct; i++ {
+			punct = strings.IndexByte(rarePunct, l[i]) >= 0
+		}
+	}
+	if punct && len(lits) > 0 && usefulLiteral(lits[0]) {
+		return 100 + shortest(lits)
+	}
+	return shortest(lits)
+}
+
 func shortest(lits []string) int {
 	n := -1
 	for _, l := range lits {
@@ -106,6 +180,7 @@ func shortest(lits []string) int {
 // map from literals back to the rules that need them.
 type prefilter struct {
 	ac      *acMatcher
+	ascii   bool    // every literal is ASCII: ASCII-only folding suffices
 	litRule [][]int // literal id -> rule indexes
 	always  []int   // rules with no literal: always run
 	nrules  int
@@ -136,7 +211,22 @@ func newPrefilter(patterns []string) *prefilter {
 	if len(lits) > 0 {
 		pf.ac = newACMatcher(lits)
 	}
+	pf.ascii = true
+	for _, l := range lits {
+		pf.ascii = pf.ascii && isASCII(l)
+	}
 	return pf
+}
+
+// candidatesIn returns which rules may match text. With ASCII literals the
+// automaton reads the text as it is (it matches ASCII case-insensitively);
+// only the two non-ASCII letters that fold to ASCII ones (the Kelvin sign
+// and long s) force a folded copy.
+func (pf *prefilter) candidatesIn(text string) []bool {
+	if pf.ascii && !strings.Contains(text, "\u212a") && !strings.Contains(text, "\u017f") {
+		return pf.candidates(unsafeBytes(text))
+	}
+	return pf.candidates(foldForSearch(text, nil))
 }
 
 // candidates returns, for folded text, which rules may match.
@@ -161,3 +251,72 @@ func (pf *prefilter) candidates(folded []byte) []bool {
 	})
 	return run
 }
+
+// paragraphStarts splits text into paragraphs at blank lines, returning
+// the offset where each starts (the first is 0).
+func paragraphStarts(text string) []int {
+	starts := []int{0}
+	for i := 0; i < len(text); {
+		j := strings.Index(text[i:], "\n\n")
+		if j < 0 {
+			break
+		}
+		i += j + 2
+		for i < len(text) && text[i] == '\n' {
+			i++
+		}
+		if i < len(text) {
+			starts = append(starts, i)
+		}
+	}
+	return starts
+}
+
+// paragraph returns paragraph k of text given its starts.
+func paragraph(text string, starts []int, k int) string {
+	end := len(text)
+	if k+1 < len(starts) {
+		end = starts[k+1]
+	}
+	return text[starts[k]:end]
+}
+
+// paragraphHits tells, for each rule, in which paragraphs one of its
+// literals occurs, so its regex runs on those paragraphs only. every[i] is
+// set for rules to run on every paragraph: those without literals, and all
+// rules when the text needed folding (offsets in a folded copy are not
+// offsets in the text).
+func (pf *prefilter) paragraphHits(text string, starts []int) (every []bool, paras [][]int32) {
+	every = make([]bool, pf.nrules)
+	paras = make([][]int32, pf.nrules)
+	for _, i := range pf.always {
+		every[i] = true
+	}
+	if pf.ac == nil {
+		return every, paras
+	}
+	if !pf.ascii || strings.Contains(text, "\u212a") || strings.Contains(text, "\u017f") {
+		cand := pf.candidates(foldForSearch(text, nil))
+		for i, c := range cand {
+			every[i] = every[i] || c
+		}
+		return every, paras
+	}
+	k := 0 // paragraph of the current match: matches come in text order
+	pf.ac.scan(unsafeBytes(text), func(id, end int) bool {
+		start := end - pf.ac.lens[id]
+		for k+1 < len(starts) && starts[k+1] <= start {
+			k++
+		}
+		for _, r := range pf.litRule[id] {
+			if n := len(paras[r]); n == 0 || paras[r][n-1] != int32(k) {
+				paras[r] = append(paras[r], int32(k))
+			}
+		}
+		return true
+	})
+	return every, paras
+}
+
+// unsafeBytes views a string as bytes for reading only.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

@@ -293,7 +293,7 @@ func checkRule(r *fileRule) string {
 			return "min\x00this built-in takes no min"
 		}
 		if r.Min != nil && (math.IsNaN(*r.Min) || *r.Min < 0) {
-			return "min\x00min must be a number at or above 0"
+			return "min\x00min must be a number at or above 0 (" + b.doc + ")"
 		}
 		if len(r.Domains) > 0 && !b.takesDomains {
 			return "domains\x00this built-in takes no domains"

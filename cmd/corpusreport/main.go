@@ -1,0 +1,292 @@
+// Command corpusreport measures how well a filter separates a ham folder
+// from a spam folder: detection and false-positive rates at the add_header
+// and reject thresholds, and the detection at the thresholds that keep false
+// positives at or below 0.1% and 1%.
+//
+// By default it runs `relayguard check --json --local` on both folders and
+// reads its verdicts; it can also table saved check output, or any other
+// filter's "NAME SCORE" lines (spamc -c, rspamc), so that relayguard,
+// SpamAssassin and rspamd are measured the same way.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const usage = `Usage: corpusreport [flags] HAM SPAM
+
+Prints detection on SPAM and false positives on HAM at the add_header and
+reject thresholds, and the detection at the thresholds that keep false
+positives at or below 0.1% and 1% of HAM.
+
+HAM and SPAM are folders of messages, scored with
+"relayguard check --json --local" (the binary given by -relayguard). With
+-input json they are files of saved "relayguard check --json" output; with
+-input scores, files of "NAME SCORE" lines from another filter (the first
+number after the name is the score: "ham/1.eml 7.3/5.0" reads as 7.3).
+
+Example:
+  go build -o /tmp/relayguard ./cmd/relayguard
+  go run ./cmd/corpusreport -relayguard /tmp/relayguard ../shared/corpus/ham ../shared/corpus/spam
+
+Flags:
+`
+
+type options struct {
+	relayguard string
+	config     string
+	network    bool
+	jobs       int
+	input      string
+	addHeader  float64
+	reject     float64
+	name       string
+	markdown   bool
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var o options
+	fl := flag.NewFlagSet("corpusreport", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.StringVar(&o.relayguard, "relayguard", "relayguard", "relayguard `binary` to run check with")
+	fl.StringVar(&o.config, "config", "", "configuration `file` passed to relayguard check")
+	fl.BoolVar(&o.network, "network", false, "let relayguard check do network lookups (default: --local)")
+	fl.IntVar(&o.jobs, "j", 0, "messages relayguard check scores in parallel (0: its default, all cores)")
+	fl.StringVar(&o.input, "input", "dirs", "what HAM and SPAM are: `dirs`, json (saved check --json output) or scores (NAME SCORE lines)")
+	fl.Float64Var(&o.addHeader, "add-header", 6, "add_header `threshold`")
+	fl.Float64Var(&o.reject, "reject", 15, "reject `threshold`")
+	fl.StringVar(&o.name, "name", "relayguard", "filter `name` for the table")
+	fl.BoolVar(&o.markdown, "markdown", false, "print a markdown table row instead of the report")
+	fl.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if fl.NArg() != 2 {
+		fl.Usage()
+		return 2
+	}
+	var ham, spam []float64
+	var elapsed time.Duration
+	var err error
+	switch o.input {
+	case "dirs":
+		start := time.Now()
+		if ham, err = runCheck(o, fl.Arg(0)); err == nil {
+			spam, err = runCheck(o, fl.Arg(1))
+		}
+		elapsed = time.Since(start)
+	case "json", "scores":
+		if ham, err = readFile(fl.Arg(0), o.input); err == nil {
+			spam, err = readFile(fl.Arg(1), o.input)
+		}
+	default:
+		err = fmt.Errorf("-input %q: want dirs, json or scores", o.input)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "corpusreport:", err)
+		return 1
+	}
+	if len(ham) == 0 || len(spam) == 0 {
+		fmt.Fprintf(stderr, "corpusreport: %d ham and %d spam scores: need both\n", len(ham), len(spam))
+		return 1
+	}
+	s := summarize(ham, spam, o.addHeader, o.reject)
+	if o.markdown {
+		fmt.Fprintln(stdout, s.markdownRow(o.name))
+	} else {
+		s.print(stdout, o.name)
+	}
+	if elapsed > 0 {
+		n := len(ham) + len(spam)
+		fmt.Fprintf(stdout, "scanned %d messages in %.2fs: %.0f messages/s\n", n, elapsed.Seconds(), float64(n)/elapsed.Seconds())
+	}
+	return 0
+}
+
+// runCheck scores one folder with relayguard check --json and returns the
+// scores, one per message.
+func runCheck(o options, dir string) ([]float64, error) {
+	args := []string{"check", "--json"}
+	if !o.network {
+		args = append(args, "--local")
+	}
+	if o.config != "" {
+		args = append(args, "-config", o.config)
+	}
+	if o.jobs > 0 {
+		args = append(args, "-j", strconv.Itoa(o.jobs))
+	}
+	args = append(args, dir)
+	cmd := exec.Command(o.relayguard, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s: %w", o.relayguard, err)
+	}
+	scores, rerr := readJSON(out)
+	werr := cmd.Wait()
+	if rerr != nil {
+		return nil, rerr
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("%s check %s: %w", o.relayguard, dir, werr)
+	}
+	return scores, nil
+}
+
+func readFile(path, format string) ([]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if format == "json" {
+		return readJSON(f)
+	}
+	return readScores(f)
+}
+
+// verdict is the part of a check --json line the report needs.
+type verdict struct {
+	File  string   `json:"file"`
+	Score *float64 `json:"score"`
+}
+
+func readJSON(r io.Reader) ([]float64, error) {
+	var scores []float64
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var v verdict
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		if v.Score == nil {
+			return nil, fmt.Errorf("line %d: no score", n)
+		}
+		scores = append(scores, *v.Score)
+	}
+	return scores, sc.Err()
+}
+
+// readScores reads "NAME SCORE" lines; SCORE may be "7.3/5.0" (spamc -c).
+func readScores(r io.Reader) ([]float64, error) {
+	var scores []float64
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) < 2 {
+			return nil, fmt.Errorf("line %d: want NAME SCORE", n)
+		}
+		num, _, _ := strings.Cut(f[1], "/")
+		s, err := strconv.ParseFloat(num, 64)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: score %q: %w", n, f[1], err)
+		}
+		scores = append(scores, s)
+	}
+	return scores, sc.Err()
+}
+
+// summary is the accuracy of one filter on one corpus.
+type summary struct {
+	ham, spam         int
+	addHeader, reject float64
+	atAdd, atReject   rates
+	fp01, fp1         rates // at the strictest thresholds keeping FP <= 0.1% and <= 1%
+}
+
+type rates struct {
+	threshold float64
+	detected  float64 // percent of spam at or above threshold
+	fp        float64 // percent of ham at or above threshold
+}
+
+func summarize(ham, spam []float64, addHeader, reject float64) summary {
+	h := append([]float64(nil), ham...)
+	sort.Sort(sort.Reverse(sort.Float64Slice(h)))
+	s := summary{ham: len(ham), spam: len(spam), addHeader: addHeader, reject: reject}
+	at := func(th float64) rates {
+		return rates{threshold: th, detected: pct(count(spam, th), len(spam)), fp: pct(count(ham, th), len(ham))}
+	}
+	s.atAdd, s.atReject = at(addHeader), at(reject)
+	s.fp01 = at(thresholdFor(h, 0.001))
+	s.fp1 = at(thresholdFor(h, 0.01))
+	return s
+}
+
+// thresholdFor returns the lowest threshold at which at most rate of the
+// ham (sorted high to low) scores at or above it: just above the score of
+// the first ham that would be one too many. Ties move it up, never down.
+func thresholdFor(hamDesc []float64, rate float64) float64 {
+	allowed := int(rate * float64(len(hamDesc)))
+	if allowed >= len(hamDesc) {
+		return hamDesc[len(hamDesc)-1]
+	}
+	return nextAbove(hamDesc[allowed])
+}
+
+// nextAbove is the smallest threshold on the 0.01 grid (scores are
+// printed to 0.01) that is above s.
+func nextAbove(s float64) float64 {
+	return (math.Floor(s*100+1e-6) + 1) / 100
+}
+
+func count(scores []float64, th float64) int {
+	n := 0
+	for _, s := range scores {
+		if s >= th {
+			n++
+		}
+	}
+	return n
+}
+
+func pct(n, of int) float64 { return float64(n) * 100 / float64(of) }
+
+func (s summary) print(w io.Writer, name string) {
+	fmt.Fprintf(w, "%s on %d ham, %d spam\n", name, s.ham, s.spam)
+	fmt.Fprintf(w, "  %-34s %9s %9s\n", "threshold", "spam", "ham (FP)")
+	line := func(label string, r rates) {
+		fmt.Fprintf(w, "  %-34s %8.1f%% %8.2f%%\n", label, r.detected, r.fp)
+	}
+	line(fmt.Sprintf("add_header (>= %g)", s.addHeader), s.atAdd)
+	line(fmt.Sprintf("reject (>= %g)", s.reject), s.atReject)
+	line(fmt.Sprintf("FP <= 0.1%% (>= %.2f)", s.fp01.threshold), s.fp01)
+	line(fmt.Sprintf("FP <= 1%% (>= %.2f)", s.fp1.threshold), s.fp1)
+}
+
+// markdownRow is one row of the accuracy table in docs/rules.md.
+func (s summary) markdownRow(name string) string {
+	return fmt.Sprintf("| %s | %.1f%% / %.2f%% | %.1f%% / %.2f%% | %.1f%% (>= %.2f) | %.1f%% (>= %.2f) |",
+		name, s.atAdd.detected, s.atAdd.fp, s.atReject.detected, s.atReject.fp,
+		s.fp01.detected, s.fp01.threshold, s.fp1.detected, s.fp1.threshold)
+}

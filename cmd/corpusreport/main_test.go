@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSummarize(t *testing.T) {
+	// 1000 ham: 990 at 0, then 10 at 1..10; 100 spam at 0..99.
+	ham := make([]float64, 1000)
+	for i := 0; i < 10; i++ {
+		ham[990+i] = float64(i + 1)
+	}
+	spam := make([]float64, 100)
+	for i := range spam {
+		spam[i] = float64(i)
+	}
+	s := summarize(ham, spam, 6, 15)
+	if s.atAdd.detected != 94 || s.atAdd.fp != 0.5 {
+		t.Errorf("add_header: %+v", s.atAdd)
+	}
+	if s.atReject.detected != 85 || s.atReject.fp != 0 {
+		t.Errorf("reject: %+v", s.atReject)
+	}
+	// FP <= 0.1%: at most 1 of 1000 ham above: threshold just over 9.
+	if s.fp01.threshold != 9.01 || s.fp01.fp != 0.1 || s.fp01.detected != 90 {
+		t.Errorf("fp01: %+v", s.fp01)
+	}
+	// FP <= 1%: at most 10 ham: threshold just over 0.
+	if s.fp1.threshold != 0.01 || s.fp1.fp != 1 || s.fp1.detected != 99 {
+		t.Errorf("fp1: %+v", s.fp1)
+	}
+}
+
+func TestTiesNeverExceedTheRate(t *testing.T) {
+	ham := []float64{5, 5, 5, 5, 0, 0, 0, 0, 0, 0}
+	th := thresholdFor([]float64{5, 5, 5, 5, 0, 0, 0, 0, 0, 0}, 0.1)
+	if n := count(ham, th); n > 1 {
+		t.Errorf("threshold %v lets %d of 10 ham through", th, n)
+	}
+	if nextAbove(-1.5) != -1.49 || nextAbove(2) != 2.01 {
+		t.Errorf("nextAbove: %v %v", nextAbove(-1.5), nextAbove(2))
+	}
+}
+
+func TestInputs(t *testing.T) {
+	dir := t.TempDir()
+	hamJSON := filepath.Join(dir, "ham.jsonl")
+	spamJSON := filepath.Join(dir, "spam.jsonl")
+	os.WriteFile(hamJSON, []byte(`{"file":"h1","score":1,"action":"accept","symbols":[]}
+{"file":"h2","score":7,"action":"add_header","symbols":[]}
+`), 0o644)
+	os.WriteFile(spamJSON, []byte(`{"file":"s1","score":20,"action":"reject","symbols":[]}
+{"file":"s2","score":3,"action":"accept","symbols":[]}
+`), 0o644)
+	var out, errb bytes.Buffer
+	if code := run([]string{"-input", "json", hamJSON, spamJSON}, &out, &errb); code != 0 {
+		t.Fatalf("code %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"2 ham, 2 spam", "add_header (>= 6)", "50.0%", "reject (>= 15)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	hamSc := filepath.Join(dir, "ham.txt")
+	spamSc := filepath.Join(dir, "spam.txt")
+	os.WriteFile(hamSc, []byte("ham/a 0.0/5.0\nham/b 6.5/5.0\n"), 0o644)
+	os.WriteFile(spamSc, []byte("spam/a 16\nspam/b 2\n"), 0o644)
+	out.Reset()
+	if code := run([]string{"-input", "scores", "-markdown", "-name", "SA", hamSc, spamSc}, &out, &errb); code != 0 {
+		t.Fatalf("code %d: %s", code, errb.String())
+	}
+	if !strings.HasPrefix(out.String(), "| SA | 50.0% / 50.00% | 50.0% / 0.00% |") {
+		t.Errorf("markdown row: %q", out.String())
+	}
+	os.WriteFile(hamSc, []byte("ham/a notanumber\n"), 0o644)
+	if code := run([]string{"-input", "scores", hamSc, spamSc}, &out, &errb); code != 1 {
+		t.Errorf("bad input: code %d", code)
+	}
+	if code := run([]string{"onlyone"}, &out, &errb); code != 2 {
+		t.Errorf("usage: code %d", code)
+	}
+}

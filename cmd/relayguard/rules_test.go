@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"relayguard/rules"
+)
+
+func runRulesCmd(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = runRules(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestRulesDefault(t *testing.T) {
+	code, out, _ := runRulesCmd("default")
+	if code != 0 || out != string(rules.DefaultRules()) {
+		t.Fatalf("code %d, %d bytes out", code, len(out))
+	}
+	// What it prints is a rule file that lints clean.
+	p := filepath.Join(t.TempDir(), "copy.toml")
+	if err := os.WriteFile(p, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := runRulesCmd("lint", p); code != 0 {
+		t.Errorf("lint of the default file: %d\n%s%s", code, out, errs)
+	}
+}
+
+func TestRulesList(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "local.toml")
+	os.WriteFile(p, []byte("[[rule]]\nname = \"LOCAL_X\"\nkind = \"body\"\npattern = 'x'\nscore = 1.25\ndescription = \"Local x\"\n[scores]\nHTML_ONLY = 0\n"), 0o644)
+	code, out, errs := runRulesCmd("list", p)
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	for _, want := range []string{"NAME", "LOCAL_X", "1.25", "Local x", "URI_IP_LITERAL"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("list lacks %q", want)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "HTML_ONLY ") && !strings.Contains(line, " off ") {
+			t.Errorf("disabled rule shown as %q", line)
+		}
+	}
+}
+
+func TestRulesLint(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("[[rule]]\nname = \"X\"\nkind = \"body\"\nscore = 1\ndescription = \"d\"\npattern = '(?<=a)b'\n"), 0o644)
+	code, out, _ := runRulesCmd("lint", bad)
+	if code != 1 || !strings.Contains(out, bad+":6: rule X: lookbehind") || !strings.Contains(out, "RE2") {
+		t.Errorf("lint bad: code %d, out %q", code, out)
+	}
+	warn := filepath.Join(dir, "warn.toml")
+	os.WriteFile(warn, []byte("[[rule]]\nname = \"M\"\nkind = \"meta\"\nexpr = 'HTML_ONLY && NOT_A_RULE'\nscore = 1\ndescription = \"d\"\n"), 0o644)
+	code, out, _ = runRulesCmd("lint", warn)
+	if code != 0 || !strings.Contains(out, "warning") {
+		t.Errorf("lint warn: code %d, out %q", code, out)
+	}
+	good := filepath.Join(dir, "good.toml")
+	os.WriteFile(good, []byte("[scores]\nURI_MANY = 0\n"), 0o644)
+	if code, out, _ = runRulesCmd("lint", good); code != 0 || !strings.Contains(out, "ok") {
+		t.Errorf("lint good: code %d, out %q", code, out)
+	}
+}
+
+func TestRulesUsage(t *testing.T) {
+	for _, args := range [][]string{nil, {"bogus"}, {"lint"}, {"default", "extra"}} {
+		if code, _, _ := runRulesCmd(args...); code != 2 {
+			t.Errorf("%v: code %d, want 2", args, code)
+		}
+	}
+	code, out, _ := runRulesCmd("-h")
+	if code != 0 || !strings.Contains(out, "rules lint FILE") || !strings.Contains(out, "RE2") {
+		t.Errorf("-h: %d %q", code, out)
+	}
+	if code, _, errs := runRulesCmd("list", "-h"); code != 2 || !strings.Contains(errs, "-config") {
+		t.Errorf("list -h: %d %q", code, errs)
+	}
+}

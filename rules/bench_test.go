@@ -1,0 +1,96 @@
+package rules
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func loadGoldenMessages(b *testing.B) [][]byte {
+	files, _ := filepath.Glob("testdata/corpus/*.eml")
+	var out [][]byte
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, data)
+	}
+	return out
+}
+
+// BenchmarkParse: MIME walk, decoding, HTML rendering, links (one message).
+func BenchmarkParse(b *testing.B) {
+	msgs := loadGoldenMessages(b)
+	var n int64
+	for _, m := range msgs {
+		n += int64(len(m))
+	}
+	b.SetBytes(n / int64(len(msgs)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		data := msgs[i%len(msgs)]
+		m := ParseMessage(bytes.NewReader(data), int64(len(data)))
+		_ = m.VisibleText()
+	}
+}
+
+// BenchmarkEvaluate: parse plus every default rule, meta included: the
+// per-message cost of the content checks.
+func BenchmarkEvaluate(b *testing.B) {
+	rs := defaultRuleset(b)
+	msgs := loadGoldenMessages(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		data := msgs[i%len(msgs)]
+		m := ParseMessage(bytes.NewReader(data), int64(len(data)))
+		hits := rs.Evaluate(m, time.Time{})
+		names := make([]string, len(hits))
+		for j, h := range hits {
+			names[j] = h.Name
+		}
+		rs.EvaluateMeta(m, names)
+	}
+}
+
+// BenchmarkNormaliseWords: the phrase normaliser on 100 KB of text.
+func BenchmarkNormaliseWords(b *testing.B) {
+	text := strings.Repeat("Get cheap v1agra and ｆｒｅｅ m0ney, click h e r e now! ", 2000)
+	b.SetBytes(int64(len(text)))
+	for i := 0; i < b.N; i++ {
+		normaliseWords(text, false)
+	}
+}
+
+// Benchmark1000Rules100KB is the issue's scaling case: 1,000 operator body
+// rules with literal words plus the default set, on a 100 KB message.
+func Benchmark1000Rules100KB(b *testing.B) {
+	var rf strings.Builder
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&rf, "[[rule]]\nname = \"LOCAL_%d\"\nkind = \"body\"\npattern = '(?i)\\bspamword%dx\\s+offer\\b'\nscore = 0.1\ndescription = \"word %d\"\n\n", i, i, i)
+	}
+	p := filepath.Join(b.TempDir(), "many.toml")
+	if err := os.WriteFile(p, []byte(rf.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	rs, err := Load([]string{p}, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	para := "Dear customer, the quarterly report is attached; spamword17x offer details follow. Regards. "
+	body := strings.Repeat(para, 100*1024/len(para))
+	raw := "From: a@example.org\nSubject: report\n\n" + body
+	b.SetBytes(int64(len(raw)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m := ParseMessage(strings.NewReader(raw), int64(len(raw)))
+		hits := rs.Evaluate(m, time.Time{})
+		if len(hits) == 0 {
+			b.Fatal("no hits")
+		}
+	}
+}
