@@ -93,21 +93,23 @@ type run struct {
 	res   Result
 }
 
-func (j *Job) start(phase Phase, in Input) []*run {
-	return j.startIn(j.ctx, phase, in)
+func (j *Job) start(phase Phase, in Input, also ...*run) []*run {
+	return j.startIn(j.ctx, phase, in, also...)
 }
 
 // startIn starts the checks of one phase. A check may wait (Input.Prior)
 // for any check of an earlier phase or of its own (DMARC waits for DKIM);
 // each works on a snapshot of the runs, so the session moves on without
 // races. A wait cycle cannot hang: every run ends at its deadline.
-func (j *Job) startIn(parent context.Context, phase Phase, in Input) []*run {
+// also adds runs a phase may wait for beyond the connection's and the
+// transaction's (the final phase sees the data phase).
+func (j *Job) startIn(parent context.Context, phase Phase, in Input, also ...*run) []*run {
 	checks := j.e.checks[phase]
 	runs := make([]*run, len(checks))
 	for i, c := range checks {
 		runs[i] = &run{check: c, done: make(chan struct{})}
 	}
-	visible := append(append(append([]*run(nil), j.connRuns...), j.txRuns...), runs...)
+	visible := append(append(append(append([]*run(nil), j.connRuns...), j.txRuns...), also...), runs...)
 	for _, r := range runs {
 		input := in
 		self := r
@@ -215,7 +217,7 @@ func (j *Job) Finish(msg *rules.Message) Verdict {
 
 	final := in
 	final.Symbols = append([]Symbol(nil), syms...)
-	fs, fa, ff := j.join(j.start(PhaseFinal, final))
+	fs, fa, ff := j.join(j.start(PhaseFinal, final, dataRuns...))
 	syms = append(syms, fs...)
 	auth = append(auth, fa...)
 	failed = append(failed, ff...)

@@ -211,3 +211,17 @@ func TestSamePhaseCheckReadsAnother(t *testing.T) {
 		t.Errorf("failed: %v", v.Failed)
 	}
 }
+
+func TestFinalCheckReadsDataResult(t *testing.T) {
+	content := CheckFunc{"content", PhaseData, func(context.Context, *Input) Result { return Result{Value: 42} }}
+	meta := CheckFunc{"meta", PhaseFinal, func(ctx context.Context, in *Input) Result {
+		if r, ok := in.Prior(ctx, "content"); !ok || r.Value != 42 {
+			return Result{Err: errors.New("no content result")}
+		}
+		return Result{}
+	}}
+	v := newTestEngine(t, time.Second, meta, content).Score(Conn{}, "", nil, msgOf("\r\n"))
+	if len(v.Failed) != 0 {
+		t.Errorf("failed: %v", v.Failed)
+	}
+}
