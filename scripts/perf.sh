@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# perf.sh: end-to-end throughput, latency and memory of relayguard.
+#
+# Builds relayguard, smtpsink and smtpload, starts the sink, then for each
+# of PERF_RUNS rounds sends the same load (C connections, S-byte bodies,
+# N messages) straight to the sink and through relayguard in front of it,
+# and GTUBE messages through relayguard (the reject path). Then it starts
+# a fresh relayguard, holds PERF_RSS_C concurrent sessions and reads its
+# peak RSS (VmHWM). Prints every run and the medians; exits non-zero if a
+# run had unexpected failures.
+#
+# All traffic stays on loopback. Every smtpload run is bounded by
+# PERF_MAX_TIME; every process started here is stopped on exit.
+#
+# Usage: scripts/perf.sh            (about 10 minutes on 2 cores at 2,400 msgs/s)
+#        PERF_N=5000 PERF_RUNS=1 scripts/perf.sh   (quick smoke run)
+#
+# Environment (defaults in brackets):
+#   PERF_N [200000]       messages per run (direct run takes ~10-20 s)
+#   PERF_C [20]           concurrent connections
+#   PERF_S [5120]         body bytes
+#   PERF_RUNS [3]         rounds; medians are reported
+#   PERF_GTUBE_N [PERF_N] messages in the GTUBE (reject path) run
+#   PERF_RSS_C [200]      concurrent sessions in the memory run
+#   PERF_RSS_N [40000]    messages in the memory run
+#   PERF_MAX_TIME [300s]  bound on each smtpload run
+#   PERF_RG_PORT [2525]   relayguard port;  PERF_SINK_PORT [2526] sink port
+#   PERF_OUT              keep JSON reports and logs in this folder
+#   PERF_WAIT_IDLE [0]    wait up to this many seconds before each round
+#                         for other processes to leave the CPU idle
+set -euo pipefail
+
+N=${PERF_N:-200000}
+C=${PERF_C:-20}
+S=${PERF_S:-5120}
+RUNS=${PERF_RUNS:-3}
+GTUBE_N=${PERF_GTUBE_N:-$N}
+RSS_C=${PERF_RSS_C:-200}
+RSS_N=${PERF_RSS_N:-40000}
+MAX_TIME=${PERF_MAX_TIME:-300s}
+RG_PORT=${PERF_RG_PORT:-2525}
+SINK_PORT=${PERF_SINK_PORT:-2526}
+HOST=127.0.0.1
+
+cd "$(dirname "$0")/.."
+work=$(mktemp -d "${TMPDIR:-/tmp}/relayguard-perf.XXXXXX")
+out=${PERF_OUT:-$work}
+mkdir -p "$out"
+
+sink_pid=
+rg_pid=
+load_pid=
+cleanup() {
+	local pid
+	for pid in $load_pid $rg_pid $sink_pid; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in $load_pid $rg_pid $sink_pid; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$work" # reports in PERF_OUT, when set, are kept
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() { echo "perf.sh: $*" >&2; exit 1; }
+
+# port_open HOST PORT: whether something accepts connections there. It
+# reads the SMTP greeting and says QUIT, so the server logs no reset.
+port_open() {
+	(
+		exec 3<>"/dev/tcp/$1/$2" || exit 1
+		read -r -t 2 -u 3 _ || true
+		printf 'QUIT\r\n' >&3
+		read -r -t 2 -u 3 _ || true
+	) 2>/dev/null
+}
+
+# wait_port HOST PORT PID: wait up to 15 s for PID to listen.
+wait_port() {
+	local _
+	for _ in $(seq 150); do
+		port_open "$1" "$2" && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop PID: SIGTERM, then SIGKILL after 35 s (relayguard drains for up to
+# shutdown_timeout, 30 s by default).
+stop() {
+	local pid=$1 _
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 350); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# field JSON NAME: a number from smtpload's one-line JSON report.
+field() { grep -o "\"$2\":[-0-9.e+]*" "$1" | head -1 | cut -d: -f2; }
+
+# median: the middle of the numbers on stdin.
+median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "n/a"}'; }
+
+# vm PID FIELD: a field of /proc/PID/status in MB.
+vm() { awk -v f="$2:" '$1==f {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+
+HZ=$(getconf CLK_TCK)
+# cpu_seconds PID: user+system CPU time of PID so far (0 without PID).
+cpu_seconds() {
+	if [[ -z $1 ]]; then echo 0; return; fi
+	awk -v hz="$HZ" '{printf "%.2f", ($14+$15)/hz}' "/proc/$1/stat"
+}
+# machine_busy: CPU seconds all processes have used, all cores together.
+machine_busy() { awk -v hz="$HZ" '$1=="cpu" {printf "%.2f", ($2+$3+$4+$7+$8+$9)/hz}' /proc/stat; }
+
+for p in $SINK_PORT $RG_PORT; do
+	port_open $HOST "$p" && die "port $HOST:$p is already in use"
+done
+
+echo "== building"
+go build -o "$work/relayguard" ./cmd/relayguard
+go build -o "$work/smtpsink" ./cmd/smtpsink
+go build -o "$work/smtpload" ./cmd/smtpload
+"$work/relayguard" version >/dev/null 2>&1 || die "relayguard version failed"
+
+cat >"$work/relayguard.toml" <<EOF
+[server]
+listen = "$HOST:$RG_PORT"
+hostname = "relayguard.test"
+max_connections = 400
+max_connections_per_ip = 400
+[relay]
+upstream = "$HOST:$SINK_PORT"
+starttls = "off"
+[scoring]
+reject = 15.0
+add_header = 6.0
+EOF
+
+start_relayguard() {
+	"$work/relayguard" serve -config "$work/relayguard.toml" >>"$out/relayguard.log" 2>&1 &
+	rg_pid=$!
+	wait_port $HOST "$RG_PORT" "$rg_pid" || die "relayguard did not start; see $out/relayguard.log: $(tail -5 "$out/relayguard.log")"
+}
+
+stop_relayguard() {
+	stop "$rg_pid"
+	rg_pid=
+}
+
+# wait_idle: with PERF_WAIT_IDLE=SECONDS, wait up to that long for other
+# work on the machine to stop (under 10% of it busy for 2 s), since other
+# processes take CPU from what is measured. Reports how busy it was.
+wait_idle() {
+	local deadline=$((SECONDS + ${PERF_WAIT_IDLE:-0})) b0 b1 pct
+	while :; do
+		b0=$(machine_busy)
+		sleep 2
+		b1=$(machine_busy)
+		pct=$(awk -v a="$b0" -v b="$b1" -v c="$(nproc)" 'BEGIN {printf "%.0f", 100*(b-a)/(2*c)}')
+		if ((pct < 10 || SECONDS >= deadline)); then
+			echo "   machine busy before the round: $pct%"
+			return
+		fi
+	done
+}
+
+failed=0
+# load NAME ADDR N C [extra smtpload flags]: one run, its JSON in $out/NAME.json.
+load() {
+	local name=$1 addr=$2 n=$3 c=$4 rc=0 busy0 sink0 rg0
+	shift 4
+	busy0=$(machine_busy) sink0=$(cpu_seconds "$sink_pid") rg0=$(cpu_seconds "$rg_pid")
+	# In the background, so a signal to this script is handled at once.
+	"$work/smtpload" -json -addr "$addr" -n "$n" -c "$c" -s "$S" -max-time "$MAX_TIME" \
+		-timeout 60s "$@" >"$out/$name.json" 2>"$out/$name.err" &
+	load_pid=$!
+	wait "$load_pid" || rc=$?
+	load_pid=
+	if [[ ! -s $out/$name.json ]]; then
+		die "$name: smtpload gave no report: $(cat "$out/$name.err")"
+	fi
+	printf '%-14s %9.1f msgs/s  p50 %7.2f ms  p99 %7.2f ms  accepted %s rejected %s unexpected %s\n' \
+		"$name" "$(field "$out/$name.json" msgs_per_sec)" \
+		"$(field "$out/$name.json" p50)" "$(field "$out/$name.json" p99)" \
+		"$(field "$out/$name.json" accepted)" "$(field "$out/$name.json" rejected)" \
+		"$(field "$out/$name.json" unexpected)"
+	# Where the CPU went: per message in each process, and what other
+	# processes on the machine took (a busy machine skews the numbers).
+	awk -v n="$(field "$out/$name.json" attempted)" -v el="$(field "$out/$name.json" elapsed_sec)" \
+		-v load="$(field "$out/$name.json" cpu_sec)" -v cores="$(nproc)" -v cpufile="$out/$name.cpu" \
+		-v sink="$(awk -v a="$sink0" -v b="$(cpu_seconds "$sink_pid")" 'BEGIN {print b-a}')" \
+		-v rg="$(awk -v a="$rg0" -v b="$(cpu_seconds "$rg_pid")" 'BEGIN {print b-a}')" \
+		-v busy="$(awk -v a="$busy0" -v b="$(machine_busy)" 'BEGIN {print b-a}')" 'BEGIN {
+		other = busy - load - sink - rg; if (other < 0) other = 0
+		printf "               CPU per message: relayguard %.0f us, sink %.0f us, smtpload %.0f us; other processes %.0f%% of the machine\n",
+			rg/n*1e6, sink/n*1e6, load/n*1e6, 100*other/(el*cores)
+		printf "relayguard_us %.1f\nsink_us %.1f\nsmtpload_us %.1f\nother_pct %.1f\n",
+			rg/n*1e6, sink/n*1e6, load/n*1e6, 100*other/(el*cores) > cpufile
+	}'
+	if ((rc != 0)); then
+		echo "               smtpload exit $rc: $(tr '\n' ' ' <"$out/$name.err")"
+		grep -o '"examples":{[^}]*}' "$out/$name.json" | sed 's/^/               /' || true
+		failed=1
+	fi
+}
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(go version | cut -d' ' -f3-)"
+echo "== load: N=$N C=$C S=$S bytes, $RUNS rounds; GTUBE N=$GTUBE_N; memory run C=$RSS_C N=$RSS_N"
+
+"$work/smtpsink" -listen "$HOST:$SINK_PORT" >>"$out/smtpsink.log" 2>&1 &
+sink_pid=$!
+wait_port $HOST "$SINK_PORT" "$sink_pid" || die "smtpsink did not start: $(cat "$out/smtpsink.log")"
+start_relayguard
+
+for r in $(seq "$RUNS"); do
+	wait_idle
+	echo "-- round $r"
+	load "direct.$r" "$HOST:$SINK_PORT" "$N" "$C"
+	load "relayguard.$r" "$HOST:$RG_PORT" "$N" "$C"
+	awk -v d="$(field "$out/direct.$r.json" msgs_per_sec)" -v t="$(field "$out/relayguard.$r.json" msgs_per_sec)" \
+		'BEGIN {printf "               through/direct this round: %.1f%%\n", 100*t/d}' | tee "$out/ratio.$r"
+	load "gtube.$r" "$HOST:$RG_PORT" "$GTUBE_N" "$C" -gtube 1
+	g=$(field "$out/gtube.$r.json" gtube) gr=$(field "$out/gtube.$r.json" gtube_rejected)
+	if [[ $g != "$gr" ]]; then
+		echo "               only $gr of $g GTUBE messages were rejected"
+		failed=1
+	fi
+done
+echo "   relayguard after the C=$C rounds: VmHWM $(vm "$rg_pid" VmHWM) MB, VmRSS $(vm "$rg_pid" VmRSS) MB"
+stop_relayguard
+
+echo "-- memory: fresh relayguard, $RSS_C concurrent sessions"
+start_relayguard
+echo "   relayguard idle: VmRSS $(vm "$rg_pid" VmRSS) MB"
+load "rss" "$HOST:$RG_PORT" "$RSS_N" "$RSS_C"
+hwm=$(vm "$rg_pid" VmHWM)
+echo "   relayguard peak: VmHWM $hwm MB"
+stop_relayguard
+
+med() { for f in "$out/$1".*.json; do field "$f" "$2"; done | median; }
+medcpu() { for f in "$out/$1".*.cpu; do awk -v k="$2" '$1==k {print $2}' "$f"; done | median; }
+d=$(med direct msgs_per_sec) t=$(med relayguard msgs_per_sec) g=$(med gtube msgs_per_sec)
+echo
+echo "== medians of $RUNS rounds (C=$C, S=$S bytes, N=$N)"
+printf '| %-30s | %12s | %10s | %10s |\n' "run" "msgs/s" "p50 ms" "p99 ms"
+printf '|%s|%s|%s|%s|\n' "--------------------------------" "--------------" "------------" "------------"
+printf '| %-30s | %12.1f | %10.2f | %10.2f |\n' "direct to sink" "$d" "$(med direct p50)" "$(med direct p99)"
+printf '| %-30s | %12.1f | %10.2f | %10.2f |\n' "through relayguard" "$t" "$(med relayguard p50)" "$(med relayguard p99)"
+printf '| %-30s | %12.1f | %10.2f | %10.2f |\n' "GTUBE, rejected by relayguard" "$g" "$(med gtube p50)" "$(med gtube p99)"
+awk -v d="$d" -v t="$t" 'BEGIN {printf "ratio through/direct: %.1f%% (target >= 50%%)\n", 100*t/d}'
+echo "relayguard CPU per message: $(medcpu relayguard relayguard_us) us relayed, $(medcpu gtube relayguard_us) us rejected;" \
+	"other processes took $(medcpu direct other_pct)% / $(medcpu relayguard other_pct)% of the machine in the direct / relayguard runs"
+echo "peak RSS at $RSS_C concurrent sessions: $hwm MB (target < 64 MB)"
+[[ -n ${PERF_OUT:-} ]] && echo "reports and logs in $out"
+if ((failed)); then
+	echo "perf.sh: some runs had unexpected failures (see above)" >&2
+	exit 1
+fi
