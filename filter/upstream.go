@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -161,7 +162,7 @@ func (s *smtpConn) Data(header []byte, body io.Reader) (string, error) {
 		w.Close()
 		return "", err
 	}
-	if _, err := io.Copy(w, body); err != nil {
+	if err := copyPooled(w, body); err != nil {
 		w.Close()
 		return "", err
 	}
@@ -189,4 +190,15 @@ func isReply(err error) (*smtp.SMTPError, bool) {
 		return se, true
 	}
 	return nil, false
+}
+
+// copyBuffers are reused across messages: io.Copy into go-smtp's data
+// writer (no ReaderFrom) allocates 32 KiB each time otherwise.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func copyPooled(w io.Writer, r io.Reader) error {
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	_, err := io.CopyBuffer(w, r, *bp)
+	return err
 }

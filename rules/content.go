@@ -326,7 +326,11 @@ func (w *walker) text(h message.Header, mt string, params map[string]string, bod
 	w.budget -= int64(len(data))
 	part.Size = int64(len(data))
 	w.c.parts = append(w.c.parts, part)
-	s := toUTF8(data)
+	// Mail from SMTP has CRLF line ends, files on disk usually LF: one
+	// form, so paragraph splitting and every body rule read both alike.
+	// Mail from SMTP has CRLF line ends, files on disk usually LF: one
+	// form, so paragraph splitting and every body rule read both alike.
+	s := strings.ReplaceAll(toUTF8(data), "\r\n", "\n")
 	if part.Encoding == "base64" && !part.Attachment && len(data) > 0 && asciiShare(data) > 0.95 {
 		w.c.base64Text = true
 	}

@@ -74,3 +74,45 @@ func goldenReport(rs *Ruleset, data []byte) string {
 	}
 	return b.String()
 }
+
+// TestLineEndingsDoNotChangeTheVerdict: a message read from a file (LF)
+// and the same message received over SMTP (CRLF) fire the same rules on
+// the same text, so what `relayguard check` says is what the proxy does.
+func TestLineEndingsDoNotChangeTheVerdict(t *testing.T) {
+	rs := defaultRuleset(t)
+	files, _ := filepath.Glob("testdata/corpus/*.eml")
+	if len(files) == 0 {
+		t.Fatal("no golden messages")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lf := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+		crlf := bytes.ReplaceAll(lf, []byte("\n"), []byte("\r\n"))
+		if a, b := goldenReport(rs, lf), goldenReport(rs, crlf); a != b {
+			t.Errorf("%s: LF and CRLF differ:\n--- LF\n%s--- CRLF\n%s", filepath.Base(f), a, b)
+		}
+	}
+
+	// A body rule matches within one paragraph, whatever the line ends.
+	file := filepath.Join(t.TempDir(), "local.toml")
+	os.WriteFile(file, []byte(`[[rule]]
+name = "LOCAL_SPAN"
+kind = "body"
+pattern = '(?s)alpha.*omega'
+score = 1.0
+description = "alpha then omega in one paragraph"
+`), 0o644)
+	local, err := Load([]string{file}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, eol := range []string{"\n", "\r\n"} {
+		msg := strings.ReplaceAll("Subject: test\n\nalpha here\n\nand omega there\n", "\n", eol)
+		if r := goldenReport(local, []byte(msg)); strings.Contains(r, "LOCAL_SPAN") {
+			t.Errorf("line ends %q: a body rule matched across paragraphs:\n%s", eol, r)
+		}
+	}
+}

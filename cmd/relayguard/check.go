@@ -87,14 +87,12 @@ matched. DIR is read recursively. Exit status: 0 if every message was read.
 		debug.SetGCPercent(400)
 	}
 	if f.cpuprofile != "" {
-		pf, err := os.Create(f.cpuprofile)
+		stop, err := startCPUProfile(f.cpuprofile)
 		if err != nil {
 			fmt.Fprintln(stderr, "relayguard:", err)
 			return 1
 		}
-		defer pf.Close()
-		pprof.StartCPUProfile(pf)
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	var rcpts []string
 	if f.rcpt != "" {
@@ -227,4 +225,17 @@ func writeReport(w io.Writer, path string, v *scoring.Verdict) {
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

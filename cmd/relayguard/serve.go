@@ -23,6 +23,7 @@ func runServe(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration `file` (TOML); without it the embedded defaults apply (see: relayguard config default)")
 	logFormat := fs.String("log-format", "", "log format, text or json (overrides log.format)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (performance work)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: relayguard serve -config FILE\n\nRuns the proxy: receives SMTP on server.listen, scores each message, rejects\nwith 554 5.7.1 or relays it to relay.upstream.\nSIGTERM/SIGINT: stop accepting, let messages in DATA finish, close.\n\n")
 		fs.PrintDefaults()
@@ -39,6 +40,14 @@ func runServe(args []string, stderr io.Writer) int {
 		cfg.Log.Format = *logFormat
 	}
 	log := newLogger(cfg.Log.Format, cfg.Log.Level, stderr)
+	if *cpuprofile != "" {
+		stop, err := startCPUProfile(*cpuprofile)
+		if err != nil {
+			log.Error("cannot start", "err", err)
+			return 1
+		}
+		defer stop()
+	}
 	tlsCfg, err := loadTLS(cfg)
 	if err != nil {
 		log.Error("cannot start", "err", err)
