@@ -24,21 +24,7 @@ func sendFrom(t *testing.T, server, ip, helo string, args ...string) transcript 
 // replyTo is the server's reply to the last client line starting with
 // command, one entry per reply line.
 func (tr transcript) replyTo(command string) []string {
-	for i := len(tr.Lines) - 1; i >= 0; i-- {
-		if strings.HasPrefix(tr.Lines[i], "C: "+command) {
-			var reply []string
-			for _, next := range tr.Lines[i+1:] {
-				if strings.HasPrefix(next, "C: ") {
-					break
-				}
-				if rest, ok := strings.CutPrefix(next, "S: "); ok {
-					reply = append(reply, rest)
-				}
-			}
-			return reply
-		}
-	}
-	return nil
+	return tr.replyAfter(func(line string) bool { return strings.HasPrefix(line, "C: "+command) })
 }
 
 // maildirUpstream is a fresh Maildir for relayguard's [relay] upstream.

@@ -120,19 +120,26 @@ func (tr transcript) exit(t *testing.T, want int) {
 
 // dataReply is the server's reply to the end of DATA, the message's fate.
 func (tr transcript) dataReply() []string {
+	return tr.replyAfter(func(line string) bool { return line == "C: ." })
+}
+
+// replyAfter is the server's reply, one entry per line, to the last client
+// line that is picked by isCommand.
+func (tr transcript) replyAfter(isCommand func(string) bool) []string {
 	for i := len(tr.Lines) - 1; i >= 0; i-- {
-		if tr.Lines[i] == "C: ." {
-			var reply []string
-			for _, next := range tr.Lines[i+1:] {
-				if strings.HasPrefix(next, "C: ") {
-					break
-				}
-				if rest, ok := strings.CutPrefix(next, "S: "); ok {
-					reply = append(reply, rest)
-				}
-			}
-			return reply
+		if !isCommand(tr.Lines[i]) {
+			continue
 		}
+		var reply []string
+		for _, next := range tr.Lines[i+1:] {
+			if strings.HasPrefix(next, "C: ") {
+				break
+			}
+			if rest, ok := strings.CutPrefix(next, "S: "); ok {
+				reply = append(reply, rest)
+			}
+		}
+		return reply
 	}
 	return nil
 }

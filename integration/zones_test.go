@@ -13,6 +13,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/miekg/dns"
+
+	"relayguard/scoring/dns/dnstest"
 )
 
 // zoneServer is the DNS of one sender test's world, on a free loopback
@@ -57,32 +59,8 @@ func startZoneServer(t *testing.T, zoneText string, forward map[string]string) *
 	}
 	z.load(t, zoneText)
 
-	var pc net.PacketConn
-	var ln net.Listener
-	for try := 0; ; try++ {
-		var err error
-		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		if ln, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
-			break
-		}
-		pc.Close()
-		if try == 20 {
-			t.Fatalf("zone server: no port free for both UDP and TCP: %v", err)
-		}
-	}
-	z.Addr = pc.LocalAddr().String()
-	var started sync.WaitGroup
-	started.Add(2)
-	udp := &dns.Server{PacketConn: pc, Handler: z, NotifyStartedFunc: started.Done}
-	tcp := &dns.Server{Listener: ln, Handler: z, NotifyStartedFunc: started.Done}
-	go udp.ActivateAndServe()
-	go tcp.ActivateAndServe()
-	started.Wait()
+	z.Addr = dnstest.Serve(t, z)
 	t.Cleanup(func() {
-		udp.Shutdown()
-		tcp.Shutdown()
 		if t.Failed() {
 			t.Logf("DNS questions to the zone server %s:\n%s", z.Addr, z.queryLog())
 		}

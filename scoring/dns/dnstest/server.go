@@ -53,6 +53,14 @@ func NewServer(t testing.TB) *Server {
 	}
 	s.SetSOA(300, 300)
 
+	s.Addr = Serve(t, mdns.HandlerFunc(s.serve))
+	return s
+}
+
+// Serve answers DNS with h over UDP and TCP on one loopback port until
+// the test ends, and returns that address ("127.0.0.1:port").
+func Serve(t testing.TB, h mdns.Handler) string {
+	t.Helper()
 	var pc net.PacketConn
 	var ln net.Listener
 	for try := 0; ; try++ {
@@ -70,12 +78,10 @@ func NewServer(t testing.TB) *Server {
 			t.Fatalf("dnstest: no port free for both udp and tcp: %v", err)
 		}
 	}
-	s.Addr = pc.LocalAddr().String()
-
 	var started sync.WaitGroup
 	started.Add(2)
-	udp := &mdns.Server{PacketConn: pc, Handler: mdns.HandlerFunc(s.serve), NotifyStartedFunc: started.Done}
-	tcp := &mdns.Server{Listener: ln, Handler: mdns.HandlerFunc(s.serve), NotifyStartedFunc: started.Done}
+	udp := &mdns.Server{PacketConn: pc, Handler: h, NotifyStartedFunc: started.Done}
+	tcp := &mdns.Server{Listener: ln, Handler: h, NotifyStartedFunc: started.Done}
 	go udp.ActivateAndServe()
 	go tcp.ActivateAndServe()
 	started.Wait()
@@ -83,7 +89,7 @@ func NewServer(t testing.TB) *Server {
 		udp.Shutdown()
 		tcp.Shutdown()
 	})
-	return s
+	return pc.LocalAddr().String()
 }
 
 // Add puts records in the zone, written as zone-file lines
