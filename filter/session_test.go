@@ -629,3 +629,36 @@ func TestForgedAuthenticationResultsRemoved(t *testing.T) {
 		t.Errorf("body damaged:\n%s", m)
 	}
 }
+
+func TestFailedChecksTempfailWhenAsked(t *testing.T) {
+	broken := scoring.CheckFunc{CheckName: "dnsbl", CheckPhase: scoring.PhaseConnect,
+		Fn: func(context.Context, *scoring.Input) scoring.Result {
+			return scoring.Result{Err: errors.New("dns: timeout")}
+		}}
+	p := scoring.DefaultPolicy()
+	p.TempfailOnError = true
+	ts := startServer(t, defaultTestOptions(), p, nil, broken)
+	c := dial(t, ts.addr)
+	c.hello()
+	c.envelope("a@example.org", "user@local.example")
+	c.sendMessage(ham)
+	text := c.expect(451, "4.4.3")
+	if strings.Contains(text, "timeout") {
+		t.Errorf("internal error text reached the client: %s", text)
+	}
+	if n := len(ts.up.messages()); n != 0 {
+		t.Errorf("%d messages relayed", n)
+	}
+}
+
+// TestReplyClassesAgree: the enhanced code's class matches the reply
+// code's (maddy once sent 451 5.7.0), for every reply the front door makes.
+func TestReplyClassesAgree(t *testing.T) {
+	for _, e := range []*smtp.SMTPError{errRelayDenied, errBadRcptSyntax, errBadSenderSyntax, errHeaderTooLarge,
+		errLineTooLong, errDataTimeout, errAuthTooMany, errAuthNotConfigured, errShuttingDown,
+		localError("R"), upstreamUnavailable("R")} {
+		if e.Code/100 != e.EnhancedCode[0] {
+			t.Errorf("%d %d.%d.%d %s: classes differ", e.Code, e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2], e.Message)
+		}
+	}
+}
