@@ -175,8 +175,12 @@ func (s *smtpConn) Data(header []byte, body io.Reader) (string, error) {
 
 func (s *smtpConn) Reset() error { return s.c.Reset() }
 
+// quitTimeout bounds the wait for the answer to QUIT: a next hop that
+// stopped answering must not hold the client's session for relay.timeout.
+const quitTimeout = 5 * time.Second
+
 func (s *smtpConn) Close() error {
-	// QUIT politely, but never wait long for the answer.
+	s.c.CommandTimeout = quitTimeout
 	err := s.c.Quit()
 	s.c.Close()
 	return err
