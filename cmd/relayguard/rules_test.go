@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,10 +9,9 @@ import (
 	"relayguard/rules"
 )
 
+// runRulesCmd runs `relayguard rules ARGS...` through the real dispatch.
 func runRulesCmd(args ...string) (code int, stdout, stderr string) {
-	var out, errb bytes.Buffer
-	code = runRules(args, &out, &errb)
-	return code, out.String(), errb.String()
+	return runCmd(append([]string{"rules"}, args...)...)
 }
 
 func TestRulesDefault(t *testing.T) {
