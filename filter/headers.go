@@ -41,11 +41,35 @@ func (h *hop) protocol() string {
 // only when there is one: listing many would disclose Bcc recipients.
 func (h *hop) received() string {
 	v := fmt.Sprintf("from %s ([%s]) by %s (relayguard) with %s id %s",
-		h.helo, h.clientIP, h.hostname, h.protocol(), h.id)
-	if len(h.rcpts) == 1 {
+		traceWord(h.helo), h.clientIP, h.hostname, h.protocol(), h.id)
+	if len(h.rcpts) == 1 && len(h.rcpts[0]) <= maxTraceWord {
 		v += fmt.Sprintf(" for <%s>", h.rcpts[0])
 	}
 	return v + "; " + h.at.Format(time.RFC1123Z)
+}
+
+// maxTraceWord bounds what the client chose (its HELO name, a recipient)
+// in our Received field: a domain name is at most 255 octets, and a field
+// line must stay under RFC 5322's 998.
+const maxTraceWord = 255
+
+// traceWord makes the client's HELO argument safe for the Received field:
+// printable ASCII only, no parentheses (which would open a comment), cut
+// to maxTraceWord. An empty or unusable name reads "unknown".
+func traceWord(s string) string {
+	b := []byte(s)
+	if len(b) > maxTraceWord {
+		b = b[:maxTraceWord]
+	}
+	for i, c := range b {
+		if c <= ' ' || c >= 0x7f || c == '(' || c == ')' {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		return "unknown"
+	}
+	return string(b)
 }
 
 // addedHeader renders the fields we put on top of a relayed message:

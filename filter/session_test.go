@@ -662,3 +662,19 @@ func TestReplyClassesAgree(t *testing.T) {
 		}
 	}
 }
+
+func TestReceivedFieldTamesTheClientsWords(t *testing.T) {
+	h := &hop{hostname: "relayguard.test", id: "ID", clientIP: netip.MustParseAddr("192.0.2.1"),
+		helo: "evil(comment)\x01" + strings.Repeat("x", 400), rcpts: []string{strings.Repeat("a", 300) + "@example.com"},
+		at: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	v := h.received()
+	if strings.Contains(v, "evil(") || strings.Contains(v, "\x01") || strings.Contains(v, " for <") {
+		t.Errorf("Received = %q", v)
+	}
+	if len(v) > 998 {
+		t.Errorf("Received is %d octets", len(v))
+	}
+	if !strings.HasPrefix(v, "from evil_comment__xxx") {
+		t.Errorf("Received = %q", v[:40])
+	}
+}
