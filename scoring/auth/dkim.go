@@ -67,6 +67,11 @@ func (a *Auth) runDKIM(ctx context.Context, in *scoring.Input) scoring.Result {
 			Identifier: headerSafe(s.Identifier),
 		})
 	}
+	if len(out.Signatures) == 0 {
+		// RFC 8601 §2.7.1: "none" says the message was not signed, which a
+		// downstream filter can tell from "not checked".
+		res.Auth = append(res.Auth, &authres.DKIMResult{Value: authres.ResultNone})
+	}
 	sym, temp := a.dkimSymbol(out)
 	res.Symbols = append(res.Symbols, sym)
 	if temp {
