@@ -27,7 +27,7 @@ type parts struct {
 // buildParts builds every check the configuration asks for. network is
 // false for `check --local`: only what reads the message itself.
 func buildParts(c *config.Config, log *slog.Logger, network bool) (*parts, error) {
-	rs, err := rules.Load(c.Rules.Files, rules.Options{MaxScanBytes: c.Rules.MaxScanBytes})
+	rs, err := rules.Load(c.Rules.Files, rules.Options{MaxScanBytes: c.Rules.MaxScanBytes, KnownSymbols: senderSymbols()})
 	if err != nil {
 		return nil, err
 	}
@@ -180,4 +180,17 @@ func splitScores(scores map[string]float64) (authScores, rdnsScores map[string]f
 		}
 	}
 	return authScores, rdnsScores, nil
+}
+
+// senderSymbols are the names the sender checks emit, which meta rules may
+// name besides content rules (list symbols depend on the configured zones).
+func senderSymbols() []string {
+	names := []string{"GTUBE"}
+	for _, m := range []map[string]float64{auth.DefaultScores(), rdns.DefaultScores()} {
+		for name := range m {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }

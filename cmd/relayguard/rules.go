@@ -127,7 +127,7 @@ any is an error, 0 if the files load (warnings included).
 		fl.Usage()
 		return 2
 	}
-	probs := rules.Lint(fl.Args(), rules.Options{})
+	probs := rules.Lint(fl.Args(), rules.Options{KnownSymbols: senderSymbols()})
 	errs := 0
 	for _, p := range probs {
 		if !p.Warning {

@@ -83,3 +83,17 @@ func TestRulesUsage(t *testing.T) {
 		t.Errorf("list -h: %d %q", code, errs)
 	}
 }
+
+func TestRulesLintKnowsSenderSymbols(t *testing.T) {
+	meta := func(name string) string {
+		p := filepath.Join(t.TempDir(), "meta.toml")
+		os.WriteFile(p, []byte("[[rule]]\nname = \"LOCAL_META\"\nkind = \"meta\"\nexpr = \"URI_MANY && !"+name+"\"\nscore = 1.0\ndescription = \"many links, no signature\"\n"), 0o644)
+		return p
+	}
+	if code, out, _ := runRulesCmd("lint", meta("DKIM_VALID")); code != 0 || strings.Contains(out, "warning") {
+		t.Errorf("a meta naming DKIM_VALID: %d %q", code, out)
+	}
+	if code, out, _ := runRulesCmd("lint", meta("DKIM_VALIDD")); code != 0 || !strings.Contains(out, "warning: meta rule LOCAL_META names DKIM_VALIDD") {
+		t.Errorf("a meta naming a typo: %d %q", code, out)
+	}
+}
