@@ -362,6 +362,23 @@ func hasMessageID(t *testing.T, dir, id string) bool {
 }
 
 // spamTests are the symbol names of a delivered message's X-Spam-Status.
+// checkSpamTests checks that X-Spam-Status names every symbol of want and
+// none of notWant.
+func checkSpamTests(t *testing.T, m message, want, notWant []string) {
+	t.Helper()
+	symbols := spamTests(t, m)
+	for _, s := range want {
+		if !slices.Contains(symbols, s) {
+			t.Errorf("X-Spam-Status %q lacks %s", m.Header("X-Spam-Status"), s)
+		}
+	}
+	for _, s := range notWant {
+		if slices.Contains(symbols, s) {
+			t.Errorf("X-Spam-Status %q has %s", m.Header("X-Spam-Status"), s)
+		}
+	}
+}
+
 func spamTests(t *testing.T, m message) []string {
 	t.Helper()
 	status := m.Header("X-Spam-Status")
