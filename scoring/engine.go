@@ -45,9 +45,6 @@ func NewEngine(policy Policy, timeout time.Duration, log *slog.Logger, checks ..
 	return e, nil
 }
 
-// Policy returns the thresholds the engine decides with.
-func (e *Engine) Policy() Policy { return e.policy }
-
 // Conn describes the client connection a Job is for.
 type Conn struct {
 	SessionID string
@@ -154,9 +151,6 @@ func awaitRun(ctx context.Context, runs []*run, self *run, name string) (Result,
 	}
 	return Result{}, false
 }
-
-// Helo records a new HELO/EHLO name for later phases.
-func (j *Job) Helo(name string) { j.base.Helo = name }
 
 // Auth records a successful SMTP AUTH.
 func (j *Job) Auth(user string) { j.base.AuthUser = user }
