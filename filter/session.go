@@ -211,6 +211,10 @@ func (s *session) rejectEarly() error {
 // Data spools the message, asks for the verdict, and rejects it or relays
 // it. The client's answer is the next hop's: 250 only after it said 250.
 func (s *session) Data(r io.Reader) error {
+	if s.up == nil || !s.inTx {
+		// The next hop went away after RCPT: no point taking the message.
+		return upstreamUnavailable(s.ref())
+	}
 	if s.tc != nil {
 		s.tc.inData.Store(true)
 		defer s.tc.inData.Store(false)
@@ -245,12 +249,9 @@ func (s *session) Data(r io.Reader) error {
 
 	h := &hop{hostname: s.srv.opts.Hostname, id: s.id, clientIP: s.ip, helo: s.helo,
 		tls: s.tls, auth: s.user != "", rcpts: s.rcpts, at: time.Now()}
-	if s.up == nil || !s.inTx {
-		return upstreamUnavailable(s.ref())
-	}
 	body, stripped := relayedMessage(msg, s.srv.opts.Hostname)
 	if stripped > 0 {
-		s.log.Warn("removed forged Authentication-Results", "session", s.id, "count", stripped)
+		s.log.Warn("removed forged Authentication-Results/X-Spam fields", "session", s.id, "count", stripped)
 	}
 	text, err := s.up.Data(addedHeader(h, &verdict), body)
 	s.inTx = false
