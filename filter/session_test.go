@@ -119,7 +119,7 @@ func defaultTestOptions() Options {
 
 func startServer(t testing.TB, opts Options, policy scoring.Policy, up *fakeUpstream, checks ...scoring.Check) *testServer {
 	t.Helper()
-	engine, err := scoring.NewEngine(policy, 5*time.Second, nil, append(checks, scoring.GTUBE{})...)
+	engine, err := scoring.NewEngine(scoring.Options{Policy: policy, Timeout: 5 * time.Second, Checks: append(checks, scoring.GTUBE{})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,40 +10,73 @@ import (
 
 	"github.com/emersion/go-msgauth/authres"
 
+	"relayguard/internal/trace"
 	"relayguard/rules"
 )
+
+// Trust is what the engine asks of the access policy to work out a
+// transaction's Facts (internal/access.Policy answers it).
+type Trust interface {
+	// Trusted tells whether ip is a relay whose Received fields we
+	// believe (access.trusted_relays).
+	Trusted(ip netip.Addr) bool
+	// MayRelay tells whether a client may send to any domain: one on our
+	// relay networks, or an authenticated one.
+	MayRelay(ip netip.Addr, authenticated bool) bool
+}
+
+// Options configure an engine.
+type Options struct {
+	Policy Policy
+	// Timeout bounds each check from its start, and so the wait at end
+	// of DATA.
+	Timeout time.Duration
+	// Trust answers who relays through us and whom we believe; nil
+	// trusts nobody and treats no client as ours.
+	Trust  Trust
+	Log    *slog.Logger
+	Checks []Check
+}
 
 // Engine holds the configured checks and policy. It is safe for concurrent
 // use; each SMTP session gets its own Job.
 type Engine struct {
-	checks  [4][]Check // by phase
+	checks  [numPhases][]Check
 	policy  Policy
 	timeout time.Duration
+	trust   Trust
 	log     *slog.Logger
 }
 
-// NewEngine makes an engine. timeout bounds each check from its start, and
-// so bounds the wait at end of DATA.
-func NewEngine(policy Policy, timeout time.Duration, log *slog.Logger, checks ...Check) (*Engine, error) {
-	if err := policy.Validate(); err != nil {
+// NewEngine makes an engine.
+func NewEngine(opts Options) (*Engine, error) {
+	if err := opts.Policy.Validate(); err != nil {
 		return nil, err
 	}
-	if timeout <= 0 {
-		return nil, fmt.Errorf("scoring timeout must be positive, got %v", timeout)
+	if opts.Timeout <= 0 {
+		return nil, fmt.Errorf("scoring timeout must be positive, got %v", opts.Timeout)
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	e := &Engine{policy: opts.Policy, timeout: opts.Timeout, trust: opts.Trust, log: opts.Log}
+	if e.trust == nil {
+		e.trust = trustNobody{}
 	}
-	e := &Engine{policy: policy, timeout: timeout, log: log}
-	for _, c := range checks {
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	for _, c := range opts.Checks {
 		p := c.Phase()
-		if p < PhaseConnect || p > PhaseFinal {
+		if p < PhaseConnect || p >= numPhases {
 			return nil, fmt.Errorf("check %s: unknown phase %d", c.Name(), p)
 		}
 		e.checks[p] = append(e.checks[p], c)
 	}
 	return e, nil
 }
+
+type trustNobody struct{}
+
+func (trustNobody) Trusted(netip.Addr) bool            { return false }
+func (trustNobody) MayRelay(_ netip.Addr, a bool) bool { return a }
 
 // Conn describes the client connection a Job is for.
 type Conn struct {
@@ -60,27 +93,32 @@ func (e *Engine) Begin(conn Conn) *Job {
 	ctx, cancel := context.WithCancel(context.Background())
 	j := &Job{e: e, ctx: ctx, cancel: cancel, base: Input{
 		SessionID: conn.SessionID,
-		ClientIP:  conn.ClientIP,
+		ClientIP:  conn.ClientIP.Unmap(),
 		Helo:      conn.Helo,
-		AuthUser:  conn.AuthUser,
 		TLS:       conn.TLS,
 	}}
-	j.connRuns = j.start(PhaseConnect, j.base)
+	j.base.Relayed = conn.ClientIP.IsValid() && e.trust.Trusted(j.base.ClientIP)
+	j.setAuth(conn.AuthUser)
+	j.startConnect()
 	return j
 }
 
 // Job is one connection's scoring state: connect-phase results live as long
-// as the connection, transaction results until the next MAIL or Reset.
+// as the connection (or until the client logs in), transaction results
+// until the next MAIL or Reset.
 type Job struct {
 	e      *Engine
 	ctx    context.Context
 	cancel context.CancelFunc
 	base   Input
 
-	connRuns []*run
-	txRuns   []*run
-	txCancel context.CancelFunc
-	tx       Input
+	connRuns   []*run
+	connCancel context.CancelFunc
+	txRuns     []*run
+	rcptRuns   []*run
+	txCtx      context.Context
+	txCancel   context.CancelFunc
+	tx         Input
 }
 
 // run is one check in flight.
@@ -90,27 +128,39 @@ type run struct {
 	res   Result
 }
 
-func (j *Job) start(phase Phase, in Input, also ...*run) []*run {
-	return j.startIn(j.ctx, phase, in, also...)
+// setAuth records who the client is and what follows for the facts known
+// before the message.
+func (j *Job) setAuth(user string) {
+	j.base.AuthUser = user
+	// A trusted relay's own mail is decided from its Received fields at
+	// end of DATA; anyone else is ours when they may relay through us.
+	j.base.Outbound = user != "" || !j.base.Relayed && j.base.ClientIP.IsValid() &&
+		j.e.trust.MayRelay(j.base.ClientIP, false)
 }
 
-// startIn starts the checks of one phase. A check may wait (Input.Prior)
-// for any check of an earlier phase or of its own (DMARC waits for DKIM);
-// each works on a snapshot of the runs, so the session moves on without
-// races. A wait cycle cannot hang: every run ends at its deadline.
-// also adds runs a phase may wait for beyond the connection's and the
-// transaction's (the final phase sees the data phase).
+func (j *Job) startConnect() {
+	ctx, cancel := context.WithCancel(j.ctx)
+	j.connCancel = cancel
+	j.connRuns = j.startIn(ctx, PhaseConnect, j.base)
+}
+
+// startIn starts the checks of one phase. A check may wait (Await) for any
+// check of an earlier phase or of its own (DMARC waits for DKIM); each
+// works on a snapshot of the runs, so the session moves on without races.
+// A wait cycle cannot hang: every run ends at its deadline. also adds runs
+// a phase may wait for beyond the connection's and the transaction's (the
+// final phase sees the data phase).
 func (j *Job) startIn(parent context.Context, phase Phase, in Input, also ...*run) []*run {
 	checks := j.e.checks[phase]
 	runs := make([]*run, len(checks))
 	for i, c := range checks {
 		runs[i] = &run{check: c, done: make(chan struct{})}
 	}
-	visible := append(append(append(append([]*run(nil), j.connRuns...), j.txRuns...), also...), runs...)
+	visible := append(append(append(append(append([]*run(nil), j.connRuns...), j.txRuns...), j.rcptRuns...), also...), runs...)
 	for _, r := range runs {
 		input := in
 		self := r
-		input.prior = func(ctx context.Context, name string) (Result, bool) {
+		input.await = func(ctx context.Context, name string) (Result, bool) {
 			return awaitRun(ctx, visible, self, name)
 		}
 		go j.execute(parent, r, &input)
@@ -152,47 +202,78 @@ func awaitRun(ctx context.Context, runs []*run, self *run, name string) (Result,
 	return Result{}, false
 }
 
-// Auth records a successful SMTP AUTH.
-func (j *Job) Auth(user string) { j.base.AuthUser = user }
+// Auth records a successful SMTP AUTH. The connect-phase checks started
+// before the login judged a stranger; they are stopped and started again
+// with the login known, so a customer on a home line listed on a policy
+// blocklist is judged as the customer it is (go-smtp allows AUTH only
+// outside a transaction, so no MAIL-phase check has seen the old state).
+func (j *Job) Auth(user string) {
+	if user == j.base.AuthUser {
+		return
+	}
+	j.setAuth(user)
+	j.connCancel()
+	j.startConnect()
+}
 
 // Mail starts a transaction: earlier transaction state is dropped and the
 // MAIL-phase checks start.
 func (j *Job) Mail(from string) {
 	j.Reset()
-	ctx, cancel := context.WithCancel(j.ctx)
-	j.txCancel = cancel
+	j.txCtx, j.txCancel = context.WithCancel(j.ctx)
 	j.tx = j.base
 	j.tx.From = from
 	j.tx.Received = time.Now()
-	j.txRuns = j.startIn(ctx, PhaseMail, j.tx)
+	j.txRuns = j.startIn(j.txCtx, PhaseMail, j.tx)
 }
 
-// Rcpt records an accepted recipient.
-func (j *Job) Rcpt(to string) { j.tx.Rcpts = append(j.tx.Rcpts, to) }
+// Rcpt records an accepted recipient and starts the recipient-phase
+// checks for it.
+func (j *Job) Rcpt(to string) {
+	j.tx.Rcpts = append(j.tx.Rcpts, to)
+	if len(j.e.checks[PhaseRcpt]) == 0 {
+		return
+	}
+	in := j.tx
+	in.Rcpts = nil
+	in.Rcpt = to
+	ctx := j.txCtx
+	if ctx == nil { // Rcpt without Mail: offline use
+		ctx = j.ctx
+	}
+	j.rcptRuns = append(j.rcptRuns, j.startIn(ctx, PhaseRcpt, in)...)
+}
 
 // Reset drops the transaction (RSET, or a new MAIL).
 func (j *Job) Reset() {
 	if j.txCancel != nil {
 		j.txCancel()
 	}
-	j.txCancel = nil
-	j.txRuns = nil
+	j.txCtx, j.txCancel = nil, nil
+	j.txRuns, j.rcptRuns = nil, nil
 	j.tx = Input{}
 }
 
-// Early judges the transaction on the connect- and MAIL-phase checks
-// alone, waiting for them (each is bounded by the engine timeout). Front
-// ends use it to refuse at RCPT, before the body is sent, when the sender
-// alone already reaches the reject threshold. Checks that failed are not
-// counted as failures here: DATA may still bring enough to decide.
+// Early judges the transaction on the checks that judge the sender
+// (connect, MAIL and recipient phases) alone, waiting for them (each is
+// bounded by the engine timeout). Front ends use it to refuse at RCPT,
+// before the body is sent, when the sender alone already reaches the
+// reject threshold. Checks that failed are not counted as failures here:
+// DATA may still bring enough to decide.
 func (j *Job) Early() Verdict {
-	syms, auth, _ := j.join(append(append([]*run(nil), j.connRuns...), j.txRuns...))
+	syms, auth, _ := j.join(j.sofar())
 	return decide(j.e.policy, syms, auth, nil)
 }
 
-// Finish starts the data-phase checks on msg, joins every check of the
-// connection and transaction, runs the final phase and returns the verdict.
-// It returns within the engine timeout (plus the final phase).
+func (j *Job) sofar() []*run {
+	return append(append(append([]*run(nil), j.connRuns...), j.txRuns...), j.rcptRuns...)
+}
+
+// Finish works out the facts the message tells (the original hop behind a
+// trusted relay, and so whether it is our users' mail), starts the
+// data-phase checks on msg, joins every check of the connection and
+// transaction, runs the final phase and returns the verdict. It returns
+// within the engine timeout (plus the final phase).
 func (j *Job) Finish(msg *rules.Message) Verdict {
 	in := j.tx
 	if in.Received.IsZero() { // offline use: Finish without Mail
@@ -201,21 +282,34 @@ func (j *Job) Finish(msg *rules.Message) Verdict {
 	}
 	in.Rcpts = append([]string(nil), in.Rcpts...)
 	in.Message = msg
-	dataRuns := j.start(PhaseData, in)
+	j.messageFacts(&in.Facts, msg)
+	dataRuns := j.startIn(j.ctx, PhaseData, in)
 
-	var all []*run
-	all = append(all, j.connRuns...)
-	all = append(all, j.txRuns...)
-	all = append(all, dataRuns...)
+	all := append(j.sofar(), dataRuns...)
 	syms, auth, failed := j.join(all)
 
 	final := in
 	final.Symbols = append([]Symbol(nil), syms...)
-	fs, fa, ff := j.join(j.start(PhaseFinal, final, dataRuns...))
+	fs, fa, ff := j.join(j.startIn(j.ctx, PhaseFinal, final, dataRuns...))
 	syms = append(syms, fs...)
 	auth = append(auth, fa...)
 	failed = append(failed, ff...)
 	return decide(j.e.policy, syms, auth, failed)
+}
+
+// messageFacts reads the Received fields once: behind a trusted relay, the
+// original hop is the host to judge, and a hop that authenticated to the
+// relay (or none at all: local submission on the relay) makes the mail
+// our users' own.
+func (j *Job) messageFacts(f *Facts, msg *rules.Message) {
+	if !f.Relayed || msg == nil {
+		return
+	}
+	hop, ok := trace.OriginalHop(msg.Header, j.e.trust.Trusted, j.base.ClientIP)
+	if ok {
+		f.Hop = &hop
+	}
+	f.Outbound = f.AuthUser != "" || !ok || hop.Authenticated()
 }
 
 // join waits for runs (each bounded by its own deadline) and merges them.

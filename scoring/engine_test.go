@@ -22,7 +22,7 @@ func fixed(name string, phase Phase, syms ...Symbol) Check {
 
 func newTestEngine(t *testing.T, timeout time.Duration, checks ...Check) *Engine {
 	t.Helper()
-	e, err := NewEngine(DefaultPolicy(), timeout, nil, checks...)
+	e, err := NewEngine(Options{Policy: DefaultPolicy(), Timeout: timeout, Checks: checks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,25 +106,53 @@ func TestPanickingCheckFailsAloneWithoutCrashing(t *testing.T) {
 	}
 }
 
-func TestDataCheckReadsPriorResult(t *testing.T) {
-	spf := CheckFunc{"spf", PhaseMail, func(context.Context, *Input) Result {
+// Keys of the tests' findings.
+var (
+	spfKey     = NewKey[string]("spf")
+	dkimKey    = NewKey[string]("dkim")
+	dmarcKey   = NewKey[string]("dmarc")
+	contentKey = NewKey[int]("content")
+	nosuchKey  = NewKey[string]("nosuch")
+)
+
+func publishing[T any](k Key[T], phase Phase, v T) Check {
+	return CheckFunc{k.Check(), phase, func(context.Context, *Input) Result {
 		time.Sleep(10 * time.Millisecond)
-		return Result{Value: "pass"}
+		var r Result
+		Publish(&r, k, v)
+		return r
 	}}
+}
+
+func TestDataCheckReadsPriorResult(t *testing.T) {
 	dmarc := CheckFunc{"dmarc", PhaseData, func(ctx context.Context, in *Input) Result {
-		r, ok := in.Prior(ctx, "spf")
-		if !ok || r.Value != "pass" {
+		if v, ok := Await(ctx, in, spfKey); !ok || v != "pass" {
 			return Result{Err: errors.New("no spf result")}
 		}
-		_, ok = in.Prior(ctx, "nosuch")
-		if ok {
+		if _, ok := Await(ctx, in, nosuchKey); ok {
 			return Result{Err: errors.New("found a check that does not exist")}
 		}
 		return Result{Symbols: []Symbol{{Name: "SAW_SPF", Score: 0.1}}}
 	}}
-	v := newTestEngine(t, time.Second, spf, dmarc).Score(Conn{}, "a@b.example", nil, msgOf("\r\n"))
+	v := newTestEngine(t, time.Second, publishing(spfKey, PhaseMail, "pass"), dmarc).Score(Conn{}, "a@b.example", nil, msgOf("\r\n"))
 	if len(v.Failed) != 0 || len(v.Symbols) != 1 {
 		t.Errorf("verdict = %+v", v)
+	}
+}
+
+func TestAwaitFindsOnlyTheKeyThatWasPublished(t *testing.T) {
+	// The spf check publishes a string; a key of another type under the
+	// same check name finds nothing, rather than a value of the wrong type.
+	otherType := NewKey[int]("spf")
+	var got atomic.Value
+	reader := CheckFunc{"reader", PhaseData, func(ctx context.Context, in *Input) Result {
+		_, ok := Await(ctx, in, otherType)
+		got.Store(ok)
+		return Result{}
+	}}
+	newTestEngine(t, time.Second, publishing(spfKey, PhaseMail, "pass"), reader).Score(Conn{}, "a@b.example", nil, msgOf("\r\n"))
+	if ok, _ := got.Load().(bool); ok {
+		t.Error("a key of another type found the spf finding")
 	}
 }
 
@@ -181,46 +209,41 @@ func TestEarlyWaitsForSenderChecksOnly(t *testing.T) {
 }
 
 func TestNewEngineRefusesBadSettings(t *testing.T) {
-	if _, err := NewEngine(Policy{Reject: 5, AddHeader: 6, Mode: ModeEnforce, Explain: ExplainFull}, time.Second, nil); err == nil {
+	if _, err := NewEngine(Options{Policy: Policy{Reject: 5, AddHeader: 6, Mode: ModeEnforce, Explain: ExplainFull}, Timeout: time.Second}); err == nil {
 		t.Error("reject below add_header accepted")
 	}
-	if _, err := NewEngine(DefaultPolicy(), 0, nil); err == nil {
+	if _, err := NewEngine(Options{Policy: DefaultPolicy()}); err == nil {
 		t.Error("zero timeout accepted")
 	}
-	if _, err := NewEngine(DefaultPolicy(), time.Second, nil, fixed("x", Phase(9))); err == nil {
+	if _, err := NewEngine(Options{Policy: DefaultPolicy(), Timeout: time.Second, Checks: []Check{fixed("x", Phase(9))}}); err == nil {
 		t.Error("unknown phase accepted")
 	}
 }
 
 func TestSamePhaseCheckReadsAnother(t *testing.T) {
-	dkim := CheckFunc{"dkim", PhaseData, func(context.Context, *Input) Result {
-		time.Sleep(10 * time.Millisecond)
-		return Result{Value: "valid"}
-	}}
 	dmarc := CheckFunc{"dmarc", PhaseData, func(ctx context.Context, in *Input) Result {
-		if r, ok := in.Prior(ctx, "dkim"); !ok || r.Value != "valid" {
+		if v, ok := Await(ctx, in, dkimKey); !ok || v != "valid" {
 			return Result{Err: errors.New("no dkim result")}
 		}
-		if _, ok := in.Prior(ctx, "dmarc"); ok {
+		if _, ok := Await(ctx, in, dmarcKey); ok {
 			return Result{Err: errors.New("waited for itself")}
 		}
 		return Result{}
 	}}
-	v := newTestEngine(t, time.Second, dmarc, dkim).Score(Conn{}, "", nil, msgOf("\r\n"))
+	v := newTestEngine(t, time.Second, dmarc, publishing(dkimKey, PhaseData, "valid")).Score(Conn{}, "", nil, msgOf("\r\n"))
 	if len(v.Failed) != 0 {
 		t.Errorf("failed: %v", v.Failed)
 	}
 }
 
 func TestFinalCheckReadsDataResult(t *testing.T) {
-	content := CheckFunc{"content", PhaseData, func(context.Context, *Input) Result { return Result{Value: 42} }}
 	meta := CheckFunc{"meta", PhaseFinal, func(ctx context.Context, in *Input) Result {
-		if r, ok := in.Prior(ctx, "content"); !ok || r.Value != 42 {
+		if v, ok := Await(ctx, in, contentKey); !ok || v != 42 {
 			return Result{Err: errors.New("no content result")}
 		}
 		return Result{}
 	}}
-	v := newTestEngine(t, time.Second, meta, content).Score(Conn{}, "", nil, msgOf("\r\n"))
+	v := newTestEngine(t, time.Second, meta, publishing(contentKey, PhaseData, 42)).Score(Conn{}, "", nil, msgOf("\r\n"))
 	if len(v.Failed) != 0 {
 		t.Errorf("failed: %v", v.Failed)
 	}

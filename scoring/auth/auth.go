@@ -10,18 +10,18 @@
 // signatures, DMARC looks up at most two records per From domain and at most
 // maxFromDomains domains.
 //
-// The checks, and what they hand to later checks through Result.Value:
+// The checks, and the findings they publish for later checks (typed keys,
+// read with scoring.Await):
 //
-//	spf     PhaseMail  *SPFOutcome
-//	dkim    PhaseData  *DKIMOutcome
-//	dmarc   PhaseData  *DMARCOutcome (waits for spf and dkim)
-//	egress  PhaseData  nil (only with Options.EgressIPs)
+//	spf      PhaseMail  SPFResult    *SPFOutcome
+//	spf_hop  PhaseData  HopSPFResult *SPFOutcome (a trusted relay's original hop)
+//	dkim     PhaseData  DKIMResult   *DKIMOutcome
+//	dmarc    PhaseData  DMARCResult  *DMARCOutcome (waits for spf, spf_hop and dkim)
+//	egress   PhaseData  nothing      (only with Options.EgressIPs; waits for dmarc)
 //
-// dmarc and egress ask for the results of dkim and dmarc with Input.Prior.
-// While the engine lets a check wait only for checks of earlier phases,
-// Prior finds nothing there and they verify DKIM (and evaluate DMARC)
-// themselves: the same answers, with repeated work (a cache hit for the
-// lookups, a second pass over the body for DKIM).
+// Whether a transaction is our users' outbound mail, whether the client is
+// a trusted relay and which hop a relay's message came from are the
+// engine's Facts, worked out once per transaction.
 //
 // For the relay path, FormatHeader builds the Authentication-Results value
 // and StripSpoofed removes forged ones; docs/auth.md explains the symbols
@@ -36,17 +36,25 @@ import (
 	"sort"
 	"strings"
 
-	"relayguard/rules"
 	"relayguard/scoring"
 	"relayguard/scoring/dns"
 )
 
-// Check names, as other checks find them with Input.Prior.
+// Check names.
 const (
 	CheckSPF    = "spf"
+	CheckSPFHop = "spf_hop"
 	CheckDKIM   = "dkim"
 	CheckDMARC  = "dmarc"
 	CheckEgress = "egress"
+)
+
+// The findings the checks publish, by type.
+var (
+	SPFResult    = scoring.NewKey[*SPFOutcome](CheckSPF)
+	HopSPFResult = scoring.NewKey[*SPFOutcome](CheckSPFHop)
+	DKIMResult   = scoring.NewKey[*DKIMOutcome](CheckDKIM)
+	DMARCResult  = scoring.NewKey[*DMARCOutcome](CheckDMARC)
 )
 
 const (
@@ -83,38 +91,16 @@ type Options struct {
 	// Scores overrides default symbol scores by symbol name. An unknown
 	// name is an error, so a typo in the config cannot pass silently.
 	Scores map[string]float64
-
-	// Outbound tells whether a transaction is mail our own users send out
-	// (from the access policy's relay networks, say). The receiving side
-	// judges its sender authentication, not us: spf and dmarc are skipped
-	// for it, while dkim and egress (will the next hop accept it?) run.
-	// Clients authenticated with SMTP AUTH are always outbound. It is
-	// asked at MAIL FROM by spf (in.Rcpts is still empty then) and at end
-	// of DATA by dmarc and egress.
-	Outbound func(in *scoring.Input) bool
-
-	// TrustedRelay tells whether a client is a relay whose Received
-	// headers we believe (our own Exim forwarding to us). SPF at MAIL FROM
-	// says nothing about the sender for such a client, so it is deferred:
-	// the dmarc check evaluates SPF for the hop OriginalHop finds instead.
-	TrustedRelay func(ip netip.Addr) bool
-	// OriginalHop finds, in a message that came through a trusted relay,
-	// the IP and HELO name of the client that handed it to the relay.
-	// When it finds none, SPF is left unevaluated (no symbol, no result).
-	OriginalHop func(msg *rules.Message) (ip netip.Addr, helo string, ok bool)
 }
 
 // Auth holds the configured checks' shared state. It is safe for
 // concurrent use and keeps no per-message state.
 type Auth struct {
-	res          dns.Resolver
-	lookup       lookups
-	scores       map[string]float64
-	egress       []netip.Addr
-	maxSigs      int
-	outboundFn   func(*scoring.Input) bool
-	trustedRelay func(netip.Addr) bool
-	originalHop  func(*rules.Message) (netip.Addr, string, bool)
+	res     dns.Resolver
+	lookup  lookups
+	scores  map[string]float64
+	egress  []netip.Addr
+	maxSigs int
 }
 
 // New validates opts and returns the checks: spf, dkim, dmarc, and egress
@@ -166,14 +152,11 @@ func NewAuth(opts Options) (*Auth, error) {
 		return nil, fmt.Errorf("auth: unknown symbols in scores: %s", strings.Join(unknown, ", "))
 	}
 	return &Auth{
-		res:          opts.Resolver,
-		lookup:       lookups{opts.Resolver},
-		scores:       scores,
-		egress:       egress,
-		maxSigs:      maxSigs,
-		outboundFn:   opts.Outbound,
-		trustedRelay: opts.TrustedRelay,
-		originalHop:  opts.OriginalHop,
+		res:     opts.Resolver,
+		lookup:  lookups{opts.Resolver},
+		scores:  scores,
+		egress:  egress,
+		maxSigs: maxSigs,
 	}, nil
 }
 
@@ -181,6 +164,7 @@ func NewAuth(opts Options) (*Auth, error) {
 func (a *Auth) Checks() []scoring.Check {
 	checks := []scoring.Check{
 		scoring.CheckFunc{CheckName: CheckSPF, CheckPhase: scoring.PhaseMail, Fn: a.runSPF},
+		scoring.CheckFunc{CheckName: CheckSPFHop, CheckPhase: scoring.PhaseData, Fn: a.runHopSPF},
 		scoring.CheckFunc{CheckName: CheckDKIM, CheckPhase: scoring.PhaseData, Fn: a.runDKIM},
 		scoring.CheckFunc{CheckName: CheckDMARC, CheckPhase: scoring.PhaseData, Fn: a.runDMARC},
 	}
@@ -188,11 +172,6 @@ func (a *Auth) Checks() []scoring.Check {
 		checks = append(checks, scoring.CheckFunc{CheckName: CheckEgress, CheckPhase: scoring.PhaseData, Fn: a.runEgress})
 	}
 	return checks
-}
-
-// outbound reports mail our own users send out (Options.Outbound).
-func (a *Auth) outbound(in *scoring.Input) bool {
-	return in.AuthUser != "" || a.outboundFn != nil && a.outboundFn(in)
 }
 
 // sym makes a symbol with its configured score.

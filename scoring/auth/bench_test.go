@@ -40,7 +40,7 @@ func BenchmarkAllChecks(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e, err := scoring.NewEngine(scoring.DefaultPolicy(), 5*time.Second, nil, checks...)
+	e, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second, Checks: checks})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func BenchmarkAllChecksDNSLatency(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e, err := scoring.NewEngine(scoring.DefaultPolicy(), 5*time.Second, nil, checks...)
+	e, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second, Checks: checks})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -28,7 +28,7 @@ type DKIMSignature struct {
 	Reason string
 }
 
-// DKIMOutcome is the dkim check's Result.Value.
+// DKIMOutcome is what the dkim check publishes (DKIMResult).
 type DKIMOutcome struct {
 	// Signatures are the verified signatures, topmost first.
 	Signatures []DKIMSignature
@@ -55,7 +55,8 @@ func (a *Auth) runDKIM(ctx context.Context, in *scoring.Input) scoring.Result {
 		return scoring.Result{}
 	}
 	out, err := a.verifyDKIM(ctx, in.Message)
-	res := scoring.Result{Value: out, Err: err}
+	res := scoring.Result{Err: err}
+	scoring.Publish(&res, DKIMResult, out)
 	if err != nil {
 		return res
 	}

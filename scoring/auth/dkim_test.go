@@ -177,7 +177,7 @@ func TestDKIM(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(tc.results) {
 				t.Errorf("authres %v, want %v", got, tc.results)
 			}
-			out := res.Value.(*DKIMOutcome)
+			out, _ := DKIMResult.In(res)
 			if want := len(tc.results) - strings.Count(fmt.Sprint(tc.results), "none"); len(out.Signatures) != want {
 				t.Errorf("%d signatures in outcome, want %d", len(out.Signatures), want)
 			}
@@ -195,7 +195,7 @@ func TestDKIMSignatureCap(t *testing.T) {
 	}
 	a := newTestAuth(t, f, Options{MaxDKIMSignatures: 5})
 	res := runDKIMOn(t, a, raw)
-	out := res.Value.(*DKIMOutcome)
+	out, _ := DKIMResult.In(res)
 	if len(out.Signatures) != 5 || out.Unverified != 2 {
 		t.Fatalf("%d verified, %d unverified; want 5 and 2", len(out.Signatures), out.Unverified)
 	}

@@ -15,8 +15,8 @@ import (
 	"relayguard/scoring"
 )
 
-// DMARCOutcome is the dmarc check's Result.Value (for the strictest From
-// domain when the From field names several).
+// DMARCOutcome is what the dmarc check publishes (DMARCResult), for the
+// strictest From domain when the From field names several.
 type DMARCOutcome struct {
 	// FromDomain is the RFC5322.From domain evaluated, normalised.
 	FromDomain string
@@ -41,15 +41,10 @@ type DMARCOutcome struct {
 
 func (a *Auth) runDMARC(ctx context.Context, in *scoring.Input) scoring.Result {
 	var res scoring.Result
-	if in.Message == nil || a.outbound(in) {
+	if in.Message == nil || in.Outbound {
 		return res
 	}
-	spfOut, hop := a.spfFor(ctx, in)
-	if hop != nil {
-		// A trusted relay's message: SPF for the original hop is
-		// reported here, since only now is the hop known.
-		res.Symbols, res.Auth, res.Err = hop.Symbols, hop.Auth, hop.Err
-	}
+	spfOut := a.spfFor(ctx, in)
 
 	fi := parseFrom(&in.Message.Header)
 	if fi.problem != "" {
@@ -74,52 +69,31 @@ func (a *Auth) runDMARC(ctx context.Context, in *scoring.Input) scoring.Result {
 	if worst.Result == authres.ResultTempError && res.Err == nil {
 		res.Err = fmt.Errorf("dmarc %s: %s", worst.FromDomain, worst.Reason)
 	}
-	res.Value = worst
+	scoring.Publish(&res, DMARCResult, worst)
 	return res
 }
 
 // spfFor returns the SPF outcome DMARC aligns: the spf check's, or for a
-// trusted relay's message the original hop's, evaluated now. hop is set in
-// that case, with the symbols to report. It returns nil when SPF did not
-// run (or ctx ended before it did).
-func (a *Auth) spfFor(ctx context.Context, in *scoring.Input) (out *SPFOutcome, hop *scoring.Result) {
-	r, ok := in.Prior(ctx, CheckSPF)
-	if !ok {
-		return nil, nil
+// trusted relay's message the original hop's (spf_hop). It returns nil
+// when SPF was not evaluated (or ctx ended before it was).
+func (a *Auth) spfFor(ctx context.Context, in *scoring.Input) *SPFOutcome {
+	out, _ := scoring.Await(ctx, in, SPFResult)
+	if out != nil && out.Deferred {
+		out, _ = scoring.Await(ctx, in, HopSPFResult)
 	}
-	out, _ = r.Value.(*SPFOutcome)
-	if out == nil || !out.Deferred || a.originalHop == nil || in.Message == nil {
-		return out, nil
-	}
-	ip, helo, ok := a.originalHop(in.Message)
-	if !ok {
-		return out, nil
-	}
-	res := a.EvaluateSPF(ctx, ip, helo, in.From)
-	out, _ = res.Value.(*SPFOutcome)
-	return out, &res
+	return out
 }
 
-// lazyDKIM returns a function giving the DKIM outcome, computed at most
-// once and only when asked (DMARC needs it only when a record exists).
-// It takes the dkim check's result when the engine lets a check wait for
-// another of the same phase, and verifies the signatures itself when not.
+// lazyDKIM returns a function giving the dkim check's outcome, waited for
+// at most once and only when asked (DMARC needs it only when a record
+// exists). nil means DKIM gave no outcome in time: nothing aligned.
 func (a *Auth) lazyDKIM(ctx context.Context, in *scoring.Input) func() *DKIMOutcome {
 	var out *DKIMOutcome
 	done := false
 	return func() *DKIMOutcome {
-		if done {
-			return out
-		}
-		done = true
-		if r, ok := in.Prior(ctx, CheckDKIM); ok {
-			if o, ok := r.Value.(*DKIMOutcome); ok {
-				out = o
-				return out
-			}
-		}
-		if in.Message != nil {
-			out, _ = a.verifyDKIM(ctx, in.Message)
+		if !done {
+			done = true
+			out, _ = scoring.Await(ctx, in, DKIMResult)
 		}
 		return out
 	}

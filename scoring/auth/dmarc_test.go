@@ -1,14 +1,17 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"blitiri.com.ar/go/spf"
 	"github.com/emersion/go-msgauth/authres"
 	"github.com/emersion/go-msgauth/dmarc"
 
+	"relayguard/rules"
 	"relayguard/scoring"
 )
 
@@ -203,7 +206,7 @@ func TestDMARCCheck(t *testing.T) {
 			if tc.sign {
 				raw = signer.sign(t, raw)
 			}
-			res := a.runDMARC(testCtx(t), &scoring.Input{Message: parse(raw)})
+			res := dmarcThroughEngine(t, a, parse(raw))
 			if got := symbolNames(res.Symbols); strings.Join(got, ",") != strings.Join(tc.symbols, ",") {
 				t.Fatalf("symbols %v, want %v", got, tc.symbols)
 			}
@@ -223,6 +226,25 @@ func TestDMARCCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dmarcThroughEngine runs the dkim and dmarc checks as the engine does
+// (dmarc waits for dkim's outcome) and returns the dmarc check's findings.
+func dmarcThroughEngine(t *testing.T, a *Auth, msg *rules.Message) scoring.Result {
+	t.Helper()
+	var res scoring.Result
+	dmarc := scoring.CheckFunc{CheckName: CheckDMARC, CheckPhase: scoring.PhaseData,
+		Fn: func(ctx context.Context, in *scoring.Input) scoring.Result {
+			res = a.runDMARC(ctx, in)
+			return scoring.Result{}
+		}}
+	dkim := scoring.CheckFunc{CheckName: CheckDKIM, CheckPhase: scoring.PhaseData, Fn: a.runDKIM}
+	e, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second, Checks: []scoring.Check{dkim, dmarc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Score(scoring.Conn{}, "", nil, msg)
+	return res
 }
 
 func TestDMARCTempErrorFailsCheck(t *testing.T) {

@@ -28,8 +28,8 @@ func (a *Auth) runEgress(ctx context.Context, in *scoring.Input) scoring.Result 
 	if in.Message == nil {
 		return res
 	}
-	outbound := a.outbound(in)
-	spfOut, _ := a.spfFor(ctx, in)
+	outbound := in.Outbound
+	spfOut := a.spfFor(ctx, in)
 	sender := normDomain(addrDomain(in.From))
 	if in.From == "" {
 		sender = "" // the next hop checks our upstream's HELO instead
@@ -61,8 +61,8 @@ func (a *Auth) runEgress(ctx context.Context, in *scoring.Input) scoring.Result 
 		// the policy and DKIM matter, SPF is the next hop's.
 		o = a.evaluateDMARC(ctx, fi.domains[0], nil, a.lazyDKIM(ctx, in), pctKey(in.Message))
 	default:
-		o = a.dmarcFor(ctx, in, fi.domains[0], spfOut)
-		if o.Result != authres.ResultPass {
+		o = a.dmarcFor(ctx, in, fi.domains[0])
+		if o != nil && o.Result != authres.ResultPass {
 			o = nil // failing here is the dmarc check's finding
 		}
 	}
@@ -111,16 +111,13 @@ func (a *Auth) runEgress(ctx context.Context, in *scoring.Input) scoring.Result 
 	return res
 }
 
-// dmarcFor returns the DMARC outcome for the From domain: the dmarc
-// check's when the engine lets a check wait for one of its own phase,
-// else evaluated here (the resolver's cache makes the lookups cheap).
-func (a *Auth) dmarcFor(ctx context.Context, in *scoring.Input, from string, spfOut *SPFOutcome) *DMARCOutcome {
-	if r, ok := in.Prior(ctx, CheckDMARC); ok {
-		if o, ok := r.Value.(*DMARCOutcome); ok && o.FromDomain == from {
-			return o
-		}
+// dmarcFor returns the dmarc check's outcome for the From domain, or nil
+// when it has none in time (then there is no prediction).
+func (a *Auth) dmarcFor(ctx context.Context, in *scoring.Input, from string) *DMARCOutcome {
+	if o, ok := scoring.Await(ctx, in, DMARCResult); ok && o != nil && o.FromDomain == from {
+		return o
 	}
-	return a.evaluateDMARC(ctx, from, spfOut, a.lazyDKIM(ctx, in), pctKey(in.Message))
+	return nil
 }
 
 func verdictWord(sym string) string {

@@ -87,6 +87,13 @@ func (f *fakeDNS) Queries() int {
 	return n
 }
 
+// count returns how many lookups of one type were made for name.
+func (f *fakeDNS) count(typ, name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.queries[typ+" "+fqdn(name)]
+}
+
 func notFound(name string) error {
 	return fmt.Errorf("fake: %w", &net.DNSError{Err: "no such host", Name: name, IsNotFound: true})
 }

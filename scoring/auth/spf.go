@@ -19,8 +19,8 @@ const (
 	IdentityHELO     = "helo"
 )
 
-// SPFOutcome is the spf check's Result.Value: what DMARC and the egress
-// check need to know about SPF.
+// SPFOutcome is what the spf and spf_hop checks publish (SPFResult,
+// HopSPFResult): what DMARC and the egress check need to know about SPF.
 type SPFOutcome struct {
 	// Result is the SPF result for the MAIL FROM identity, which for the
 	// null sender is the HELO identity (RFC 7208 §2.4). Empty when SPF was
@@ -42,8 +42,8 @@ type SPFOutcome struct {
 	HELO       spf.Result
 	HELODomain string
 
-	// Deferred is set for a trusted relay's connection: SPF is evaluated
-	// at end of DATA for the original hop (Options.OriginalHop).
+	// Deferred is set for a trusted relay's connection: the spf_hop
+	// check evaluates SPF at end of DATA for the original hop.
 	Deferred bool
 	// Skipped says why SPF was not evaluated, when it was not.
 	Skipped string
@@ -55,23 +55,41 @@ func (o *SPFOutcome) passed() bool {
 }
 
 func (a *Auth) runSPF(ctx context.Context, in *scoring.Input) scoring.Result {
+	var res scoring.Result
+	var out *SPFOutcome
 	switch {
-	case a.outbound(in):
+	case in.Outbound:
 		// Our users' mail: SPF describes the hop from our upstream to
 		// the receiver (the egress check predicts it), not this one.
-		return scoring.Result{Value: &SPFOutcome{IP: in.ClientIP, Sender: in.From, Skipped: "outbound mail"}}
-	case a.trustedRelay != nil && a.trustedRelay(in.ClientIP):
-		return scoring.Result{Value: &SPFOutcome{IP: in.ClientIP, Sender: in.From, Deferred: true}}
+		out = &SPFOutcome{IP: in.ClientIP, Sender: in.From, Skipped: "outbound mail"}
+	case in.Relayed:
+		out = &SPFOutcome{IP: in.ClientIP, Sender: in.From, Deferred: true}
+	default:
+		res, out = a.EvaluateSPF(ctx, in.ClientIP, in.Helo, in.From)
 	}
-	return a.EvaluateSPF(ctx, in.ClientIP, in.Helo, in.From)
+	scoring.Publish(&res, SPFResult, out)
+	return res
+}
+
+// runHopSPF evaluates SPF for the original hop of a message a trusted
+// relay handed us (the engine found the hop in the Received fields): the
+// spf check deferred it at MAIL FROM, when the hop was not yet known. Mail
+// the relay's own users submitted is outbound and not evaluated, as at
+// the spf check; with no hop found SPF stays unevaluated.
+func (a *Auth) runHopSPF(ctx context.Context, in *scoring.Input) scoring.Result {
+	if !in.Relayed || in.Outbound || in.Hop == nil {
+		return scoring.Result{}
+	}
+	res, out := a.EvaluateSPF(ctx, in.Hop.IP, in.Hop.Helo, in.From)
+	scoring.Publish(&res, HopSPFResult, out)
+	return res
 }
 
 // EvaluateSPF checks the SPF identities of a message handed over by ip,
 // which said helo and gave sender as MAIL FROM ("" for the null sender).
-// It returns what the spf check returns: symbols, Authentication-Results
-// entries and an *SPFOutcome as Value. For mail that came through a
-// trusted relay it is called with the original hop found in the Received
-// headers (see Options.OriginalHop).
+// It returns symbols and Authentication-Results entries, and the outcome
+// the check publishes. For mail that came through a trusted relay it is
+// called with the original hop found in the Received headers.
 //
 // The MAIL FROM identity is checked for a non-null sender. The HELO
 // identity is checked whenever the HELO name is a domain: for the null
@@ -83,12 +101,12 @@ func (a *Auth) runSPF(ctx context.Context, in *scoring.Input) scoring.Result {
 // DNS-querying terms (include, a, mx, ptr, exists, redirect) per
 // evaluation and 2 void lookups, at most 10 MX names per mx term and 10
 // PTR names per ptr term; exceeding any is a permerror.
-func (a *Auth) EvaluateSPF(ctx context.Context, ip netip.Addr, helo, sender string) scoring.Result {
+func (a *Auth) EvaluateSPF(ctx context.Context, ip netip.Addr, helo, sender string) (scoring.Result, *SPFOutcome) {
 	ip = ip.Unmap()
 	out := &SPFOutcome{IP: ip, Sender: sender}
 	if !ip.IsValid() {
 		out.Skipped = "no client IP"
-		return scoring.Result{Value: out}
+		return scoring.Result{}, out
 	}
 
 	// The HELO identity is evaluated beside MAIL FROM, so the two chains
@@ -118,8 +136,7 @@ func (a *Auth) EvaluateSPF(ctx context.Context, ip netip.Addr, helo, sender stri
 		if out.Result == spf.TempError {
 			res.Err = fmt.Errorf("spf helo %s: %w", heloDomain, heloErr)
 		}
-		res.Value = out
-		return res
+		return res, out
 	}
 
 	out.Identity = IdentityMailFrom
@@ -143,8 +160,7 @@ func (a *Auth) EvaluateSPF(ctx context.Context, ip netip.Addr, helo, sender stri
 		res.Symbols = append(res.Symbols, a.spfSymbol(true, "HELO", heloRes, ip, heloDomain, heloErr))
 		res.Auth = append(res.Auth, &authres.SPFResult{Value: authres.ResultValue(heloRes), Helo: heloDomain, Reason: spfReason(heloRes, heloErr)})
 	}
-	res.Value = out
-	return res
+	return res, out
 }
 
 // checkHost runs one SPF evaluation under ctx.

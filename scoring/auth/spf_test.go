@@ -83,8 +83,7 @@ func TestSPFResults(t *testing.T) {
 	a := newTestAuth(t, spfZone(), Options{})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := a.EvaluateSPF(testCtx(t), netip.MustParseAddr(tc.ip), tc.helo, tc.sender)
-			out := res.Value.(*SPFOutcome)
+			res, out := a.EvaluateSPF(testCtx(t), netip.MustParseAddr(tc.ip), tc.helo, tc.sender)
 			if out.Result != tc.want {
 				t.Fatalf("result %q, want %q", out.Result, tc.want)
 			}
@@ -122,7 +121,7 @@ func TestSPFPermErrorSaysWhy(t *testing.T) {
 		"a@two.example":    "more than one SPF record",
 		"a@syntax.example": "syntax error",
 	} {
-		res := a.EvaluateSPF(testCtx(t), netip.MustParseAddr("192.0.2.7"), "", sender)
+		res, _ := a.EvaluateSPF(testCtx(t), netip.MustParseAddr("192.0.2.7"), "", sender)
 		if d := res.Symbols[0].Detail; !strings.Contains(d, want) {
 			t.Errorf("%s: detail %q does not say %q", sender, d, want)
 		}
@@ -149,20 +148,19 @@ func TestSPFHELOIdentity(t *testing.T) {
 	a := newTestAuth(t, spfZone(), Options{})
 	ip := netip.MustParseAddr("192.0.2.7")
 
-	res := a.EvaluateSPF(testCtx(t), ip, "helo.fail.example", "a@pass.example")
+	res, out := a.EvaluateSPF(testCtx(t), ip, "helo.fail.example", "a@pass.example")
 	if got := symbolNames(res.Symbols); !slices.Equal(got, []string{SymSPFPass, SymHELOFail}) {
 		t.Fatalf("symbols %v", got)
 	}
 	if len(res.Auth) != 2 || res.Auth[1].(*authres.SPFResult).Helo != "helo.fail.example" {
 		t.Errorf("auth %+v: want a second spf entry with smtp.helo", res.Auth)
 	}
-	out := res.Value.(*SPFOutcome)
 	if out.HELO != spf.Fail || out.Domain != "pass.example" || out.Identity != IdentityMailFrom {
 		t.Errorf("outcome %+v", out)
 	}
 
 	// A HELO name without SPF says nothing and is not reported.
-	res = a.EvaluateSPF(testCtx(t), ip, "client.nospf.example", "a@pass.example")
+	res, _ = a.EvaluateSPF(testCtx(t), ip, "client.nospf.example", "a@pass.example")
 	if got := symbolNames(res.Symbols); !slices.Equal(got, []string{SymSPFPass}) || len(res.Auth) != 1 {
 		t.Errorf("symbols %v, auth %d entries", got, len(res.Auth))
 	}
@@ -177,8 +175,8 @@ func TestSPFDeadlineIsTempError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	res := a.EvaluateSPF(ctx, netip.MustParseAddr("192.0.2.7"), "", "a@pass.example")
-	if out := res.Value.(*SPFOutcome); out.Result != spf.TempError {
+	res, out := a.EvaluateSPF(ctx, netip.MustParseAddr("192.0.2.7"), "", "a@pass.example")
+	if out.Result != spf.TempError {
 		t.Fatalf("result %q, want temperror", out.Result)
 	}
 	if res.Err == nil {
@@ -192,14 +190,14 @@ func TestSPFDeadlineIsTempError(t *testing.T) {
 func TestSPFCheckSkips(t *testing.T) {
 	f := spfZone()
 	relay := netip.MustParseAddr("10.0.0.2")
-	a := newTestAuth(t, f, Options{TrustedRelay: func(ip netip.Addr) bool { return ip == relay }})
+	a := newTestAuth(t, f, Options{})
 	for name, in := range map[string]scoring.Input{
-		"trusted relay":        {ClientIP: relay, From: "a@pass.example"},
-		"authenticated client": {ClientIP: netip.MustParseAddr("203.0.113.9"), AuthUser: "alice", From: "a@pass.example"},
+		"trusted relay":        {ClientIP: relay, From: "a@pass.example", Facts: scoring.Facts{Relayed: true}},
+		"authenticated client": {ClientIP: netip.MustParseAddr("203.0.113.9"), From: "a@pass.example", Facts: scoring.Facts{AuthUser: "alice", Outbound: true}},
 		"no client IP":         {From: "a@pass.example"},
 	} {
 		res := a.runSPF(testCtx(t), &in)
-		out := res.Value.(*SPFOutcome)
+		out, _ := SPFResult.In(res)
 		if len(res.Symbols) != 0 || len(res.Auth) != 0 || out.Result != "" {
 			t.Errorf("%s: evaluated: %+v", name, res)
 		}

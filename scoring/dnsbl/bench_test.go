@@ -64,7 +64,7 @@ func BenchmarkVerdictWarmCache(b *testing.B) {
 		if withChecks {
 			checks = allChecks(b, r)
 		}
-		e, err := scoring.NewEngine(scoring.DefaultPolicy(), 5*time.Second, nil, checks...)
+		e, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second, Checks: checks})
 		if err != nil {
 			b.Fatal(err)
 		}

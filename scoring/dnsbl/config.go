@@ -25,9 +25,6 @@ type Config struct {
 	// against the URIBLs (each against every list); zero means
 	// DefaultMaxLookups.
 	MaxLookups int
-	// Trusted are relays (access.trusted_relays) whose connections the IP
-	// check leaves alone: their original hop is judged instead.
-	Trusted []netip.Prefix
 	// Monitor, when set, switches off lists that fail their RFC 5782 §5
 	// self-test.
 	Monitor *Monitor
@@ -113,14 +110,4 @@ func linkHosts(m *rules.Message) []string {
 func judgeable(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	return ip.IsValid() && ip.IsGlobalUnicast() && !ip.IsPrivate()
-}
-
-func trusted(ip netip.Addr, prefixes []netip.Prefix) bool {
-	ip = ip.Unmap()
-	for _, p := range prefixes {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
 }

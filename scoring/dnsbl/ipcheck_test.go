@@ -42,8 +42,7 @@ func TestIPCheckJudgesTheClient(t *testing.T) {
 	srv := world(t)
 	srv.Behave("7.113.0.203.down.test", dnstest.Behaviour{Drop: true})
 	r := resolver(t, srv)
-	base := Config{Resolver: r, DNSBL: []List{zenList()}, DNSWL: []List{dnswlList()},
-		Trusted: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}}
+	base := Config{Resolver: r, DNSBL: []List{zenList()}, DNSWL: []List{dnswlList()}}
 	withBroken := base
 	withBroken.DNSBL = append([]List{
 		{Zone: "public.test", Name: "PUBLIC", Weight: 6},
@@ -69,8 +68,8 @@ func TestIPCheckJudgesTheClient(t *testing.T) {
 		{"allowlisted", base, scoring.Input{ClientIP: netip.MustParseAddr("203.0.113.20")},
 			[]wantSym{{"DNSWL_DNSWL", -2, "203.0.113.20 listed on wl.test (127.0.10.2)"}}, nil},
 		{"not listed anywhere", base, scoring.Input{ClientIP: netip.MustParseAddr("203.0.113.99")}, nil, nil},
-		{"trusted relay skipped", base, scoring.Input{ClientIP: netip.MustParseAddr("198.51.100.7")}, nil, nil},
-		{"authenticated user skipped", base, scoring.Input{ClientIP: netip.MustParseAddr("203.0.113.8"), AuthUser: "alice"}, nil, nil},
+		{"trusted relay skipped", base, scoring.Input{ClientIP: netip.MustParseAddr("198.51.100.7"), Facts: scoring.Facts{Relayed: true}}, nil, nil},
+		{"authenticated user skipped", base, scoring.Input{ClientIP: netip.MustParseAddr("203.0.113.8"), Facts: scoring.Facts{AuthUser: "alice"}}, nil, nil},
 		{"private client never asked", base, scoring.Input{ClientIP: netip.MustParseAddr("10.1.2.3")}, nil, nil},
 		{"offline check without IP", base, scoring.Input{}, nil, nil},
 		{"broken lists fail alone", withBroken, scoring.Input{ClientIP: netip.MustParseAddr("203.0.113.7")},

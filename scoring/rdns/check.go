@@ -51,9 +51,6 @@ const (
 // Options configures the rDNS and HELO checks.
 type Options struct {
 	Resolver dns.Resolver
-	// Trusted are relays whose connections are not judged here (their
-	// original hop is, by scoring/received).
-	Trusted []netip.Prefix
 	// OurNames and OurIPs are this server's names and addresses: a client
 	// that claims them in HELO is lying.
 	OurNames []string
@@ -96,17 +93,8 @@ func (o *Options) check() (map[string]float64, error) {
 // alone: no address (offline checks), a trusted relay, or an authenticated
 // user (a laptop on a home line has neither reverse DNS nor a real HELO
 // name, and is no spammer for it).
-func skipClient(in *scoring.Input, trusted []netip.Prefix) bool {
-	if !in.ClientIP.IsValid() || in.AuthUser != "" {
-		return true
-	}
-	ip := in.ClientIP.Unmap()
-	for _, p := range trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
+func skipClient(in *scoring.Input) bool {
+	return !in.ClientIP.IsValid() || in.AuthUser != "" || in.Relayed
 }
 
 // judgeable tells whether ip is worth asking the DNS about: loopback,
@@ -152,7 +140,7 @@ func (c *RDNSCheck) Phase() scoring.Phase { return scoring.PhaseConnect }
 
 // Run judges the client IP.
 func (c *RDNSCheck) Run(ctx context.Context, in *scoring.Input) scoring.Result {
-	if skipClient(in, c.opts.Trusted) {
+	if skipClient(in) {
 		return scoring.Result{}
 	}
 	return c.Judge(ctx, in.ClientIP, "")
@@ -161,13 +149,13 @@ func (c *RDNSCheck) Run(ctx context.Context, in *scoring.Input) scoring.Result {
 // Judge checks ip. via is empty for the client of this connection, and for
 // a Received hop says why that IP was chosen ("first untrusted hop, via
 // trusted relay 127.0.0.1"): the symbols then get the RCVD_ prefix and the
-// detail names the reason. Value is the FCrDNSResult.
+// detail names the reason.
 func (c *RDNSCheck) Judge(ctx context.Context, ip netip.Addr, via string) scoring.Result {
 	if !judgeable(ip) {
 		return scoring.Result{}
 	}
 	res, err := FCrDNS(ctx, c.opts.Resolver, ip, c.opts.MaxNames)
-	out := scoring.Result{Value: res}
+	var out scoring.Result
 	who := subject(ip, via)
 	switch {
 	case err != nil:
@@ -214,7 +202,7 @@ func (c *HELOCheck) Phase() scoring.Phase { return scoring.PhaseConnect }
 func (c *HELOCheck) Run(ctx context.Context, in *scoring.Input) scoring.Result {
 	// A host on our own network (private, loopback) is not judged by
 	// the name it gives, as it is not judged by its reverse DNS.
-	if skipClient(in, c.opts.Trusted) || in.Helo == "" || !judgeable(in.ClientIP) {
+	if skipClient(in) || in.Helo == "" || !judgeable(in.ClientIP) {
 		return scoring.Result{}
 	}
 	return c.Judge(ctx, in.Helo, in.ClientIP, "")

@@ -117,7 +117,7 @@ func TestFCrDNSFollowsAtMostMaxNames(t *testing.T) {
 
 func TestRDNSCheckSymbols(t *testing.T) {
 	srv := zone(t)
-	c, err := NewRDNS(Options{Resolver: newResolver(t, srv), Trusted: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}})
+	c, err := NewRDNS(Options{Resolver: newResolver(t, srv)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,8 +134,8 @@ func TestRDNSCheckSymbols(t *testing.T) {
 		{"no PTR", scoring.Input{ClientIP: netip.MustParseAddr("203.0.113.200")}, SymRDNSNone, def[SymRDNSNone], "203.0.113.200 has no reverse DNS", false},
 		{"mismatch names the PTR", scoring.Input{ClientIP: netip.MustParseAddr("203.0.113.8")}, SymRDNSMismatch, def[SymRDNSMismatch], "liar.example.com of 203.0.113.8", false},
 		{"failure is an error with a zero-score symbol", scoring.Input{ClientIP: netip.MustParseAddr("203.0.113.10")}, SymRDNSTempfail, 0, "could not be checked", true},
-		{"trusted relay skipped", scoring.Input{ClientIP: netip.MustParseAddr("198.51.100.1")}, "", 0, "", false},
-		{"authenticated user skipped", scoring.Input{ClientIP: netip.MustParseAddr("203.0.113.200"), AuthUser: "alice"}, "", 0, "", false},
+		{"trusted relay skipped", scoring.Input{ClientIP: netip.MustParseAddr("198.51.100.1"), Facts: scoring.Facts{Relayed: true}}, "", 0, "", false},
+		{"authenticated user skipped", scoring.Input{ClientIP: netip.MustParseAddr("203.0.113.200"), Facts: scoring.Facts{AuthUser: "alice"}}, "", 0, "", false},
 		{"private address skipped", scoring.Input{ClientIP: netip.MustParseAddr("192.168.1.5")}, "", 0, "", false},
 		{"loopback skipped", scoring.Input{ClientIP: netip.MustParseAddr("127.0.0.1")}, "", 0, "", false},
 		{"offline (no IP) skipped", scoring.Input{}, "", 0, "", false},
@@ -229,13 +229,13 @@ func TestHELOCheckSymbols(t *testing.T) {
 
 func TestHELOCheckSkips(t *testing.T) {
 	srv := zone(t)
-	c, err := NewHELO(Options{Resolver: newResolver(t, srv), Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	c, err := NewHELO(Options{Resolver: newResolver(t, srv)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, in := range []scoring.Input{
 		{ClientIP: netip.MustParseAddr("127.0.0.1"), Helo: "localhost"},
-		{ClientIP: netip.MustParseAddr("203.0.113.5"), Helo: "localhost", AuthUser: "bob"},
+		{ClientIP: netip.MustParseAddr("203.0.113.5"), Helo: "localhost", Facts: scoring.Facts{AuthUser: "bob"}},
 		{ClientIP: netip.MustParseAddr("203.0.113.5"), Helo: ""},
 		{ClientIP: netip.MustParseAddr("192.168.1.20"), Helo: "localhost"},
 		{Helo: "localhost"},

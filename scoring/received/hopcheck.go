@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"sync"
 
 	"relayguard/scoring"
@@ -15,12 +14,9 @@ import (
 // HopOptions configures the original-hop check. Any of the checks may be
 // nil, and is then not run on the hop.
 type HopOptions struct {
-	// Trusted are the relays whose Received fields are believed
-	// (access.trusted_relays). Empty means none: the check does nothing.
-	Trusted []netip.Prefix
-	DNSBL   *dnsbl.IPCheck
-	RDNS    *rdns.RDNSCheck
-	HELO    *rdns.HELOCheck
+	DNSBL *dnsbl.IPCheck
+	RDNS  *rdns.RDNSCheck
+	HELO  *rdns.HELOCheck
 }
 
 // HopCheck judges the original hop of mail that a trusted relay forwarded
@@ -28,33 +24,23 @@ type HopOptions struct {
 // run on the IP and HELO recorded by the relay, so forwarded spam is judged
 // by the host that sent it to the forwarder, not by the forwarder. Its
 // symbols carry the RCVD_ prefix and their details name the hop and why it
-// was chosen. Result.Value is the Hop, when one was found.
+// was chosen. The engine finds the hop (Input.Hop) once per message.
 type HopCheck struct {
 	opts HopOptions
 }
 
 // NewHopCheck makes the check.
-func NewHopCheck(opts HopOptions) (*HopCheck, error) {
-	for _, p := range opts.Trusted {
-		if !p.IsValid() {
-			return nil, errors.New("received: invalid trusted prefix")
-		}
-	}
-	return &HopCheck{opts: opts}, nil
-}
+func NewHopCheck(opts HopOptions) *HopCheck { return &HopCheck{opts: opts} }
 
 func (c *HopCheck) Name() string         { return "received" }
 func (c *HopCheck) Phase() scoring.Phase { return scoring.PhaseData }
 
 // Run finds the original hop and judges it.
 func (c *HopCheck) Run(ctx context.Context, in *scoring.Input) scoring.Result {
-	if in.Message == nil {
+	if in.Hop == nil {
 		return scoring.Result{}
 	}
-	hop, ok := OriginalHop(in.Message.Header, c.opts.Trusted, in.ClientIP)
-	if !ok {
-		return scoring.Result{}
-	}
+	hop := in.Hop
 	via := fmt.Sprintf("first untrusted hop, via trusted relay %s", hop.Via)
 	// An authenticated hop is our customer's own submission: a home line
 	// rightly has no reverse DNS, a laptop a sloppy HELO, and policy
@@ -79,7 +65,7 @@ func (c *HopCheck) Run(ctx context.Context, in *scoring.Input) scoring.Result {
 	}
 	wg.Wait()
 
-	res := scoring.Result{Value: hop}
+	var res scoring.Result
 	var errs []error
 	for _, p := range parts {
 		res.Symbols = append(res.Symbols, p.Symbols...)

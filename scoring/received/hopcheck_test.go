@@ -2,8 +2,8 @@ package received
 
 import (
 	"bytes"
-	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,20 +29,22 @@ func TestHopCheckJudgesTheOriginalSender(t *testing.T) {
 		t.Fatal(err)
 	}
 	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")}
-	bl, err := dnsbl.NewIPCheck(dnsbl.Config{Resolver: r, Trusted: trusted, DNSBL: []dnsbl.List{{
+	bl, err := dnsbl.NewIPCheck(dnsbl.Config{Resolver: r, DNSBL: []dnsbl.List{{
 		Zone: "bl.test", Name: "ZEN", Weight: 6, Codes: map[string]float64{"127.0.0.10": 3}, Policy: []string{"127.0.0.10"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd, err := rdns.NewRDNS(rdns.Options{Resolver: r, Trusted: trusted})
+	rd, err := rdns.NewRDNS(rdns.Options{Resolver: r})
 	if err != nil {
 		t.Fatal(err)
 	}
-	helo, err := rdns.NewHELO(rdns.Options{Resolver: r, Trusted: trusted})
+	helo, err := rdns.NewHELO(rdns.Options{Resolver: r})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewHopCheck(HopOptions{Trusted: trusted, DNSBL: bl, RDNS: rd, HELO: helo})
+	c := NewHopCheck(HopOptions{DNSBL: bl, RDNS: rd, HELO: helo})
+	e, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second,
+		Trust: prefixTrust(trusted), Checks: []scoring.Check{c}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,21 +86,17 @@ func TestHopCheckJudgesTheOriginalSender(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			raw := []byte(tt.header + "Subject: hi\r\n\r\nbody\r\n")
 			msg := rules.ParseMessage(bytes.NewReader(raw), int64(len(raw)))
-			res := c.Run(context.Background(), &scoring.Input{ClientIP: netip.MustParseAddr(tt.client), Message: msg})
-			if res.Err != nil {
-				t.Errorf("Err = %v", res.Err)
+			// The engine finds the hop from the Received fields (Facts).
+			v := e.Score(scoring.Conn{ClientIP: netip.MustParseAddr(tt.client)}, "a@example.org", nil, msg)
+			if len(v.Failed) != 0 {
+				t.Errorf("failed: %v", v.Failed)
 			}
-			if len(res.Symbols) != len(tt.want) {
-				t.Fatalf("got %+v, want %v", res.Symbols, tt.want)
+			if len(v.Symbols) != len(tt.want) {
+				t.Fatalf("got %+v, want %v", v.Symbols, tt.want)
 			}
-			for _, s := range res.Symbols {
+			for _, s := range v.Symbols {
 				if !strings.Contains(s.Detail, tt.want[s.Name]) || s.Score != tt.scores[s.Name] {
 					t.Errorf("%s %.1f %q; want %.1f containing %q", s.Name, s.Score, s.Detail, tt.scores[s.Name], tt.want[s.Name])
-				}
-			}
-			if tt.want != nil {
-				if _, ok := res.Value.(Hop); !ok {
-					t.Errorf("Value %T, want Hop", res.Value)
 				}
 			}
 		})
@@ -107,3 +105,11 @@ func TestHopCheckJudgesTheOriginalSender(t *testing.T) {
 		t.Error("the trusted forwarder itself was looked up")
 	}
 }
+
+// prefixTrust trusts the prefixes, as access.Policy.Trusted does.
+type prefixTrust []netip.Prefix
+
+func (p prefixTrust) Trusted(ip netip.Addr) bool {
+	return slices.ContainsFunc(p, func(n netip.Prefix) bool { return n.Contains(ip) })
+}
+func (p prefixTrust) MayRelay(ip netip.Addr, auth bool) bool { return auth }

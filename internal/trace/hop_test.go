@@ -1,16 +1,12 @@
-package received
+package trace
 
 import (
 	"bufio"
-	"bytes"
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-message/textproto"
-
-	"relayguard/rules"
 )
 
 func header(t *testing.T, fields ...string) textproto.Header {
@@ -75,7 +71,7 @@ func TestOriginalHopBelievesOnlyTrustedRelays(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := header(t, tt.fields...)
-			hop, ok := OriginalHop(h, tt.trusted, netip.MustParseAddr(tt.client))
+			hop, ok := OriginalHop(h, in(tt.trusted), netip.MustParseAddr(tt.client))
 			if ok != tt.wantOK {
 				t.Fatalf("ok = %v, want %v (hop %+v)", ok, tt.wantOK, hop)
 			}
@@ -96,50 +92,19 @@ func TestOriginalHopStopsAfterMaxHops(t *testing.T) {
 	}
 	fields = append(fields, postfixFromSpammer)
 	h := header(t, fields...)
-	if hop, ok := OriginalHop(h, prefixes("127.0.0.0/8", "10.0.0.0/8"), netip.MustParseAddr("127.0.0.1")); ok {
+	if hop, ok := OriginalHop(h, in(prefixes("127.0.0.0/8", "10.0.0.0/8")), netip.MustParseAddr("127.0.0.1")); ok {
 		t.Errorf("walked past %d hops to %v", maxHops, hop.IP)
 	}
 }
 
-func TestNewestTrustedTime(t *testing.T) {
-	tests := []struct {
-		name   string
-		fields []string
-		client string
-		want   string
-		wantOK bool
-	}{
-		{"trusted client: topmost date", []string{postfixInternal, postfixFromSpammer}, "127.0.0.1", "2025-06-03T10:00:05Z", true},
-		{"untrusted client: nothing", []string{postfixInternal}, "203.0.113.1", "", false},
-		{"no Received", []string{other}, "127.0.0.1", "", false},
-		{"topmost without date", []string{broken}, "127.0.0.1", "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ok := NewestTrustedTime(header(t, tt.fields...), prefixes("127.0.0.0/8"), netip.MustParseAddr(tt.client))
-			if ok != tt.wantOK {
-				t.Fatalf("ok = %v", ok)
+// in is the trust predicate of a prefix list, as access.Policy.Trusted is.
+func in(prefixes []netip.Prefix) func(netip.Addr) bool {
+	return func(ip netip.Addr) bool {
+		for _, p := range prefixes {
+			if p.Contains(ip) {
+				return true
 			}
-			if ok && got.UTC().Format(time.RFC3339) != tt.want {
-				t.Errorf("got %v, want %s", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestHopFuncForAuth(t *testing.T) {
-	trusted := prefixes("127.0.0.0/8", "10.0.0.0/8")
-	f := HopFunc(trusted)
-	raw := []byte(postfixInternal + "\r\n" + postfixFromSpammer + "\r\n\r\nbody")
-	msg := rules.ParseMessage(bytes.NewReader(raw), int64(len(raw)))
-	ip, helo, ok := f(msg)
-	if !ok || ip != netip.MustParseAddr("198.51.100.23") || helo != "mail.example.com" {
-		t.Errorf("got %v %q %v", ip, helo, ok)
-	}
-	if _, _, ok := HopFunc(nil)(msg); ok {
-		t.Error("without trusted relays a hop was believed")
-	}
-	if _, _, ok := f(nil); ok {
-		t.Error("nil message gave a hop")
+		}
+		return false
 	}
 }

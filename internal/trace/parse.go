@@ -1,8 +1,8 @@
-// Package received reads Received header fields (RFC 5321 §4.4) and, for
+// Package trace reads Received header fields (RFC 5321 §4.4) and, for
 // mail that came through a trusted relay (a forwarder, our own Exim), finds
 // the hop where the message entered trusted hands, so that the sender checks
 // judge the IP that really sent it rather than the forwarder.
-package received
+package trace
 
 import (
 	"errors"
