@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -16,37 +17,101 @@ import (
 	"relayguard/scoring/received"
 )
 
-// parts is what a configuration builds: the checks, and what runs beside
-// them (the blocklist monitor, the rule set for `rules` commands).
-type parts struct {
-	checks  []scoring.Check
-	monitor *dnsbl.Monitor // nil without lists or without network
-	rules   *rules.Ruleset
+// services are built once at start and outlive a reload: the DNS client
+// and its cache, and the blocklist monitor with what it learned of each
+// list. SIGHUP rebuilds only the engine (thresholds, rules, lists, scores)
+// on top of them.
+type services struct {
+	log      *slog.Logger
+	resolver *dns.Client // nil offline (check --local)
+	dnsOf    string      // the settings resolver was built with
+
+	monitor   *dnsbl.Monitor // nil without lists
+	monitorOf string         // the list settings monitor was built for
+	stopMon   context.CancelFunc
 }
 
-// buildParts builds every check the configuration asks for. network is
-// false for `check --local`: only what reads the message itself.
-func buildParts(c *config.Config, log *slog.Logger, network bool) (*parts, error) {
+// newServices builds the services a configuration asks for. network is
+// false for `check --local`: nothing that asks the DNS.
+func newServices(c *config.Config, log *slog.Logger, network bool) (*services, error) {
+	s := &services{log: log, stopMon: func() {}}
+	if !network {
+		return s, nil
+	}
+	var err error
+	if s.resolver, err = newResolver(c); err != nil {
+		return nil, err
+	}
+	s.dnsOf = resolverSettings(c.DNS)
+	return s, nil
+}
+
+// monitorFor returns the blocklist monitor for the configuration's lists:
+// the running one while the lists are unchanged (a list it switched off
+// stays off), else a new one, which adopt starts once the engine that
+// uses it is in service.
+func (s *services) monitorFor(c *config.Config, lists dnsbl.Config) (*dnsbl.Monitor, string, error) {
+	if len(lists.DNSBL)+len(lists.DNSWL)+len(lists.URIBL) == 0 {
+		return nil, "", nil
+	}
+	key := fmt.Sprint(c.DNSBL, c.DNSWL, c.URIBL, c.Blocklists.MonitorInterval.Duration)
+	if s.monitor != nil && key == s.monitorOf {
+		return s.monitor, key, nil
+	}
+	m, err := dnsbl.NewMonitor(lists, c.Blocklists.MonitorInterval.Duration)
+	return m, key, err
+}
+
+// adopt starts what a new engine brought (a monitor for changed lists)
+// and stops what it replaced. A monitor nothing uses any more (the lists
+// were removed) is stopped too.
+func (s *services) adopt(p *engineParts) {
+	if p.monitor == s.monitor {
+		return
+	}
+	s.stopMon()
+	s.monitor, s.monitorOf, s.stopMon = p.monitor, p.monitorOf, func() {}
+	if p.monitor != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopMon = cancel
+		go p.monitor.Run(ctx)
+	}
+}
+
+// resolverSettings are the [dns] settings the resolver is built from
+// (on_error is the engine's, and reloads).
+func resolverSettings(d config.DNS) string {
+	return fmt.Sprint(d.Servers, d.Timeout.Duration, d.Retries, d.CacheSize)
+}
+
+// close stops what the services run.
+func (s *services) close() { s.stopMon() }
+
+// engineParts is what one build of the engine holds besides the checks.
+type engineParts struct {
+	checks    []scoring.Check
+	rules     *rules.Ruleset
+	monitor   *dnsbl.Monitor // the lists' monitor, running or to be started
+	monitorOf string
+}
+
+// buildChecks builds every check the configuration asks for, on svc.
+func buildChecks(c *config.Config, svc *services) (*engineParts, error) {
 	rs, err := rules.Load(c.Rules.Files, rules.Options{MaxScanBytes: c.Rules.MaxScanBytes, KnownSymbols: senderSymbols()})
 	if err != nil {
 		return nil, err
 	}
-	p := &parts{rules: rs, checks: []scoring.Check{scoring.GTUBE{}}}
+	p := &engineParts{rules: rs, checks: []scoring.Check{scoring.GTUBE{}}}
 	p.checks = append(p.checks, scoring.ContentChecks(rs)...)
-	if !network {
+	if svc.resolver == nil {
 		return p, nil
 	}
-	res, err := newResolver(c)
-	if err != nil {
+	res := svc.resolver
+	lists := listConfig(c, res, svc.log)
+	if p.monitor, p.monitorOf, err = svc.monitorFor(c, lists); err != nil {
 		return nil, err
 	}
-	lists := listConfig(c, res, log)
-	if len(lists.DNSBL)+len(lists.DNSWL)+len(lists.URIBL) > 0 {
-		if p.monitor, err = dnsbl.NewMonitor(lists, c.Blocklists.MonitorInterval.Duration); err != nil {
-			return nil, err
-		}
-		lists.Monitor = p.monitor
-	}
+	lists.Monitor = p.monitor
 	ipCheck, err := dnsbl.NewIPCheck(lists)
 	if err != nil {
 		return nil, err
@@ -59,9 +124,9 @@ func buildParts(c *config.Config, log *slog.Logger, network bool) (*parts, error
 	if err != nil {
 		return nil, err
 	}
-	ropts := rdns.Options{Resolver: res, Trusted: c.Access.TrustedRelays, MaxNames: c.RDNS.MaxNames,
+	ropts := rdns.Options{Resolver: res, MaxNames: c.RDNS.MaxNames,
 		OurNames: append([]string{c.Server.Hostname}, c.HELO.OurNames...), OurIPs: ourIPs(c), Scores: rdnsScores}
-	hop := received.HopOptions{Trusted: c.Access.TrustedRelays, DNSBL: ipCheck}
+	hop := received.HopOptions{DNSBL: ipCheck}
 	p.checks = append(p.checks, ipCheck, uriCheck)
 	if c.RDNS.Enabled {
 		if hop.RDNS, err = rdns.NewRDNS(ropts); err != nil {
@@ -75,19 +140,8 @@ func buildParts(c *config.Config, log *slog.Logger, network bool) (*parts, error
 		}
 		p.checks = append(p.checks, hop.HELO)
 	}
-	hopCheck, err := received.NewHopCheck(hop)
-	if err != nil {
-		return nil, err
-	}
-	p.checks = append(p.checks, hopCheck)
-	authChecks, err := auth.New(auth.Options{
-		Resolver:     res,
-		EgressIPs:    c.Access.EgressIPs,
-		Outbound:     outbound(c),
-		TrustedRelay: func(ip netip.Addr) bool { return received.Trusted(ip, c.Access.TrustedRelays) },
-		OriginalHop:  received.HopFunc(c.Access.TrustedRelays),
-		Scores:       authScores,
-	})
+	p.checks = append(p.checks, received.NewHopCheck(hop))
+	authChecks, err := auth.New(auth.Options{Resolver: res, EgressIPs: c.Access.EgressIPs, Scores: authScores})
 	if err != nil {
 		return nil, err
 	}
@@ -121,36 +175,8 @@ func listConfig(c *config.Config, res dns.Resolver, log *slog.Logger) dnsbl.Conf
 	}
 	return dnsbl.Config{
 		Resolver: res, DNSBL: conv(c.DNSBL), DNSWL: conv(c.DNSWL), URIBL: conv(c.URIBL),
-		MaxLookups: c.Blocklists.URIBLMaxLookups, Trusted: c.Access.TrustedRelays, Log: log,
+		MaxLookups: c.Blocklists.URIBLMaxLookups, Log: log,
 	}
-}
-
-// outbound tells the sender-authentication checks which transactions are
-// our own users' mail going out, whose SPF and DMARC the receiving side
-// judges, not us: authenticated clients; clients on our relay networks
-// that are not trusted relays (a customer's web server); and, through a
-// trusted relay, mail submitted to it locally or with SMTP AUTH (Exim's
-// Received says "with esmtpsa"), as opposed to mail it is forwarding.
-func outbound(c *config.Config) func(*scoring.Input) bool {
-	trusted := c.Access.TrustedRelays
-	return func(in *scoring.Input) bool {
-		if in.AuthUser != "" {
-			return true
-		}
-		if !received.Trusted(in.ClientIP, trusted) {
-			return inPrefixes(in.ClientIP, c.Access.RelayNetworks)
-		}
-		if in.Message == nil {
-			return false // decided at end of DATA, from the Received fields
-		}
-		hop, ok := received.OriginalHop(in.Message.Header, trusted, in.ClientIP)
-		return !ok || hop.Authenticated()
-	}
-}
-
-func inPrefixes(ip netip.Addr, prefixes []netip.Prefix) bool {
-	ip = ip.Unmap()
-	return slices.ContainsFunc(prefixes, func(p netip.Prefix) bool { return p.Contains(ip) })
 }
 
 // ourIPs are the addresses HELO must not claim: helo.our_ips, the one we

@@ -15,7 +15,7 @@ import (
 
 	"relayguard/config"
 	"relayguard/filter"
-	"relayguard/scoring"
+	"relayguard/rules"
 )
 
 func runServe(args []string, stderr io.Writer) int {
@@ -65,12 +65,17 @@ func runServe(args []string, stderr io.Writer) int {
 // cfgPath. ready, when set, is called once the listener is up (dev mode
 // prints its banner there).
 func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Logger, ready func(addr net.Addr)) error {
-	engine, p, err := buildEngine(cfg, log, true)
+	svc, err := newServices(cfg, log, true)
 	if err != nil {
 		return err
 	}
-	bg := startBackground(p)
-	defer func() { bg.stop() }()
+	defer svc.close()
+	engine, p, err := engineOn(cfg, svc)
+	if err != nil {
+		return err
+	}
+	svc.adopt(p)
+	logRuleWarnings(p.rules, log)
 	srv, err := buildServer(cfg, engine, log, tlsCfg)
 	if err != nil {
 		return err
@@ -84,42 +89,40 @@ func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Log
 	if ready != nil {
 		ready(l.Addr())
 	}
-	reload := func() {
-		if p := reloadEngine(cfgPath, srv, log); p != nil {
-			bg.stop()
-			bg = startBackground(p)
-		}
-	}
+	reload := func() { reloadEngine(cfgPath, srv, svc, log) }
 	return runUntilSignal(srv, l, cfg.Server.ShutdownTimeout.Duration, reload, log)
 }
 
-// reloadEngine rebuilds the scoring engine (thresholds, rules, lists) from
-// the configuration file. A configuration or rule file with an error keeps
-// the running engine, and the log says why.
-func reloadEngine(cfgPath string, srv *filter.Server, log *slog.Logger) *parts {
+// reloadEngine rebuilds the scoring engine (thresholds, rules, lists,
+// scores) from the configuration file on the running services, and swaps
+// it in. A configuration or rule file with an error keeps the running
+// engine, and the log says why.
+func reloadEngine(cfgPath string, srv *filter.Server, svc *services, log *slog.Logger) {
 	cfg, err := config.Load(cfgPath)
-	if err == nil {
-		var engine *scoring.Engine
-		var p *parts
-		if engine, p, err = buildEngine(cfg, log, true); err == nil {
-			srv.SetEngine(engine)
-			log.Info("reloaded scoring configuration and rules (server, relay and access settings need a restart)", "config", cfgPath)
-			return p
-		}
+	if err != nil {
+		log.Error("reload failed, keeping the running rules", "err", err)
+		return
 	}
-	log.Error("reload failed, keeping the running rules", "err", err)
-	return nil
+	engine, p, err := engineOn(cfg, svc)
+	if err != nil {
+		log.Error("reload failed, keeping the running rules", "err", err)
+		return
+	}
+	srv.SetEngine(engine)
+	svc.adopt(p)
+	logRuleWarnings(p.rules, log)
+	log.Info("reloaded scoring configuration and rules (server, relay, access and dns settings need a restart)", "config", cfgPath)
+	if resolverSettings(cfg.DNS) != svc.dnsOf {
+		log.Warn("the [dns] settings changed: they take effect at restart; the running resolver and its cache stay", "config", cfgPath)
+	}
 }
 
-// background is what runs beside an engine: the blocklist self-test.
-type background struct{ stop context.CancelFunc }
-
-func startBackground(p *parts) background {
-	ctx, cancel := context.WithCancel(context.Background())
-	if p.monitor != nil {
-		go p.monitor.Run(ctx)
+// logRuleWarnings says at start and at every reload what loaded but
+// deserves a look (a meta rule naming a symbol no rule emits).
+func logRuleWarnings(rs *rules.Ruleset, log *slog.Logger) {
+	for _, w := range rs.Warnings() {
+		log.Warn("rule file", "warning", w.String())
 	}
-	return background{stop: cancel}
 }
 
 func runUntilSignal(srv *filter.Server, l net.Listener, grace time.Duration, reload func(), log *slog.Logger) error {

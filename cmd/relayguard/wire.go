@@ -9,6 +9,7 @@ import (
 
 	"relayguard/config"
 	"relayguard/filter"
+	"relayguard/internal/access"
 	"relayguard/rules"
 	"relayguard/scoring"
 )
@@ -37,14 +38,43 @@ func policyOf(c *config.Config) scoring.Policy {
 	}
 }
 
-// buildEngine builds the engine and what runs beside it.
-func buildEngine(c *config.Config, log *slog.Logger, network bool) (*scoring.Engine, *parts, error) {
-	p, err := buildParts(c, log, network)
+// accessOf is the access policy of the configuration: who may relay,
+// whom we trust, what is ours.
+func accessOf(c *config.Config) *access.List {
+	return access.New(access.Options{
+		RelayNetworks: c.Access.RelayNetworks,
+		TrustedRelays: c.Access.TrustedRelays,
+		LocalDomains:  c.Access.LocalDomains,
+		EgressIPs:     c.Access.EgressIPs,
+	})
+}
+
+// engineOn builds the engine of a configuration on running services. The
+// parts come along: the rule set for its warnings, and a monitor for
+// changed lists that services.adopt starts once the engine is in service.
+func engineOn(c *config.Config, svc *services) (*scoring.Engine, *engineParts, error) {
+	p, err := buildChecks(c, svc)
 	if err != nil {
 		return nil, nil, err
 	}
-	e, err := scoring.NewEngine(policyOf(c), c.Scoring.Timeout.Duration, log, p.checks...)
+	e, err := scoring.NewEngine(scoring.Options{Policy: policyOf(c), Timeout: c.Scoring.Timeout.Duration,
+		Trust: accessOf(c), Log: svc.log, Checks: p.checks})
 	return e, p, err
+}
+
+// buildEngine builds a one-off engine with services of its own, for
+// commands that judge and exit (check, config check). network is false
+// for `check --local`: only what reads the message itself.
+func buildEngine(c *config.Config, log *slog.Logger, network bool) (*scoring.Engine, *rules.Ruleset, error) {
+	svc, err := newServices(c, log, network)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, p, err := engineOn(c, svc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, p.rules, nil
 }
 
 // buildServer wires the front door from the configuration.
