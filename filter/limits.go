@@ -2,11 +2,16 @@ package filter
 
 import (
 	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/emersion/go-smtp"
 )
 
 // limitListener enforces the connection limits before go-smtp sees a
@@ -40,8 +45,8 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		ip := remoteIP(c)
-		if reason := l.admit(ip); reason != "" {
-			go l.refuse(c, ip, reason)
+		if reply := l.admit(ip); reply != nil {
+			go l.refuse(c, ip, reply)
 			continue
 		}
 		tc := &trackedConn{Conn: c, l: l, ip: ip}
@@ -52,36 +57,35 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	}
 }
 
-// admit counts the connection in, or says why it may not come in.
-func (l *limitListener) admit(ip netip.Addr) string {
+// admit counts the connection in, or gives the reply that keeps it out.
+func (l *limitListener) admit(ip netip.Addr) *smtp.SMTPError {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
 	case l.draining:
-		return "shutting down"
+		return errShuttingDown
 	case l.total >= l.max:
-		return "too many connections"
+		return errTooManyConnections
 	case l.byIP[ip] >= l.perIP:
-		return "too many connections from your address"
+		return errTooManyFromIP
 	}
 	l.total++
 	l.byIP[ip]++
-	return ""
+	return nil
 }
 
-// refuse answers 421 and closes. The write has a short deadline: a client
+// replyWriteTimeout bounds a reply the front door writes itself: a client
 // that does not read cannot keep the goroutine.
-func (l *limitListener) refuse(c net.Conn, ip netip.Addr, reason string) {
+const replyWriteTimeout = 2 * time.Second
+
+// refuse answers 421 and closes.
+func (l *limitListener) refuse(c net.Conn, ip netip.Addr, reply *smtp.SMTPError) {
 	defer c.Close()
 	if l.onRefuse != nil {
-		l.onRefuse(ip, reason)
+		l.onRefuse(ip, reply.Message)
 	}
-	code := "4.7.0"
-	if reason == "shutting down" {
-		code = "4.3.2"
-	}
-	c.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	c.Write([]byte("421 " + code + " " + l.hostname + " " + reason + ", try again later\r\n"))
+	c.SetWriteDeadline(time.Now().Add(replyWriteTimeout))
+	io.WriteString(c, wireReply(l.hostname, reply))
 }
 
 func (l *limitListener) release(tc *trackedConn) {
@@ -134,29 +138,133 @@ func (l *limitListener) isDraining() bool {
 	return l.draining
 }
 
-// trackedConn is a counted connection. While the server drains, any new
-// read deadline outside DATA is pulled to now, so a session that just
-// finished a message is closed at its next command instead of idling.
+// trackedConn is a counted connection, and the front door's hold on the
+// wire below go-smtp (v0.25.1), which cannot be told how to end a session:
+//
+//   - Every read timeout ends here. go-smtp's reader (bufio under
+//     textproto) would hand a half line read before the timeout to the
+//     command loop as if CRLF had come, and run it; and a BDAT chunk that
+//     times out would be answered with Go's error text under 554 5.0.0.
+//     Instead the client hears our one reply (idle, data or shutdown) and
+//     the connection is closed, so whatever go-smtp does next reaches
+//     nobody, and the session refuses to act on it (closing).
+//   - While a message is received the read deadline is data_timeout from
+//     the start of the message, whatever go-smtp sets between BDAT chunks.
+//   - It remembers that the client closed its side (EOF or a broken
+//     connection), which is the only trace of a BDAT chunk cut short.
+//   - endAfterReply closes the connection right after the reply being
+//     written, so go-smtp's own "idle timeout" or "too long line" never
+//     follows ours.
 type trackedConn struct {
 	net.Conn
-	l      *limitListener
-	ip     netip.Addr
-	inData atomic.Bool
-	ending atomic.Bool // end at the next command (too many failures)
-	once   sync.Once
+	l  *limitListener
+	ip netip.Addr
+	// sc is go-smtp's connection, once there is a session: replies we
+	// write ourselves go through sc.Conn(), the TLS layer after STARTTLS.
+	sc atomic.Pointer[smtp.Conn]
+
+	inData       atomic.Bool
+	dataDeadline atomic.Int64 // unix nanoseconds; 0: none
+	ending       atomic.Bool  // close after the reply being written
+	ended        atomic.Bool  // closed by us; nothing more is done
+	peerClosed   atomic.Bool  // a read found EOF or a broken connection
+	once         sync.Once
 }
 
-// endAfterReply makes the session end at its next read: go-smtp sends the
-// reply being written, then times out reading and closes.
+// errSessionEnded is what go-smtp reads once we ended the session: it wraps
+// net.ErrClosed, on which go-smtp's command loop leaves without a reply.
+var errSessionEnded = fmt.Errorf("relayguard ended the session: %w", net.ErrClosed)
+
+// endAfterReply makes the reply go-smtp writes next the session's last.
 func (c *trackedConn) endAfterReply() { c.ending.Store(true) }
+
+// closing tells the session not to act on commands any more.
+func (c *trackedConn) closing() bool { return c.ending.Load() || c.ended.Load() }
+
+// clientClosed tells whether the client has closed its side (or the
+// connection broke) by now.
+func (c *trackedConn) clientClosed() bool { return c.peerClosed.Load() }
+
+// startData bounds the whole message transfer by d from now.
+func (c *trackedConn) startData(d time.Duration) {
+	dl := time.Now().Add(d)
+	c.dataDeadline.Store(dl.UnixNano())
+	c.inData.Store(true)
+	c.Conn.SetReadDeadline(dl)
+}
+
+func (c *trackedConn) endData() {
+	c.inData.Store(false)
+	c.dataDeadline.Store(0)
+}
+
+func (c *trackedConn) Read(p []byte) (int, error) {
+	if c.ended.Load() {
+		return 0, errSessionEnded
+	}
+	n, err := c.Conn.Read(p)
+	if err == nil {
+		return n, nil
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.end(c.timeoutReply())
+		return 0, errSessionEnded
+	}
+	c.peerClosed.Store(true)
+	return n, err
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if c.ending.Load() && !c.ended.Load() {
+		c.end(nil)
+	}
+	return n, err
+}
+
+// timeoutReply says why a read timed out.
+func (c *trackedConn) timeoutReply() *smtp.SMTPError {
+	switch {
+	case c.inData.Load():
+		return errDataTimeout
+	case c.l.isDraining():
+		return errShuttingDown
+	}
+	return errIdleTimeout
+}
+
+// end writes reply (if any) and closes the connection. It runs on the
+// goroutine that serves the connection (inside its read or write), so the
+// reply cannot interleave with one of go-smtp's.
+func (c *trackedConn) end(reply *smtp.SMTPError) {
+	c.ended.Store(true)
+	if reply != nil {
+		var w net.Conn = c
+		if sc := c.sc.Load(); sc != nil {
+			w = sc.Conn()
+		}
+		c.Conn.SetWriteDeadline(time.Now().Add(replyWriteTimeout))
+		io.WriteString(w, wireReply(c.l.hostname, reply))
+	}
+	c.Conn.Close()
+}
 
 func (c *trackedConn) Close() error {
 	c.once.Do(func() { c.l.release(c) })
 	return c.Conn.Close()
 }
 
+// SetReadDeadline is go-smtp's, adjusted: while the server drains, a
+// deadline outside a message is now, so a session that just finished a
+// message ends at its next command instead of idling; within a message, no
+// later than data_timeout from its start.
 func (c *trackedConn) SetReadDeadline(t time.Time) error {
-	if c.ending.Load() || !c.inData.Load() && c.l.isDraining() {
+	if c.inData.Load() {
+		if dl := c.dataDeadline.Load(); dl != 0 && (t.IsZero() || t.UnixNano() > dl) {
+			t = time.Unix(0, dl)
+		}
+	} else if c.l.isDraining() {
 		t = time.Now()
 	}
 	return c.Conn.SetReadDeadline(t)

@@ -66,7 +66,15 @@ func NewServer(opts Options, policy *Policy, users Users, engine *scoring.Engine
 	s.engine.Store(engine)
 	srv := smtp.NewServer(s)
 	srv.Domain = opts.Hostname
-	srv.MaxMessageBytes = opts.MaxMessageBytes
+	// go-smtp v0.25.1's DATA reader refuses a message of exactly
+	// MaxMessageBytes (it stops at the limit before seeing the final
+	// "."), so it gets one byte more and Data holds the message to the
+	// limit itself (spool.go). The price: EHLO advertises SIZE one byte
+	// above max_message_bytes, and MAIL refuses that one declared size
+	// itself. See docs/upstream/go-smtp-bdat.patch.
+	if opts.MaxMessageBytes > 0 {
+		srv.MaxMessageBytes = opts.MaxMessageBytes + 1
+	}
 	// go-smtp's own limit refuses the recipient past the limit with
 	// 452 4.5.3 and advertises LIMITS RCPTMAX (RFC 9422).
 	srv.MaxRecipients = opts.MaxRecipients
@@ -134,6 +142,12 @@ func (s *Server) draining() bool {
 // NewSession is go-smtp's hook at HELO/EHLO (again after STARTTLS).
 func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	tc := trackedOf(c.Conn())
+	if tc != nil {
+		if tc.closing() { // a half line read at the idle timeout: not a command
+			return nil, errSessionEnding
+		}
+		tc.sc.Store(c)
+	}
 	ip := remoteIP(c.Conn())
 	_, isTLS := c.TLSConnectionState()
 	id := newID()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -36,6 +37,11 @@ type session struct {
 
 	authFailures int
 
+	// mu keeps Data apart from Reset and Logout: for BDAT, go-smtp runs
+	// Data on a goroutine of its own, and calls Reset or Logout from the
+	// connection's when the transfer is broken off.
+	mu sync.Mutex
+
 	// The transaction, mirrored to the next hop.
 	up      UpstreamConn // kept across transactions, closed at Logout
 	inTx    bool         // the next hop has a MAIL outstanding
@@ -57,6 +63,9 @@ func (s *session) AuthMechanisms() []string {
 }
 
 func (s *session) Auth(mech string) (sasl.Server, error) {
+	if s.tc != nil && s.tc.closing() { // a half line read at the idle timeout
+		return nil, errSessionEnding
+	}
 	if s.srv.users == nil {
 		return nil, errAuthNotConfigured
 	}
@@ -93,6 +102,9 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 
 // Mail opens the transaction here and at the next hop.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if err := s.checkDeclaredSize(opts); err != nil {
+		return err
+	}
 	s.Reset()
 	if from != "" {
 		if _, _, ok := splitAddress(from); !ok {
@@ -123,8 +135,21 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	return nil
 }
 
+// checkDeclaredSize holds SIZE= (RFC 1870 §6) to max_message_bytes:
+// go-smtp is given one byte more (see NewServer), so that one is refused
+// here.
+func (s *session) checkDeclaredSize(opts *smtp.MailOptions) error {
+	if max := s.srv.opts.MaxMessageBytes; max > 0 && opts != nil && opts.Size > max {
+		return errMessageTooLarge
+	}
+	return nil
+}
+
 // upstream makes sure a conversation with the next hop is open.
 func (s *session) upstream() error {
+	if s.tc != nil && s.tc.closing() { // a half line read at the idle timeout
+		return errSessionEnding
+	}
 	if s.up != nil {
 		return nil
 	}
@@ -204,28 +229,46 @@ func (s *session) rejectEarly() error {
 	if s.early.Action != scoring.ActionReject {
 		return nil
 	}
-	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
-		Message: multiline("5.7.1", s.early.RejectLines(s.ref()))}
+	return rejected(s.early.RejectLines(s.ref()))
 }
 
 // Data spools the message, asks for the verdict, and rejects it or relays
 // it. The client's answer is the next hop's: 250 only after it said 250.
 func (s *session) Data(r io.Reader) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tc != nil && s.tc.closing() { // a half line read at the idle timeout
+		return errSessionEnding
+	}
 	if s.up == nil || !s.inTx {
 		// The next hop went away after RCPT: no point taking the message.
 		return upstreamUnavailable(s.ref())
 	}
+	// go-smtp v0.25.1 hands Data its DATA reader, or a pipe it feeds BDAT
+	// chunks into; for chunks it applies no line limit and cannot tell a
+	// chunk cut short from a whole one.
+	_, chunked := r.(*io.PipeReader)
+	lm := &limitedMessage{r: r, max: s.srv.opts.MaxMessageBytes}
+	if chunked {
+		lm.maxLine = s.srv.opts.MaxLineLength
+	}
 	if s.tc != nil {
-		s.tc.inData.Store(true)
-		defer s.tc.inData.Store(false)
-		// One bound on the whole transfer: a client trickling a byte a
-		// minute cannot hold the session past data_timeout.
-		s.tc.Conn.SetReadDeadline(time.Now().Add(s.srv.opts.DataTimeout))
+		// One bound on the whole transfer, across BDAT chunks too: a
+		// client trickling a byte a minute cannot hold the session past
+		// data_timeout.
+		s.tc.startData(s.srv.opts.DataTimeout)
+		defer s.tc.endData()
 	}
 	sp := newSpool(s.srv.opts.SpoolMemoryBytes, s.srv.opts.SpoolDir)
 	defer sp.Close()
-	if err := sp.fill(r); err != nil {
+	if err := sp.fill(lm); err != nil {
 		return s.abort(s.spoolError(err))
+	}
+	if chunked && s.tc != nil && s.tc.clientClosed() {
+		// The last chunk ended because the connection did: a short read
+		// that go-smtp took for the whole chunk. Never relay it.
+		s.log.Info("message incomplete: client closed during BDAT", "session", s.id, "bytes", sp.Size())
+		return s.abort(errIncomplete)
 	}
 	if _, ok := rules.HeaderSize(sp, sp.Size(), s.srv.opts.MaxHeaderBytes); !ok {
 		return s.abort(errHeaderTooLarge)
@@ -236,15 +279,15 @@ func (s *session) Data(r io.Reader) error {
 
 	switch verdict.Action {
 	case scoring.ActionReject:
+		reply := rejected(verdict.RejectLines(s.ref()))
 		rec.reply = "554 5.7.1 rejected"
 		s.logMessage(rec)
-		return s.abort(&smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
-			Message: multiline("5.7.1", verdict.RejectLines(s.ref()))})
+		return s.abort(reply)
 	case scoring.ActionTempfail:
+		reply := tempfailed(verdict.TempfailLines(s.ref()))
 		rec.reply = "451 4.4.3 checks failed"
 		s.logMessage(rec)
-		return s.abort(&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 3},
-			Message: multiline("4.4.3", verdict.TempfailLines(s.ref()))})
+		return s.abort(reply)
 	}
 
 	h := &hop{hostname: s.srv.opts.Hostname, id: s.id, clientIP: s.ip, helo: s.helo,
@@ -263,8 +306,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	rec.reply = "250 " + text
 	s.logMessage(rec)
-	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0},
-		Message: fmt.Sprintf("Ok, relayed (ref %s): %s", s.ref(), clip(text, 200))}
+	return relayed(s.ref(), text)
 }
 
 // abort ends the transaction at the next hop (RSET) and returns reply.
@@ -273,22 +315,25 @@ func (s *session) abort(reply error) error {
 	return reply
 }
 
-// spoolError maps a failure while receiving DATA to its reply.
+// spoolError maps a failure while receiving the message to its reply.
+// Timeouts are answered on the wire by trackedConn, which closes the
+// connection; what is returned then reaches nobody, but is still ours.
 func (s *session) spoolError(err error) error {
 	var se *smtp.SMTPError
-	var ne net.Error
 	switch {
-	case errors.As(err, &se): // go-smtp's 552 5.3.4 for an oversize message
+	case errors.As(err, &se): // our limits, go-smtp's 552 5.3.4
 		return se
 	case errors.Is(err, smtp.ErrTooLongLine):
-		return errLineTooLong
-	case errors.As(err, &ne) && ne.Timeout():
-		if s.srv.draining() {
-			return errShuttingDown
+		// go-smtp's reader stays past the limit and would answer the
+		// next command "500 5.4.0 Too long line" after ours.
+		if s.tc != nil {
+			s.tc.endAfterReply()
 		}
-		return errDataTimeout
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
-		return err // the client is gone; nobody hears the reply
+		return errLineTooLong
+	case errors.Is(err, errSessionEnded), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, net.ErrClosed), errors.Is(err, smtp.ErrDataReset):
+		s.log.Info("message incomplete", "session", s.id, "err", err)
+		return errIncomplete
 	}
 	s.log.Error("spool failed", "session", s.id, "err", err)
 	return localError(s.ref())
@@ -296,6 +341,8 @@ func (s *session) spoolError(err error) error {
 
 // Reset drops the transaction (RSET, or after DATA).
 func (s *session) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.resetUpstream()
 	s.from, s.rcpts, s.early = "", nil, nil
 	s.job.Reset()
@@ -314,6 +361,8 @@ func (s *session) resetUpstream() {
 
 // Logout ends the session.
 func (s *session) Logout() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.resetUpstream()
 	if s.up != nil {
 		s.up.Close()
@@ -321,16 +370,6 @@ func (s *session) Logout() error {
 	}
 	s.job.Close()
 	return nil
-}
-
-// multiline formats reply lines so that every line carries the enhanced
-// code: go-smtp prefixes the code to each line and the enhanced code only
-// to the last, so the others get it here ("554-5.7.1 ...").
-func multiline(enhanced string, lines []string) string {
-	for i := 0; i < len(lines)-1; i++ {
-		lines[i] = enhanced + " " + lines[i]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func replyText(err error) string {

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/textproto"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -652,13 +653,41 @@ func TestFailedChecksTempfailWhenAsked(t *testing.T) {
 }
 
 // TestReplyClassesAgree: the enhanced code's class matches the reply
-// code's (maddy once sent 451 5.7.0), for every reply the front door makes.
+// code's (maddy once sent 451 5.7.0), for every reply the front door makes:
+// replyTable holds each fixed reply and a sample of each formatted one.
 func TestReplyClassesAgree(t *testing.T) {
-	for _, e := range []*smtp.SMTPError{errRelayDenied, errBadRcptSyntax, errBadSenderSyntax, errHeaderTooLarge,
-		errLineTooLong, errDataTimeout, errAuthTooMany, errAuthNotConfigured, errShuttingDown,
-		localError("R"), upstreamUnavailable("R")} {
-		if e.Code/100 != e.EnhancedCode[0] {
+	if len(replyTable) < 20 {
+		t.Fatalf("replyTable has %d replies; the table is not being filled", len(replyTable))
+	}
+	for _, e := range replyTable {
+		class := e.Code / 100
+		if class != 2 && class != 4 && class != 5 || e.EnhancedCode[0] != class {
 			t.Errorf("%d %d.%d.%d %s: classes differ", e.Code, e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2], e.Message)
+		}
+		if e.Message == "" || strings.ContainsAny(e.Message, "\r") {
+			t.Errorf("%d: empty or raw text %q", e.Code, e.Message)
+		}
+	}
+}
+
+// TestRepliesAreMadeOnlyInTheTable: no file of the front door but
+// replies.go builds an smtp.SMTPError, so no reply escapes
+// TestReplyClassesAgree.
+func TestRepliesAreMadeOnlyInTheTable(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("glob: %v %v", files, err)
+	}
+	for _, f := range files {
+		if f == "replies.go" || strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(src), "SMTPError{") {
+			t.Errorf("%s builds an SMTP reply; add it to replies.go", f)
 		}
 	}
 }
