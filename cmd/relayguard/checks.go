@@ -36,7 +36,7 @@ func buildParts(c *config.Config, log *slog.Logger, network bool) (*parts, error
 	if !network {
 		return p, nil
 	}
-	res, err := newResolver(c)
+	res, err := newResolver(c, log)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func buildParts(c *config.Config, log *slog.Logger, network bool) (*parts, error
 	return p, nil
 }
 
-func newResolver(c *config.Config) (*dns.Client, error) {
+func newResolver(c *config.Config, log *slog.Logger) (*dns.Client, error) {
 	servers := make([]string, len(c.DNS.Servers))
 	for i, s := range c.DNS.Servers {
 		if a, err := netip.ParseAddr(s); err == nil {
@@ -103,7 +103,7 @@ func newResolver(c *config.Config) (*dns.Client, error) {
 		}
 		servers[i] = s
 	}
-	cl, err := dns.New(dns.Options{Servers: servers, Timeout: c.DNS.Timeout.Duration, Retries: c.DNS.Retries, CacheSize: c.DNS.CacheSize})
+	cl, err := dns.New(dns.Options{Servers: servers, Timeout: c.DNS.Timeout.Duration, Retries: c.DNS.Retries, CacheSize: c.DNS.CacheSize, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w", err)
 	}

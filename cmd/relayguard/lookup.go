@@ -44,12 +44,13 @@ such as Spamhaus' 127.255.255.254 for public resolvers); 2 usage error.
 		fmt.Fprintln(stderr, "relayguard:", err)
 		return 1
 	}
-	res, err := newResolver(cfg)
+	log := newLogger("text", "error", stderr)
+	res, err := newResolver(cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "relayguard:", err)
 		return 1
 	}
-	lists := listConfig(cfg, res, newLogger("text", "error", stderr))
+	lists := listConfig(cfg, res, log)
 	if len(lists.DNSBL)+len(lists.DNSWL)+len(lists.URIBL) == 0 {
 		fmt.Fprintln(stderr, "relayguard: no lists configured: add [[dnsbl]], [[dnswl]] or [[uribl]] entries to the config (see relayguard config default)")
 	}
