@@ -38,7 +38,6 @@ type serverHealth struct {
 	fails     int // consecutive queries without an answer
 	down      bool
 	downSince time.Time
-	lastErr   error
 	backoff   time.Duration
 	nextProbe time.Time
 	probing   bool
@@ -64,6 +63,10 @@ func (c *Client) usable(h *serverHealth) bool {
 func (c *Client) answered(h *serverHealth) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	c.answeredLocked(h)
+}
+
+func (c *Client) answeredLocked(h *serverHealth) {
 	h.fails = 0
 	if h.down {
 		h.down = false
@@ -82,7 +85,6 @@ func (c *Client) failed(h *serverHealth, err error) {
 		return
 	}
 	h.fails++
-	h.lastErr = err
 	if h.fails < downAfter {
 		return
 	}
@@ -109,16 +111,14 @@ func (c *Client) probe(h *serverHealth) {
 	defer cancel()
 	c.queries.Add(1)
 	_, _, err := c.udp.ExchangeContext(ctx, m, h.addr)
-	h.mu.Lock()
-	h.probing = false
-	h.mu.Unlock()
-	if err == nil {
-		c.answered(h)
-		return
-	}
+	// One critical section, so no second probe starts in between.
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.lastErr = err
+	h.probing = false
+	if err == nil {
+		c.answeredLocked(h)
+		return
+	}
 	h.backoff = min(2*h.backoff, probeBackoffMax)
 	h.nextProbe = c.now().Add(h.backoff)
 }
