@@ -29,7 +29,7 @@ func wireServer(t *testing.T, tune func(*Options)) (*Server, string, *mta) {
 	if tune != nil {
 		tune(&opts)
 	}
-	engine, err := scoring.NewEngine(scoring.DefaultPolicy(), 5*time.Second, nil, scoring.GTUBE{})
+	engine, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second, Checks: []scoring.Check{scoring.GTUBE{}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,9 @@ import (
 // The zones rbldnsd serves in these tests: an IPv4 and IPv6 DNSBL shaped
 // like Spamhaus ZEN (with the RFC 5782 §5 test entry, a policy listing and
 // a 127.255.255.254 "public resolver" error answer) and a domain URIBL
-// shaped like Spamhaus DBL. The tests below ask them with the dnsbl package
+// shaped like Spamhaus DBL; and dead.test, a list whose zone answers
+// "listed" for every IPv4 address (a dead list taken over by a wildcard,
+// which RFC 5782 §5's 127.0.0.1 test point catches). The tests below ask them with the dnsbl package
 // directly; the sender tests (sender_*_test.go) have the running relayguard
 // ask them through the world's zone server (zones_test.go).
 var rbldnsdZones = map[string]string{
@@ -45,6 +47,11 @@ $NS 60 ns.uri.test.
 test
 example.biz
 phish.example :127.0.1.4:Phishing domain
+`,
+	"dead4.zone": `$SOA 60 ns.dead.test. hostmaster.dead.test. 1 600 300 86400 60
+:127.0.0.2:Listed (this list answers everything)
+0.0.0.0/1
+128.0.0.0/1
 `,
 }
 
@@ -85,7 +92,7 @@ func startRbldnsd(t *testing.T) *rbldnsd {
 	port := freeUDPPort(t)
 	d := &rbldnsd{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 	d.cmd = exec.Command(bin, "-n", "-b", "127.0.0.1/"+strconv.Itoa(port), "-w", dir, "-t", "60",
-		"bl.test:ip4set:bl4.zone", "bl.test:ip6trie:bl6.zone", "uri.test:dnset:uri.zone")
+		"bl.test:ip4set:bl4.zone", "bl.test:ip6trie:bl6.zone", "uri.test:dnset:uri.zone", "dead.test:ip4set:dead4.zone")
 	d.cmd.Stdout, d.cmd.Stderr = &d.out, &d.out
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := d.cmd.Start(); err != nil {

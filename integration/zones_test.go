@@ -251,7 +251,7 @@ func startSenderWorld(t *testing.T) *senderWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	z := startZoneServer(t, string(text), map[string]string{"bl.test": bl.addr, "uri.test": bl.addr})
+	z := startZoneServer(t, string(text), map[string]string{"bl.test": bl.addr, "uri.test": bl.addr, "dead.test": bl.addr})
 	return &senderWorld{dns: z, bl: bl}
 }
 

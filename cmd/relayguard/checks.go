@@ -39,7 +39,7 @@ func newServices(c *config.Config, log *slog.Logger, network bool) (*services, e
 		return s, nil
 	}
 	var err error
-	if s.resolver, err = newResolver(c); err != nil {
+	if s.resolver, err = newResolver(c, log); err != nil {
 		return nil, err
 	}
 	s.dnsOf = resolverSettings(c.DNS)
@@ -149,7 +149,7 @@ func buildChecks(c *config.Config, svc *services) (*engineParts, error) {
 	return p, nil
 }
 
-func newResolver(c *config.Config) (*dns.Client, error) {
+func newResolver(c *config.Config, log *slog.Logger) (*dns.Client, error) {
 	servers := make([]string, len(c.DNS.Servers))
 	for i, s := range c.DNS.Servers {
 		if a, err := netip.ParseAddr(s); err == nil {
@@ -157,7 +157,7 @@ func newResolver(c *config.Config) (*dns.Client, error) {
 		}
 		servers[i] = s
 	}
-	cl, err := dns.New(dns.Options{Servers: servers, Timeout: c.DNS.Timeout.Duration, Retries: c.DNS.Retries, CacheSize: c.DNS.CacheSize})
+	cl, err := dns.New(dns.Options{Servers: servers, Timeout: c.DNS.Timeout.Duration, Retries: c.DNS.Retries, CacheSize: c.DNS.CacheSize, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w", err)
 	}

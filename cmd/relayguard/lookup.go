@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"relayguard/config"
@@ -23,19 +24,27 @@ func runLookup(args []string, stdout, stderr io.Writer) int {
 
 For an IP: is it listed on each configured DNSBL and DNSWL (return codes and
 TXT), and its reverse DNS with the forward-confirmed result. For a domain:
-is its registrable domain listed on each configured URIBL.
+is its registrable domain listed on each configured URIBL. Flags may come
+before or after the targets.
 
-Exit status: 0 not listed on any blocklist; 1 listed on at least one;
-3 not listed, but some list could not answer (timeout, or a refusal code
-such as Spamhaus' 127.255.255.254 for public resolvers); 2 usage error.
+Every list asked is also tested as RFC 5782 section 5 allows (and as serve
+does): an IP list must list 127.0.0.2 and not 127.0.0.1, a domain list must
+list "test" and not "invalid". A list that fails is shown BROKEN: its answer
+is no listing (serve ignores it too).
+
+Exit status: 0 not listed on any blocklist; 1 listed on at least one
+working blocklist; 3 not listed, but some list could not answer (timeout,
+or a refusal code such as Spamhaus' 127.255.255.254 for public resolvers)
+or is broken; 2 usage error. Reverse DNS does not change the exit status.
 
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	targets, err := parseInterspersed(fs, args)
+	if err != nil {
 		return 2
 	}
-	if fs.NArg() == 0 {
+	if len(targets) == 0 {
 		fs.Usage()
 		return 2
 	}
@@ -44,17 +53,19 @@ such as Spamhaus' 127.255.255.254 for public resolvers); 2 usage error.
 		fmt.Fprintln(stderr, "relayguard:", err)
 		return 1
 	}
-	res, err := newResolver(cfg)
+	res, err := newResolver(cfg, newLogger("text", "error", stderr))
 	if err != nil {
 		fmt.Fprintln(stderr, "relayguard:", err)
 		return 1
 	}
-	lists := listConfig(cfg, res, newLogger("text", "error", stderr))
+	// The report says what the lists' log lines would (a broken list, a
+	// list that could not be tested), so they are not printed twice.
+	lists := listConfig(cfg, res, slog.New(slog.DiscardHandler))
 	if len(lists.DNSBL)+len(lists.DNSWL)+len(lists.URIBL) == 0 {
 		fmt.Fprintln(stderr, "relayguard: no lists configured: add [[dnsbl]], [[dnswl]] or [[uribl]] entries to the config (see relayguard config default)")
 	}
 	listed, unanswered := false, false
-	for _, target := range fs.Args() {
+	for _, target := range targets {
 		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 		rep := dnsbl.Lookup(ctx, lists, target)
 		cancel()
@@ -67,7 +78,7 @@ such as Spamhaus' 127.255.255.254 for public resolvers); 2 usage error.
 		}
 		for _, r := range rep.Results {
 			listed = listed || r.Listed && r.Kind != "dnswl"
-			unanswered = unanswered || r.Err != nil
+			unanswered = unanswered || r.Err != nil || r.Broken != ""
 		}
 	}
 	switch {
@@ -77,4 +88,26 @@ such as Spamhaus' 127.255.255.254 for public resolvers); 2 usage error.
 		return 3
 	}
 	return 0
+}
+
+// parseInterspersed parses fs's flags wherever they stand among args
+// ("lookup 192.0.2.1 -config FILE" as well as "lookup -config FILE
+// 192.0.2.1") and returns the other arguments, in order. After "--" every
+// argument is a target.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		left := fs.Args()
+		if consumed := len(args) - len(left); consumed > 0 && args[consumed-1] == "--" {
+			return append(rest, left...), nil
+		}
+		if len(left) == 0 {
+			return rest, nil
+		}
+		rest = append(rest, left[0])
+		args = left[1:]
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -28,7 +29,16 @@ type Options struct {
 	// CacheSize bounds the cache, in entries (one entry is one name and
 	// type). Zero means DefaultCacheSize; negative disables the cache.
 	CacheSize int
+	// Log receives the resolver's health changes: one Error line when a
+	// server stops answering, one Warn line when it answers again. Nil
+	// logs nothing.
+	Log *slog.Logger
 }
+
+// ErrResolverDown is wrapped by the error of a lookup that was not sent
+// because every server has stopped answering (see health.go): the check
+// fails at once, as it would on a timeout, instead of waiting one.
+var ErrResolverDown = errors.New("DNS unavailable: the resolver is not answering")
 
 const (
 	DefaultTimeout   = 2 * time.Second
@@ -56,7 +66,7 @@ func DefaultOptions() Options {
 // Client is a caching stub resolver on miekg/dns that implements Resolver.
 // It is safe for concurrent use.
 type Client struct {
-	servers []string
+	servers []*serverHealth // in the order asked
 	timeout time.Duration
 	retries int
 	udp     *mdns.Client
@@ -64,6 +74,8 @@ type Client struct {
 	cache   *cache // nil when disabled
 	flights flightGroup
 	now     func() time.Time // tests move the clock
+	log     *slog.Logger
+	probed  func() // tests: called when a health probe ends
 
 	queries atomic.Uint64 // messages sent upstream (UDP and TCP)
 	hits    atomic.Uint64 // questions answered from the cache
@@ -114,13 +126,17 @@ func New(opts Options) (*Client, error) {
 		udp:     &mdns.Client{Net: "udp", Timeout: opts.Timeout, UDPSize: ednsSize},
 		tcp:     &mdns.Client{Net: "tcp", Timeout: opts.Timeout},
 		now:     time.Now,
+		log:     opts.Log,
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
 	}
 	for _, s := range servers {
 		addr, err := serverAddr(s)
 		if err != nil {
 			return nil, fmt.Errorf("dns: server %q: %w", s, err)
 		}
-		c.servers = append(c.servers, addr)
+		c.servers = append(c.servers, &serverHealth{addr: addr})
 	}
 	switch {
 	case opts.CacheSize == 0:
@@ -211,14 +227,25 @@ func (c *Client) fly(key, fq string, qtype uint16, f *flight) {
 
 // exchange asks the servers in turn, for as many rounds as retries allow,
 // until one gives an authoritative-enough answer (NOERROR or NXDOMAIN).
+// Servers known down are skipped (health.go); when none was asked, the
+// error is ErrResolverDown.
 func (c *Client) exchange(ctx context.Context, fq string, qtype uint16) (*answer, time.Duration, error) {
 	var lastErr error
 	for round := 0; round <= c.retries; round++ {
-		for _, srv := range c.servers {
+		for _, h := range c.servers {
+			srv := h.addr
+			if !c.usable(h) {
+				continue
+			}
 			if ctx.Err() != nil {
 				return nil, 0, dnsError(fq, srv, ctx.Err())
 			}
-			r, err := c.exchangeOne(ctx, fq, qtype, srv)
+			r, responded, err := c.exchangeOne(ctx, fq, qtype, srv)
+			if responded {
+				c.answered(h)
+			} else {
+				c.failed(h, err)
+			}
 			if err != nil {
 				lastErr = dnsError(fq, srv, err)
 				continue
@@ -239,13 +266,17 @@ func (c *Client) exchange(ctx context.Context, fq string, qtype uint16) (*answer
 			}
 		}
 	}
+	if lastErr == nil {
+		return nil, 0, resolverDown(fq)
+	}
 	return nil, 0, lastErr
 }
 
 // exchangeOne sends the question to one server over UDP and, when the
 // answer comes back truncated (TC bit, RFC 1035 §4.2.1; RFC 7766 §5), asks
-// again over TCP.
-func (c *Client) exchangeOne(ctx context.Context, fq string, qtype uint16, srv string) (*mdns.Msg, error) {
+// again over TCP. responded tells whether the server sent anything back
+// (whatever it was): its health depends on that alone.
+func (c *Client) exchangeOne(ctx context.Context, fq string, qtype uint16, srv string) (_ *mdns.Msg, responded bool, _ error) {
 	m := new(mdns.Msg)
 	m.SetQuestion(fq, qtype)
 	m.RecursionDesired = true
@@ -254,6 +285,7 @@ func (c *Client) exchangeOne(ctx context.Context, fq string, qtype uint16, srv s
 
 	c.queries.Add(1)
 	r, _, err := c.udp.ExchangeContext(ctx, m, srv)
+	responded = r != nil
 	if r != nil && r.Truncated {
 		// A truncated answer may not even unpack; its records are not
 		// to be used either way.
@@ -262,15 +294,15 @@ func (c *Client) exchangeOne(ctx context.Context, fq string, qtype uint16, srv s
 		r, _, err = c.tcp.ExchangeContext(ctx, m, srv)
 	}
 	if err != nil {
-		return nil, err
+		return nil, responded, err
 	}
 	// The ID is checked by miekg/dns; also check the question echoes ours,
 	// as RFC 5452 §4.2 asks, against stray or forged answers.
 	if !r.Response || len(r.Question) != 1 || r.Question[0].Qtype != qtype ||
 		!strings.EqualFold(r.Question[0].Name, fq) {
-		return nil, errors.New("answer does not match the question")
+		return nil, true, errors.New("answer does not match the question")
 	}
-	return r, nil
+	return r, true, nil
 }
 
 // toAnswer keeps the records of the asked type, following the CNAME chain
@@ -348,6 +380,8 @@ func dnsError(fq, srv string, err error) *net.DNSError {
 		IsTimeout: timeout, IsTemporary: true, UnwrapErr: err,
 	}
 }
+
+func trimDot(fq string) string { return strings.TrimSuffix(fq, ".") }
 
 // notFound is the error for NXDOMAIN and NODATA, as net.Resolver gives it.
 func notFound(name string) *net.DNSError {

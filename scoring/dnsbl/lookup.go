@@ -2,12 +2,15 @@ package dnsbl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
 
+	"relayguard/scoring/dns"
 	"relayguard/scoring/rdns"
 )
 
@@ -24,8 +27,11 @@ type Report struct {
 	Domain string
 	// PTR and FCrDNS are the IP's reverse DNS names and the
 	// forward-confirmed reverse DNS outcome ("pass (name)", "none",
-	// "mismatch", "error: ...").
+	// "mismatch", "lookup failed (...)"). PTRErr is set when the PTR
+	// lookup itself failed (not for NXDOMAIN or no PTR record: that is
+	// "none").
 	PTR    []string
+	PTRErr error
 	FCrDNS string
 	// Results has one entry per list asked, in configuration order.
 	Results []ListResult
@@ -44,10 +50,12 @@ type ListResult struct {
 	// Score is what the listing weighs on the client IP (or message).
 	Score float64
 	TXT   string
-	// Disabled is why the monitor has switched the list off ("" if on); a
-	// disabled list is still asked here.
-	Disabled string
-	Err      error
+	// Broken says why the list fails its RFC 5782 §5 self-test, run with
+	// the lookup (the Monitor's test: what `serve` would switch off). A
+	// broken list's answer is no listing: Listed is false and Score zero,
+	// Codes show what it answered.
+	Broken string
+	Err    error
 }
 
 // Lookup asks every list of cfg about target, an IP (DNSBLs, DNSWLs,
@@ -70,8 +78,11 @@ func Lookup(ctx context.Context, cfg Config, target string) Report {
 			res, err := rdns.FCrDNS(ctx, cfg.Resolver, rep.IP, 0)
 			rep.PTR = res.Names
 			switch {
+			case err != nil && len(res.Names) == 0:
+				rep.PTRErr = err
+				rep.FCrDNS = "unknown (no reverse DNS answer)"
 			case err != nil:
-				rep.FCrDNS = "error: " + err.Error()
+				rep.FCrDNS = "lookup failed (" + plainDNSError(err) + ")"
 			case res.Status == rdns.StatusPass:
 				rep.FCrDNS = "pass (" + res.Confirmed + ")"
 			default:
@@ -90,13 +101,24 @@ func Lookup(ctx context.Context, cfg Config, target string) Report {
 	rep.Results = make([]ListResult, len(lists))
 	for i, l := range lists {
 		wg.Go(func() {
+			// The self-test runs beside the lookup, not before it: the
+			// report costs one round of queries, not two.
+			var broken string
+			tested := make(chan struct{})
+			go func() {
+				defer close(tested)
+				broken, _ = selfTest(ctx, cfg.Resolver, l)
+			}()
 			g := l.lookup(ctx, cfg.Resolver, query)
+			<-tested
 			r := ListResult{Kind: l.kind.String(), Zone: l.display, Symbol: l.symbol(false),
-				Listed: g.listed(), TXT: g.txt, Err: g.err, Disabled: cfg.Monitor.disabledReason(l)}
+				Listed: g.listed() && broken == "", TXT: g.txt, Err: g.err, Broken: broken}
 			for _, code := range g.codes {
 				r.Codes = append(r.Codes, code.String())
 			}
-			r.Score, _ = l.weigh(g.codes, false)
+			if r.Listed {
+				r.Score, _ = l.weigh(g.codes, false)
+			}
 			rep.Results[i] = r
 		})
 	}
@@ -112,9 +134,12 @@ func (r Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "%s: %v\n", r.Target, r.Err)
 	case r.IP.IsValid():
 		fmt.Fprintf(&b, "IP %s\n", r.IP)
-		ptr := "none"
-		if len(r.PTR) > 0 {
+		ptr := "none" // NXDOMAIN or no PTR record
+		switch {
+		case len(r.PTR) > 0:
 			ptr = strings.Join(r.PTR, ", ")
+		case r.PTRErr != nil:
+			ptr = "lookup failed (" + plainDNSError(r.PTRErr) + ")"
 		}
 		fmt.Fprintf(&b, "  reverse DNS: %s\n  forward-confirmed: %s\n", ptr, r.FCrDNS)
 	default:
@@ -130,6 +155,11 @@ func (r Report) WriteText(w io.Writer) error {
 	for _, lr := range r.Results {
 		fmt.Fprintf(&b, "  %-5s %-28s ", lr.Kind, lr.Zone)
 		switch {
+		case lr.Broken != "":
+			fmt.Fprintf(&b, "BROKEN   fails its RFC 5782 self-test: %s", lr.Broken)
+			if len(lr.Codes) > 0 {
+				fmt.Fprintf(&b, "; its answer here (%s) is ignored", strings.Join(lr.Codes, ","))
+			}
 		case lr.Err != nil:
 			fmt.Fprintf(&b, "ERROR    %v", lr.Err)
 		case lr.Listed:
@@ -140,11 +170,25 @@ func (r Report) WriteText(w io.Writer) error {
 		default:
 			b.WriteString("not listed")
 		}
-		if lr.Disabled != "" {
-			fmt.Fprintf(&b, "  [list disabled: %s]", lr.Disabled)
-		}
 		b.WriteString("\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// plainDNSError says in plain words why a lookup failed, for a person
+// reading the report: not Go's "lookup X on IP:port: ..." text.
+func plainDNSError(err error) string {
+	var de *net.DNSError
+	switch {
+	case errors.Is(err, dns.ErrResolverDown):
+		return "DNS unavailable: the resolver is not answering"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &de) && de.IsTimeout:
+		return "no answer from the DNS server in time"
+	case errors.As(err, &de) && strings.HasPrefix(de.Err, "server misbehaving: "):
+		return "the DNS server answered " + strings.TrimPrefix(de.Err, "server misbehaving: ")
+	case errors.As(err, &de):
+		return de.Err
+	}
+	return err.Error()
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"relayguard/scoring/dns"
 )
 
 // DefaultMonitorInterval is how often the lists are tested.
@@ -94,27 +96,37 @@ func (m *Monitor) uniqueLists() []*list {
 
 // test runs the two RFC 5782 §5 tests on l and records the outcome.
 func (m *Monitor) test(ctx context.Context, l *list) {
-	r := m.c.cfg.Resolver
-	must := l.lookup(ctx, r, l.testEntry())
-	mustNot := l.lookup(ctx, r, l.absentEntry())
-	var why string
-	switch {
-	case must.bad:
-		why = fmt.Sprintf("its test entry %s got a bad answer: %v", l.testEntry(), must.err)
-	case mustNot.bad:
-		why = fmt.Sprintf("%s got a bad answer: %v", l.absentEntry(), mustNot.err)
-	case must.err != nil || mustNot.err != nil:
+	why, err := selfTest(ctx, m.c.cfg.Resolver, l)
+	if err != nil {
 		// The resolver or the list is unreachable: no news about the
 		// list's answers, keep the state it had.
-		m.c.log.Warn("dnsbl list could not be tested", "kind", l.kind.String(), "zone", l.display,
-			"err", firstErr(must.err, mustNot.err))
+		m.c.log.Warn("dnsbl list could not be tested", "kind", l.kind.String(), "zone", l.display, "err", err)
 		return
-	case mustNot.listed():
-		why = fmt.Sprintf("it lists %s, which RFC 5782 §5 says no list may list: the list answers everything (dead or taken over)", l.absentEntry())
-	case !must.listed():
-		why = fmt.Sprintf("it does not list its test entry %s (RFC 5782 §5): the list is empty, gone or not answering us", l.testEntry())
 	}
 	m.set(l, why)
+}
+
+// selfTest runs the two RFC 5782 §5 tests on l: why is empty when the list
+// passes and says in plain words why it is broken otherwise; err is set
+// when the test could not be run (no answer), and then why says nothing.
+// The monitor and `relayguard lookup` share it, so a list the proxy
+// switches off is the list the command calls broken.
+func selfTest(ctx context.Context, r dns.Resolver, l *list) (why string, err error) {
+	must := l.lookup(ctx, r, l.testEntry())
+	mustNot := l.lookup(ctx, r, l.absentEntry())
+	switch {
+	case must.bad:
+		return fmt.Sprintf("its test entry %s got a bad answer: %v", l.testEntry(), must.err), nil
+	case mustNot.bad:
+		return fmt.Sprintf("%s got a bad answer: %v", l.absentEntry(), mustNot.err), nil
+	case must.err != nil || mustNot.err != nil:
+		return "", firstErr(must.err, mustNot.err)
+	case mustNot.listed():
+		return fmt.Sprintf("it lists %s, which RFC 5782 §5 says no list may list: the list answers everything (dead or taken over)", l.absentEntry()), nil
+	case !must.listed():
+		return fmt.Sprintf("it does not list its test entry %s (RFC 5782 §5): the list is empty, gone or not answering us", l.testEntry()), nil
+	}
+	return "", nil
 }
 
 func firstErr(errs ...error) error {
@@ -185,14 +197,4 @@ func (m *Monitor) Status() []ListStatus {
 		out = append(out, ListStatus{Kind: l.kind.String(), Zone: l.display, Enabled: !off, Reason: why})
 	}
 	return out
-}
-
-// disabledReason says why the list of zone is off, "" when on.
-func (m *Monitor) disabledReason(l *list) string {
-	if m == nil {
-		return ""
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.off[l.zone]
 }

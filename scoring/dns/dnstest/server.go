@@ -37,6 +37,7 @@ type Server struct {
 	zone    map[string][]mdns.RR // by lowercase FQDN owner
 	behave  map[string]Behaviour
 	soa     *mdns.SOA
+	dropAll bool
 	total   int
 	tcp     int
 	perName map[string]int
@@ -139,6 +140,15 @@ func (s *Server) Behave(name string, b Behaviour) {
 	s.behave[strings.ToLower(mdns.Fqdn(name))] = b
 }
 
+// Blackhole makes the server read and drop every query while on is true:
+// a resolver that swallows queries (firewalled, wedged, gone), as clients
+// see it. Queries dropped are still counted.
+func (s *Server) Blackhole(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropAll = on
+}
+
 // Queries is the number of queries received, over UDP and TCP.
 func (s *Server) Queries() int {
 	s.mu.Lock()
@@ -190,9 +200,10 @@ func (s *Server) serve(w mdns.ResponseWriter, req *mdns.Msg) {
 		s.tcp++
 	}
 	b := s.behave[name]
+	drop := s.dropAll
 	s.mu.Unlock()
 
-	if b.Drop {
+	if b.Drop || drop {
 		return
 	}
 	if b.Delay > 0 {
