@@ -17,6 +17,12 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
   relayguard config check FILE    load FILE and report the first error, with its line
 `)
 	}
+	if helpRequested(args) {
+		// "config check -h" too: the flag set would stop at the
+		// subcommand word and take -h for a file name.
+		fs.Usage()
+		return 0
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
