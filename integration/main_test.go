@@ -29,7 +29,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 )
@@ -180,7 +179,7 @@ func findPrograms() error {
 		missing = append(missing, "swaks")
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%s not installed (apt-get install exim4-daemon-light swaks)", strings.Join(missing, " and "))
+		return fmt.Errorf("%s %w (scripts/test.sh installs them)", strings.Join(missing, " and "), errToolMissing)
 	}
 	var err error
 	eximUser, err = lookupEximUser(eximBin)
@@ -216,6 +215,9 @@ func inCI() bool {
 func needHarness(t *testing.T) {
 	t.Helper()
 	if harnessErr != nil {
+		if errors.Is(harnessErr, errToolMissing) {
+			missingTool(t, "integration test skipped: "+harnessErr.Error())
+		}
 		if inCI() {
 			t.Fatalf("integration prerequisites missing under CI=true: %v", harnessErr)
 		}
@@ -227,24 +229,10 @@ func needHarness(t *testing.T) {
 	noteSourceTree()
 }
 
-// needSwaksTLS skips (fails under CI) when swaks was installed without its
-// TLS module (the Debian package only recommends libnet-ssleay-perl).
+// needSwaksTLS skips (fails under CI or after scripts/test.sh) when swaks
+// was installed without its TLS module (Debian's swaks only recommends
+// libnet-ssleay-perl).
 func needSwaksTLS(t *testing.T) {
 	t.Helper()
-	swaksTLSOnce.Do(func() {
-		out, _ := exec.Command(swaksBin, "--support").CombinedOutput()
-		swaksTLS = strings.Contains(string(out), "=== TLS supported")
-	})
-	if !swaksTLS {
-		msg := "swaks has no TLS support (apt-get install libnet-ssleay-perl)"
-		if inCI() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg + " (set CI=true to fail instead)")
-	}
+	needSwaksSupport(t, "TLS")
 }
-
-var (
-	swaksTLSOnce sync.Once
-	swaksTLS     bool
-)

@@ -35,6 +35,7 @@ func maildirUpstream(t *testing.T) (upstream, dir string) {
 
 func TestSenderBlocklists(t *testing.T) {
 	needHarness(t)
+	needSwaksSupport(t, "IPv6") // the [::1] listener below
 	t.Parallel()
 	w := startSenderWorld(t)
 	upstream, delivered := maildirUpstream(t)

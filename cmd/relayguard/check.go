@@ -1,17 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -23,6 +27,7 @@ import (
 type checkFlags struct {
 	ip, helo, from, rcpt string
 	json, local          bool
+	exitCode             bool
 	jobs                 int
 	config, cpuprofile   string
 }
@@ -37,15 +42,25 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fl.StringVar(&f.rcpt, "rcpt", "", "envelope recipient `address`es, comma-separated")
 	fl.BoolVar(&f.json, "json", false, "print one JSON object per message, one per line")
 	fl.BoolVar(&f.local, "local", false, "skip every network lookup (like spamassassin -L)")
+	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 1 when a message is spam, 2 on errors (like spamassassin -e)")
 	fl.IntVar(&f.jobs, "j", runtime.GOMAXPROCS(0), "messages scored in parallel")
 	fl.StringVar(&f.config, "config", "", "configuration `file` (thresholds, rules, lists); default: embedded")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile to `file` (for tuning rules)")
 	fl.Usage = func() {
-		fmt.Fprint(stderr, `Usage: relayguard check [flags] FILE|DIR...
+		fmt.Fprint(stderr, `Usage: relayguard check [flags] FILE|DIR|-...
 
 Scores messages offline with the same engine as the proxy and prints, for
 each, the score, the action and every rule that fired with the text that
-matched. DIR is read recursively. Exit status: 0 if every message was read.
+matched. DIR is read recursively, following symbolic links (a link back to
+a folder already read is skipped); - or /dev/stdin is the message on
+standard input.
+
+Exit status: 0 if every message was read and scored, 1 if an argument or
+message could not be read (each is named on stderr).
+With --exit-code, like spamassassin -e: 0 every message is ham, 1 at least
+one is spam (its action is add_header or reject: it reached
+scoring.add_header, the threshold X-Spam-Flag marks), 2 an argument or
+message could not be read or judged (tempfail), whatever the others were.
 
 `)
 		fl.PrintDefaults()
@@ -75,11 +90,7 @@ matched. DIR is read recursively. Exit status: 0 if every message was read.
 		fmt.Fprintln(stderr, "relayguard:", err)
 		return 1
 	}
-	files, err := listFiles(fl.Args())
-	if err != nil {
-		fmt.Fprintln(stderr, "relayguard:", err)
-		return 1
-	}
+	files, unreadable := listInputs(fl.Args(), stderr)
 	if os.Getenv("GOGC") == "" {
 		// A batch over many small messages keeps a tiny heap, so the
 		// default GC target collects every few messages; a larger target
@@ -98,12 +109,19 @@ matched. DIR is read recursively. Exit status: 0 if every message was read.
 	if f.rcpt != "" {
 		rcpts = strings.Split(f.rcpt, ",")
 	}
+	spam, undecided := 0, 0
 	failed := scoreFiles(files, max(f.jobs, 1), func(path string) (*scoring.Verdict, error) {
 		return scoreFile(engine, conn, f.from, rcpts, path, rules.Options{MaxScanBytes: cfg.Rules.MaxScanBytes})
 	}, func(path string, v *scoring.Verdict, err error) {
 		if err != nil {
-			fmt.Fprintf(stderr, "relayguard: %s: %v\n", path, err)
+			fmt.Fprintf(stderr, "relayguard: %s: %s\n", path, plainError(err))
 			return
+		}
+		switch v.Action {
+		case scoring.ActionAddHeader, scoring.ActionReject:
+			spam++
+		case scoring.ActionTempfail:
+			undecided++
 		}
 		if f.json {
 			writeJSON(stdout, path, v)
@@ -111,30 +129,115 @@ matched. DIR is read recursively. Exit status: 0 if every message was read.
 			writeReport(stdout, path, v)
 		}
 	})
-	if failed > 0 {
+	return checkExitStatus(f.exitCode, failed+unreadable, undecided, spam)
+}
+
+// checkExitStatus is check's exit status (see its usage text). An error
+// outweighs spam under --exit-code: a run that could not read everything
+// must not pass for a clean one or a plain "spam found".
+func checkExitStatus(exitCode bool, errors, undecided, spam int) int {
+	switch {
+	case !exitCode && errors > 0:
+		return 1
+	case !exitCode:
+		return 0
+	case errors > 0 || undecided > 0:
+		return 2
+	case spam > 0:
 		return 1
 	}
 	return 0
 }
 
-// listFiles expands directories (recursively, sorted) into regular files.
-func listFiles(args []string) ([]string, error) {
-	var files []string
-	for _, a := range args {
-		err := filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.Type().IsRegular() {
-				files = append(files, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+// isStdin reports whether an argument means standard input: "-" as for
+// spamassassin, or /dev/stdin, read through os.Stdin like "-" (opening it
+// anew reads fd 0 in a way a caller that set os.Stdin would not expect).
+func isStdin(arg string) bool { return arg == "-" || arg == "/dev/stdin" }
+
+// listInputs expands the arguments into the messages to score, in order:
+// "-" as itself, a file (or /dev/stdin, a pipe) as itself, a directory as
+// every regular file below it, sorted, following symbolic links. Each
+// argument that cannot be read is named on stderr and counted.
+func listInputs(args []string, stderr io.Writer) (files []string, unreadable int) {
+	report := func(path string, err error) {
+		fmt.Fprintf(stderr, "relayguard: %s: %s\n", path, plainError(err))
+		unreadable++
 	}
-	return files, nil
+	seen := map[string]bool{} // directories read, by real path
+	for _, a := range args {
+		if isStdin(a) {
+			files = append(files, a)
+			continue
+		}
+		st, err := os.Stat(a) // follows symlinks
+		if err != nil {
+			report(a, err)
+			continue
+		}
+		if !st.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		files = walkMessages(a, seen, files, report, stderr)
+	}
+	return files, unreadable
+}
+
+// walkMessages appends the regular files below dir to files, following
+// symbolic links to files and directories. A directory is read once,
+// whatever the links to it, so a link back up ends instead of looping.
+func walkMessages(dir string, seen map[string]bool, files []string, report func(string, error), stderr io.Writer) []string {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		report(dir, err)
+		return files
+	}
+	if seen[real] {
+		fmt.Fprintf(stderr, "relayguard: %s: skipped, the folder %s is read already (a symbolic link loop?)\n", dir, real)
+		return files
+	}
+	seen[real] = true
+	entries, err := os.ReadDir(dir) // sorted by name
+	if err != nil {
+		report(dir, err)
+		return files
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		mode := e.Type()
+		if mode&fs.ModeSymlink != 0 {
+			st, err := os.Stat(p)
+			if err != nil {
+				report(p, err)
+				continue
+			}
+			mode = st.Mode().Type()
+		}
+		switch {
+		case mode.IsDir():
+			files = walkMessages(p, seen, files, report, stderr)
+		case mode.IsRegular():
+			files = append(files, p)
+		}
+		// Sockets, pipes and devices inside a folder are not messages.
+	}
+	return files
+}
+
+// plainError says what went wrong with a file in plain words, without
+// Go's "open PATH:" prefix (the caller names the path).
+func plainError(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "does not exist"
+	case errors.Is(err, fs.ErrPermission):
+		return "cannot be read: permission denied"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("cannot be read: %v", pe.Err)
+	}
+	return err.Error()
 }
 
 // scoreFiles scores files on jobs workers and reports each result in the
@@ -178,35 +281,83 @@ func scoreFiles(files []string, jobs int, score func(string) (*scoring.Verdict, 
 }
 
 func scoreFile(engine *scoring.Engine, conn scoring.Conn, from string, rcpts []string, path string, opts rules.Options) (*scoring.Verdict, error) {
-	f, err := os.Open(path)
+	raw, size, closeRaw, err := openMessage(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	msg := rules.ParseMessageOptions(f, st.Size(), opts)
+	defer closeRaw()
+	msg := rules.ParseMessageOptions(raw, size, opts)
 	v := engine.Score(conn, from, rcpts, msg)
 	return &v, nil
 }
 
+// openMessage gives random access to a message: a regular file is read in
+// place; standard input, a pipe or a device (/dev/stdin) is read into
+// memory first, as it can be read only once and has no size.
+func openMessage(path string) (raw io.ReaderAt, size int64, closeRaw func() error, err error) {
+	if isStdin(path) {
+		b, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return nil, 0, nil, fmt.Errorf("reading standard input: %w", err)
+		}
+		return bytes.NewReader(b), int64(len(b)), func() error { return nil }, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, nil, err
+	}
+	if st.Mode().IsRegular() {
+		return f, st.Size(), f.Close, nil
+	}
+	b, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return bytes.NewReader(b), int64(len(b)), func() error { return nil }, nil
+}
+
 // checkJSON is the one-line JSON contract of DESIGN.md.
 type checkJSON struct {
-	File    string           `json:"file"`
-	Score   float64          `json:"score"`
-	Action  scoring.Action   `json:"action"`
-	Symbols []scoring.Symbol `json:"symbols"`
-	Failed  []string         `json:"failed,omitempty"`
+	File    string         `json:"file"`
+	Score   jsonScore      `json:"score"`
+	Action  scoring.Action `json:"action"`
+	Symbols []jsonSymbol   `json:"symbols"`
+	Failed  []string       `json:"failed,omitempty"`
+}
+
+// jsonSymbol is a scoring.Symbol with its score rounded for JSON.
+type jsonSymbol struct {
+	Name   string    `json:"name"`
+	Score  jsonScore `json:"score"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// jsonScore is a score written with at most 2 decimals: sums of scores
+// like 1.1+2.2 carry binary float noise (3.3000000000000003) that means
+// nothing to a reader and breaks comparisons in scripts (jq '.score == 3.3').
+type jsonScore float64
+
+func (s jsonScore) MarshalJSON() ([]byte, error) {
+	return strconv.AppendFloat(nil, math.Round(float64(s)*100)/100, 'f', -1, 64), nil
 }
 
 func writeJSON(w io.Writer, path string, v *scoring.Verdict) {
-	syms := v.Symbols
-	if syms == nil {
-		syms = []scoring.Symbol{}
+	syms := make([]jsonSymbol, 0, len(v.Symbols))
+	for _, s := range v.Symbols {
+		syms = append(syms, jsonSymbol{Name: s.Name, Score: jsonScore(s.Score), Detail: s.Detail})
 	}
-	b, _ := json.Marshal(checkJSON{File: path, Score: v.Score, Action: v.Action, Symbols: syms, Failed: v.Failed})
+	b, err := json.Marshal(checkJSON{File: path, Score: jsonScore(v.Score), Action: v.Action, Symbols: syms, Failed: v.Failed})
+	if err != nil {
+		// Only strings and finite numbers go in: a failure is a defect.
+		fmt.Fprintf(w, "{\"file\":%q,\"error\":%q}\n", path, err.Error())
+		return
+	}
 	fmt.Fprintf(w, "%s\n", b)
 }
 

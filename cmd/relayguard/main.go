@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 )
 
 const usage = `relayguard: a spam-scoring SMTP proxy that protects your IP's reputation.
@@ -22,7 +23,10 @@ Usage:
                                   show, list or check content rules
   relayguard lookup IP|DOMAIN     is it on the configured blocklists? (and its
                                   reverse DNS)
+  relayguard passwd USER          make an access.users_file line (asks for the
+                                  password; reads one line when not a terminal)
   relayguard config default       print the default configuration, commented
+  relayguard config check FILE    check a configuration and every file it names
   relayguard version              print the version
 
 Run "relayguard COMMAND -h" for a command's flags.
@@ -32,7 +36,47 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// subcommands of the commands that have them: help for "config check -h"
+// is the subcommand's, not the command's.
+var subcommands = map[string][]string{
+	"config": {"default", "check"},
+	"rules":  {"default", "list", "lint"},
+}
+
+// helpRequested reports whether args ask for help (-h, -help, --help before
+// a "--"), wherever it stands: "check a.eml -h" asks too, and must not score
+// a file named "-h".
+func helpRequested(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// run answers help for every command the same way (usage on stdout, exit
+// 0, like GNU --help: a question, not a usage error) and otherwise runs
+// the command.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 1 && helpRequested(args[1:]) {
+		// Ask the command with nothing but the help flag, so no other
+		// argument is acted on; its flag set prints its usage and
+		// returns 2 for flag.ErrHelp, which is not an error here.
+		ask := []string{args[0]}
+		if sub := args[1]; slices.Contains(subcommands[args[0]], sub) {
+			ask = append(ask, sub)
+		}
+		dispatch(append(ask, "-h"), stdout, stdout)
+		return 0
+	}
+	return dispatch(args, stdout, stderr)
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -51,7 +95,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runRules(rest, stdout, stderr)
 	case "lookup":
 		return runLookup(rest, stdout, stderr)
+	case "passwd":
+		return runPasswd(rest, os.Stdin, stdout, stderr)
 	case "version", "-version", "--version":
+		if helpRequested(rest) {
+			fmt.Fprint(stdout, "Usage: relayguard version\n\nPrints the version and how it was built.\n")
+			return 0
+		}
 		fmt.Fprintln(stdout, versionString())
 		return 0
 	case "help", "-h", "-help", "--help":
