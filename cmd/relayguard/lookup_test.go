@@ -105,10 +105,10 @@ func TestLookupCommandReport(t *testing.T) {
 }
 
 func TestLookupHelpExplainsExitStatus(t *testing.T) {
-	_, _, errOut := runCmd("lookup", "-h")
+	_, out, _ := runCmd("lookup", "-h")
 	for _, w := range []string{"Exit status", "1 listed", "broken", "RFC 5782"} {
-		if !strings.Contains(errOut, w) {
-			t.Errorf("lookup -h lacks %q:\n%s", w, errOut)
+		if !strings.Contains(out, w) {
+			t.Errorf("lookup -h lacks %q:\n%s", w, out)
 		}
 	}
 }
