@@ -65,6 +65,7 @@ func FuzzRuleFile(f *testing.F) {
 	f.Add([]byte("[[rule]]\nname = \"A\"\nkind = \"body\"\npattern = 'x(?=y)'\nscore = 1\ndescription = \"d\"\n"))
 	f.Add([]byte("[[rule]]\nname = \"M\"\nkind = \"meta\"\nexpr = '(A + B) >= 2 && !C'\nscore = 1\ndescription = \"d\"\n[scores]\nHTML_ONLY = 0\n"))
 	f.Add([]byte("[[rule]]\nname = \"P\"\nkind = \"phrases\"\nscore = 2\ndescription = \"d\"\n[rule.phrases]\n\"v i a g r a\" = 1\n\"x*\" = 2\n"))
+	f.Add([]byte("[[rule]]\nname = 7\nkind = \"body\"\nscore = \"high\"\nnegate = \"yes\"\ndomains = [1]\n[rule.phrases]\n\"x\" = \"y\"\n[scores]\nA = \"off\"\n"))
 	const msg = "From: a@example.org\nSubject: v1agra online casino\nContent-Type: text/html\n\n<a href=\"http://1.2.3.4/\">www.bank.example</a> free money"
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -90,6 +91,30 @@ func FuzzRuleFile(f *testing.F) {
 		_ = rs.Rules()
 		if d := time.Since(start); d > fuzzBudget {
 			t.Fatalf("took %v", d)
+		}
+	})
+}
+
+// FuzzParseRuleFile feeds arbitrary TOML to the decoding and per-rule
+// checks alone (no compiling against the built-in set, so it runs many
+// more inputs than FuzzRuleFile): values of any type in any field must
+// come back as problems with the file's name, never as a panic.
+func FuzzParseRuleFile(f *testing.F) {
+	f.Add([]byte("[[rule]]\nname = \"X\"\nkind = \"body\"\npattern = 'x'\nscore = \"high\"\ndescription = \"d\"\n"))
+	f.Add([]byte("rule = [{name = \"X\", kind = 1}, 2]\nscores = 3\n"))
+	f.Add([]byte("[[rule]]\nname = \"P\"\nkind = \"phrases\"\nscore = 1\ndescription = \"d\"\n[rule.phrases]\n\"a\" = [1]\n\"b\" = 1979-05-27\n"))
+	f.Add([]byte("[[rule]]\nname = \"U\"\nkind = \"builtin\"\ndomains = [\"a\", 2]\nmin = true\n[rule.x]\ny = 1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pf, probs := parseRuleFile("fuzz.toml", data)
+		for _, p := range probs {
+			if p.File != "fuzz.toml" || p.Msg == "" {
+				t.Fatalf("problem without file or message: %+v", p)
+			}
+		}
+		for _, r := range pf.rules {
+			if r.Score == nil || !ruleNameRE.MatchString(r.Name) {
+				t.Fatalf("rule passed the checks without a score or a valid name: %+v", r)
+			}
 		}
 	})
 }

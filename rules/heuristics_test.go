@@ -275,6 +275,18 @@ func TestHeuristics(t *testing.T) {
 			fire: []string{"DATE_MISSING", "MSGID_MISSING"},
 		},
 		{
+			name:   "a missing Message-ID counts once, not also as malformed",
+			raw:    "From: a@example.org\nTo: b@example.net\nSubject: hi\nDate: Wed, 01 May 2024 11:58:00 +0000\n\nhello\n",
+			fire:   []string{"MSGID_MISSING"},
+			silent: []string{"MSGID_MALFORMED"},
+		},
+		{
+			name:   "a Message-ID without <id@host> is malformed",
+			raw:    mkmail("Message-ID: 12345.example.org", "x\n"),
+			fire:   []string{"MSGID_MALFORMED"},
+			silent: []string{"MSGID_MISSING"},
+		},
+		{
 			name: "unreadable Date",
 			raw:  mkmail("Date: yesterday at noon", "x\n"),
 			fire: []string{"DATE_INVALID"},
@@ -336,6 +348,27 @@ func TestHeuristics(t *testing.T) {
 			raw:   mkmail("Subject: Lose weight fast               28411", "x\n"),
 			fire:  []string{"SUBJ_TRACKING_ID"},
 			match: map[string]string{"SUBJ_TRACKING_ID": "28411"},
+		},
+		{
+			name:   "a subject ending without exclamation marks does not end in them",
+			raw:    mkmail("Subject: Big sale!! Order NOW", "x\n"),
+			silent: []string{"SUBJ_EXCLAIM"},
+		},
+		{
+			name:  "a subject ending in an exclamation mark",
+			raw:   mkmail("Subject: Order now!", "x\n"),
+			fire:  []string{"SUBJ_EXCLAIM"},
+			match: map[string]string{"SUBJ_EXCLAIM": "!"},
+		},
+		{
+			name:   "customer satisfaction is not a sales pitch",
+			raw:    mkmail("Subject: Survey", "Please fill in the customer satisfaction survey before Friday.\n"),
+			silent: []string{"PHRASE_ACTION", "PHRASE_FREE"},
+		},
+		{
+			name: "satisfaction guaranteed is",
+			raw:  mkmail("", "Satisfaction guaranteed or your money back.\n"),
+			fire: []string{"PHRASE_FREE"},
 		},
 		{
 			name: "ADV: label",
@@ -422,6 +455,33 @@ func TestCommentSplitsWord(t *testing.T) {
 		_, got := hitsOf(rs, parse("Content-Type: text/html\n\n"+body))["HTML_COMMENT_SPLITS_WORD"]
 		if got != want {
 			t.Errorf("%s: fired %v, want %v", body, got, want)
+		}
+	}
+}
+
+// TestPhrasesSpareEverydayWords: a phrase list scores spam's wording, not
+// words that ordinary mail uses every day. Each sentence below is ham that
+// a bare word in a list once turned into a sales-wording hit (and so into
+// a WORDING_MIXED vote).
+func TestPhrasesSpareEverydayWords(t *testing.T) {
+	rs := defaultRuleset(t)
+	for _, text := range []string{
+		"Please fill in the customer satisfaction survey before Friday.",
+		"The results are amazing, the build is twice as fast now.",
+		"Set CONFIG_XXX to y and rebuild the cell.",
+		"There is no guarantee that the patch applies to the 5.10 tree.",
+		"The class uses multiple inheritance from two interfaces.",
+		"With the naked eye you cannot see the difference in the log.",
+		"The survey asked for age and sex of each patient.",
+		"Yet another Nigerian scam landed in my inbox today, with a sad story.",
+		"His retirement party is on Friday; the deceased founder's son will speak.",
+		"Thanks babe, see you at the wholesale market tomorrow.",
+	} {
+		got := hitsOf(rs, parse(mkmail("", text+"\n")))
+		for n, h := range got {
+			if strings.HasPrefix(n, "PHRASE_") {
+				t.Errorf("%q: %s fired on %q", text, n, h.Match)
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -46,7 +47,8 @@ func (p Problem) String() string {
 }
 
 // LoadError lists every error found in the rule files, each with its
-// file and line.
+// file and line, and the warnings found with them (Problem.Warning), so
+// that one reading shows all there is to fix.
 type LoadError struct{ Problems []Problem }
 
 func (e *LoadError) Error() string {
@@ -62,27 +64,22 @@ func (e *LoadError) Error() string {
 
 // fileRule is a rule as written in a file, before compiling.
 type fileRule struct {
-	Name        string             `toml:"name"`
-	Kind        string             `toml:"kind"`
-	Score       *float64           `toml:"score"`
-	Description string             `toml:"description"`
-	Pattern     string             `toml:"pattern"`
-	Header      string             `toml:"header"`
-	Negate      bool               `toml:"negate"`
-	Part        string             `toml:"part"`
-	Expr        string             `toml:"expr"`
-	Phrases     map[string]float64 `toml:"phrases"`
-	Min         *float64           `toml:"min"`
-	Domains     []string           `toml:"domains"`
+	Name        string
+	Kind        string
+	Score       *float64
+	Description string
+	Pattern     string
+	Header      string
+	Negate      bool
+	Part        string
+	Expr        string
+	Phrases     map[string]float64
+	Min         *float64
+	Domains     []string
 
 	file string
 	line int
 	keys map[string]bool // fields written
-}
-
-type ruleFileData struct {
-	Rule   []fileRule         `toml:"rule"`
-	Scores map[string]float64 `toml:"scores"`
 }
 
 // parsedFile is one rule file, decoded and checked on its own.
@@ -91,6 +88,10 @@ type parsedFile struct {
 	rules      []*fileRule
 	scores     map[string]float64
 	scoreLines map[string]int
+	// failed names the rules written in the file that did not make it into
+	// rules: the checks across files (a meta's names, [scores]) take them
+	// as existing, so that one mistake is reported once.
+	failed map[string]bool
 }
 
 // maxRuleFileBytes bounds a rule file: the default set is ~30 KB.
@@ -113,8 +114,14 @@ var fieldsFor = map[string][]string{
 // parseRuleFile decodes one rule file and checks what can be checked
 // without the other files: fields, names, patterns, phrase lists, meta
 // syntax. Problems carry file:line.
+//
+// The file is decoded into plain TOML values and each field's type is
+// checked here, rather than by decoding into a struct: the TOML decoder
+// stops at the first value of the wrong type and names it in Go's terms
+// ("destination has type float"), where an operator needs every problem
+// of the file at once, in the rule file's words.
 func parseRuleFile(name string, data []byte) (*parsedFile, []Problem) {
-	pf := &parsedFile{name: name, scoreLines: map[string]int{}}
+	pf := &parsedFile{name: name, scores: map[string]float64{}, scoreLines: map[string]int{}, failed: map[string]bool{}}
 	var probs []Problem
 	bad := func(line int, format string, args ...any) {
 		probs = append(probs, Problem{File: name, Line: line, Msg: fmt.Sprintf(format, args...)})
@@ -123,9 +130,8 @@ func parseRuleFile(name string, data []byte) (*parsedFile, []Problem) {
 		bad(0, "file is larger than %d bytes", maxRuleFileBytes)
 		return pf, probs
 	}
-	var raw ruleFileData
-	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw)
-	if err != nil {
+	var doc map[string]any
+	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			bad(pe.Position.Line, "TOML: %s", pe.Message)
@@ -135,75 +141,235 @@ func parseRuleFile(name string, data []byte) (*parsedFile, []Problem) {
 		return pf, probs
 	}
 	lines := indexLines(data)
-	// Which rule each key belongs to, from the order of md.Keys().
-	ruleIdx := -1
-	for i := range raw.Rule {
-		raw.Rule[i].keys = map[string]bool{}
-	}
-	undecoded := map[string]bool{}
-	for _, k := range md.Undecoded() {
-		undecoded[k.String()] = true
-	}
-	for _, k := range md.Keys() {
-		if len(k) == 1 && k[0] == "rule" {
-			ruleIdx++
-			continue
-		}
-		if len(k) >= 2 && k[0] == "rule" && ruleIdx >= 0 && ruleIdx < len(raw.Rule) {
-			r := &raw.Rule[ruleIdx]
-			r.keys[k[1]] = true
-			if undecoded[k.String()] && len(k) == 2 {
-				bad(lines.keyLine(ruleIdx, k[1]), "rule %q: unknown field %q", r.Name, k[1])
+	var tables []map[string]any
+	for _, key := range sortedKeys(doc) {
+		v := doc[key]
+		switch key {
+		case "rule":
+			var ok bool
+			if tables, ok = ruleTables(v); !ok {
+				bad(lines.topKeyLine(toml.Key{key}), "rule: write each rule as a [[rule]] table, got %s", tomlType(v))
 			}
-			continue
-		}
-		if undecoded[k.String()] && (len(k) == 1 || k[0] != "scores") {
-			bad(lines.topKeyLine(k), "unknown key %q (a rule file has [[rule]] tables and a [scores] table)", k.String())
+		case "scores":
+			sc, ok := v.(map[string]any)
+			if !ok {
+				bad(lines.topKeyLine(toml.Key{key}), "scores: write a [scores] table of NAME = score, got %s", tomlType(v))
+				continue
+			}
+			for _, n := range sortedKeys(sc) {
+				l := lines.scoreLine(n)
+				s, ok := tomlNumber(sc[n])
+				if !ok {
+					bad(l, "[scores] %s: score must be a number, got %s", n, tomlType(sc[n]))
+					continue
+				}
+				if msg := checkScore(s); msg != "" {
+					bad(l, "[scores] %s: %s", n, msg)
+				}
+				pf.scores[n] = s
+				pf.scoreLines[n] = l
+			}
+		default:
+			bad(lines.topKeyLine(toml.Key{key}), "unknown key %q (a rule file has [[rule]] tables and a [scores] table)", key)
 		}
 	}
 	seen := map[string]int{}
-	for i := range raw.Rule {
-		r := &raw.Rule[i]
-		r.file = name
-		r.line = lines.ruleLine(i)
+	for i, tbl := range tables {
+		line := lines.ruleLine(i)
 		at := func(field string) int {
 			if l := lines.keyLine(i, field); l > 0 {
 				return l
 			}
-			return r.line
+			return line
+		}
+		r, typeProbs := decodeRule(tbl, i, at)
+		r.file, r.line = name, line
+		label := r.Name
+		if !ruleNameRE.MatchString(r.Name) {
+			label = fmt.Sprintf("#%d", i+1)
+		}
+		for _, tp := range typeProbs {
+			bad(tp.line, "rule %s: %s", label, tp.msg)
 		}
 		if !ruleNameRE.MatchString(r.Name) {
-			if r.Name == "" {
-				bad(r.line, "rule without a name")
-			} else {
+			switch {
+			case !r.keys["name"]:
+				bad(line, "rule without a name")
+			case r.Name != "":
 				bad(at("name"), "rule name %q: use letters, digits and _ (at most 64), starting with a letter or _", r.Name)
 			}
 			continue
 		}
 		if prev, dup := seen[r.Name]; dup {
-			bad(r.line, "rule %s is defined twice in this file (first at line %d)", r.Name, prev)
+			bad(line, "rule %s is defined twice in this file (first at line %d)", r.Name, prev)
 			continue
 		}
-		seen[r.Name] = r.line
+		seen[r.Name] = line
+		if len(typeProbs) > 0 {
+			pf.failed[r.Name] = true
+			continue
+		}
 		if msg := checkRule(r); msg != "" {
 			field := ""
 			if i := strings.Index(msg, "\x00"); i >= 0 {
 				field, msg = msg[:i], msg[i+1:]
 			}
 			bad(at(field), "rule %s: %s", r.Name, msg)
+			pf.failed[r.Name] = true
 			continue
 		}
 		pf.rules = append(pf.rules, r)
 	}
-	pf.scores = raw.Scores
-	for n, s := range raw.Scores {
-		l := lines.scoreLine(n)
-		pf.scoreLines[n] = l
-		if msg := checkScore(s); msg != "" {
-			bad(l, "[scores] %s: %s", n, msg)
+	return pf, probs
+}
+
+// ruleTables is the value of the rule key as a list of tables: [[rule]]
+// sections, or (rarely) rule = [{...}, {...}].
+func ruleTables(v any) ([]map[string]any, bool) {
+	switch v := v.(type) {
+	case []map[string]any:
+		return v, true
+	case []any:
+		out := make([]map[string]any, 0, len(v))
+		for _, e := range v {
+			t, ok := e.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, t)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// fieldProblem is a field of the wrong type, at its line.
+type fieldProblem struct {
+	line int
+	msg  string
+}
+
+// decodeRule reads one [[rule]] table, checking each field's type. at
+// gives a field's line.
+func decodeRule(tbl map[string]any, i int, at func(field string) int) (*fileRule, []fieldProblem) {
+	r := &fileRule{keys: map[string]bool{}}
+	var probs []fieldProblem
+	wrong := func(field, want string, v any) {
+		probs = append(probs, fieldProblem{at(field), fmt.Sprintf("%s must be %s, got %s", field, want, tomlType(v))})
+	}
+	str := func(field string, dst *string) {
+		if s, ok := tbl[field].(string); ok {
+			*dst = s
+		} else {
+			wrong(field, "a string", tbl[field])
 		}
 	}
-	return pf, probs
+	num := func(field string) *float64 {
+		f, ok := tomlNumber(tbl[field])
+		if !ok {
+			wrong(field, "a number", tbl[field])
+			return nil
+		}
+		return &f
+	}
+	for _, field := range sortedKeys(tbl) {
+		r.keys[field] = true
+		v := tbl[field]
+		switch field {
+		case "name":
+			str(field, &r.Name)
+		case "kind":
+			str(field, &r.Kind)
+		case "description":
+			str(field, &r.Description)
+		case "pattern":
+			str(field, &r.Pattern)
+		case "header":
+			str(field, &r.Header)
+		case "part":
+			str(field, &r.Part)
+		case "expr":
+			str(field, &r.Expr)
+		case "score":
+			r.Score = num(field)
+		case "min":
+			r.Min = num(field)
+		case "negate":
+			b, ok := v.(bool)
+			if !ok {
+				wrong(field, "true or false", v)
+			}
+			r.Negate = b
+		case "domains":
+			list, ok := v.([]any)
+			for _, d := range list {
+				s, isStr := d.(string)
+				ok = ok && isStr
+				r.Domains = append(r.Domains, s)
+			}
+			if !ok {
+				wrong(field, "a list of strings", v)
+			}
+		case "phrases":
+			m, ok := v.(map[string]any)
+			if !ok {
+				wrong(field, "a [rule.phrases] table of \"phrase\" = weight", v)
+				continue
+			}
+			r.Phrases = make(map[string]float64, len(m))
+			for _, p := range sortedKeys(m) {
+				w, ok := tomlNumber(m[p])
+				if !ok {
+					probs = append(probs, fieldProblem{at(p), fmt.Sprintf("phrase %q: weight must be a number, got %s", p, tomlType(m[p]))})
+					continue
+				}
+				r.Phrases[p] = w
+			}
+		default:
+			probs = append(probs, fieldProblem{at(field), fmt.Sprintf("unknown field %q", field)})
+		}
+	}
+	return r, probs
+}
+
+// tomlNumber accepts a TOML integer or float: score = 2 and score = 2.0
+// mean the same.
+func tomlNumber(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	return 0, false
+}
+
+// tomlType names a TOML value's type in plain words, for "got ...".
+func tomlType(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case int64, float64:
+		return "a number"
+	case bool:
+		return "true or false"
+	case []any, []map[string]any:
+		return "a list"
+	case map[string]any:
+		return "a table"
+	case time.Time: // local dates and times decode as time.Time too
+		return "a date or time"
+	}
+	return fmt.Sprintf("a value of type %T", v)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // checkRule validates one rule on its own. A message starting with

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -64,7 +65,7 @@ func TestRuleFileErrors(t *testing.T) {
 		{"perl literal", "[[rule]]\nname = \"X\"\nkind = \"body\"\nscore = 1\ndescription = \"d\"\npattern = '/free money/i'\n", "Perl /.../flags literal"},
 		{"bad regex", "[[rule]]\nname = \"X\"\nkind = \"body\"\nscore = 1\ndescription = \"d\"\npattern = 'a(b'\n", ":6: rule X: pattern \"a(b\": missing closing )"},
 		{"field of another kind", "[[rule]]\nname = \"X\"\nkind = \"body\"\nscore = 1\ndescription = \"d\"\npattern = 'x'\nexpr = \"A\"\n", `:7: rule X: field "expr" does not apply to body rules`},
-		{"unknown field", "[[rule]]\nname = \"X\"\nkind = \"body\"\nscore = 1\ndescription = \"d\"\npatern = 'x'\n", `:6: rule "X": unknown field "patern"`},
+		{"unknown field", "[[rule]]\nname = \"X\"\nkind = \"body\"\nscore = 1\ndescription = \"d\"\npatern = 'x'\n", `:6: rule X: unknown field "patern"`},
 		{"header without header", "[[rule]]\nname = \"X\"\nkind = \"header\"\nscore = 1\ndescription = \"d\"\npattern = 'x'\n", "no header"},
 		{"duplicate in one file", "[[rule]]\nname = \"X\"\nkind = \"body\"\nscore = 1\ndescription = \"d\"\npattern = 'x'\n[[rule]]\nname = \"X\"\nkind = \"body\"\nscore = 1\ndescription = \"d\"\npattern = 'y'\n", ":7: rule X is defined twice in this file (first at line 1)"},
 		{"unknown builtin", "[[rule]]\nname = \"NOPE\"\nkind = \"builtin\"\nscore = 1\ndescription = \"d\"\n", "no built-in heuristic named NOPE"},
@@ -73,7 +74,8 @@ func TestRuleFileErrors(t *testing.T) {
 		{"score for no rule", "[scores]\nHTML_ONLY = 2\nNO_SUCH_RULE = 0\n", ":3: [scores] NO_SUCH_RULE: no content rule has that name"},
 		{"bad phrase weight", "[[rule]]\nname = \"P\"\nkind = \"phrases\"\nscore = 1\ndescription = \"d\"\n[rule.phrases]\n\"x y\" = -1\n", ":6: rule P: phrase \"x y\": weight -1"},
 		{"phrase without words", "[[rule]]\nname = \"P\"\nkind = \"phrases\"\nscore = 1\ndescription = \"d\"\n[rule.phrases]\n\"$$$\" = 1\n", "has no words"},
-		{"unknown top-level key", "[rule]\nname = \"X\"\n", "TOML"},
+		{"rule as a single table", "[rule]\nname = \"X\"\n", ":1: rule: write each rule as a [[rule]] table"},
+		{"unknown top-level key", "colour = \"red\"\n", `:1: unknown key "colour"`},
 		{"score out of range", "[scores]\nHTML_ONLY = 1e9\n", ":2: [scores] HTML_ONLY: score 1e+09"},
 	}
 	for _, tt := range tests {
@@ -94,6 +96,147 @@ func TestRuleFileErrors(t *testing.T) {
 				t.Errorf("error %q does not start with the file name", err)
 			}
 		})
+	}
+}
+
+// TestRuleFileTypeErrors: a value of the wrong TOML type is named in the
+// rule file's words, at its line, not in the TOML library's.
+func TestRuleFileTypeErrors(t *testing.T) {
+	rule := func(fields string) string {
+		return "[[rule]]\nname = \"X\"\n" + fields
+	}
+	tests := []struct {
+		name string
+		text string
+		want string // the whole message after the file name
+	}{
+		{"score as text", rule("kind = \"body\"\npattern = 'x'\nscore = \"high\"\ndescription = \"d\"\n"),
+			":5: rule X: score must be a number, got a string"},
+		{"pattern as a number", rule("kind = \"body\"\npattern = 5\nscore = 1\ndescription = \"d\"\n"),
+			":4: rule X: pattern must be a string, got a number"},
+		{"negate as text", rule("kind = \"body\"\npattern = 'x'\nnegate = \"yes\"\nscore = 1\ndescription = \"d\"\n"),
+			":5: rule X: negate must be true or false, got a string"},
+		{"description as a list", rule("kind = \"body\"\npattern = 'x'\nscore = 1\ndescription = [\"d\"]\n"),
+			":6: rule X: description must be a string, got a list"},
+		{"min as text", "[[rule]]\nname = \"URI_MANY\"\nkind = \"builtin\"\nmin = \"3\"\nscore = 1\ndescription = \"d\"\n",
+			":4: rule URI_MANY: min must be a number, got a string"},
+		{"domains as text", "[[rule]]\nname = \"URI_SHORTENER\"\nkind = \"builtin\"\ndomains = \"bit.ly\"\nscore = 1\ndescription = \"d\"\n",
+			":4: rule URI_SHORTENER: domains must be a list of strings, got a string"},
+		{"phrase weight as text", rule("kind = \"phrases\"\nscore = 1\ndescription = \"d\"\n[rule.phrases]\n\"free money\" = \"high\"\n"),
+			":7: rule X: phrase \"free money\": weight must be a number, got a string"},
+		{"name as a number", "[[rule]]\nname = 7\nkind = \"body\"\n",
+			":2: rule #1: name must be a string, got a number"},
+		{"score override as text", "[scores]\nHTML_ONLY = \"off\"\n",
+			":2: [scores] HTML_ONLY: score must be a number, got a string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeRules(t, "local.toml", tt.text)
+			probs := Lint([]string{p}, Options{})
+			var got []string
+			for _, pr := range probs {
+				got = append(got, pr.String())
+				if strings.Contains(pr.Msg, "toml") || strings.Contains(pr.Msg, "TOML") || strings.Contains(pr.Msg, "type") {
+					t.Errorf("library wording in %q", pr)
+				}
+			}
+			if !slices.Contains(got, p+tt.want) {
+				t.Errorf("problems:\n  %s\nwant one to read %q", strings.Join(got, "\n  "), p+tt.want)
+			}
+		})
+	}
+}
+
+// TestRuleFileProblemsInOnePass: every error and warning of a file comes
+// out of one lint, so an operator fixes them all in one round.
+func TestRuleFileProblemsInOnePass(t *testing.T) {
+	p := writeRules(t, "local.toml", `[[rule]]
+name = "LOCAL_A"
+kind = "body"
+pattern = 'x'
+score = "high"
+description = "d"
+
+[[rule]]
+name = "LOCAL_B"
+kind = "bdy"
+pattern = 'y'
+score = 1
+description = "d"
+
+[[rule]]
+name = "LOCAL_META"
+kind = "meta"
+expr = 'LOCAL_A && LOCAL_B && TYPO_RULE'
+score = 1
+description = "d"
+
+[scores]
+LOCAL_A = 2
+NO_SUCH_RULE = 1
+`)
+	want := []string{
+		p + ":5: rule LOCAL_A: score must be a number, got a string",
+		p + `:10: rule LOCAL_B: unknown kind "bdy": want one of header, body, uri, raw, phrases, meta, builtin`,
+		p + ":15: warning: meta rule LOCAL_META names TYPO_RULE, which is no content rule (fine if another check emits it)",
+		p + ":24: [scores] NO_SUCH_RULE: no content rule has that name (see \x60relayguard rules list\x60)",
+	}
+	var got []string
+	for _, pr := range Lint([]string{p}, Options{}) {
+		got = append(got, pr.String())
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	// Load refuses the file and its error says the same, warning included.
+	_, err := Load([]string{p}, Options{})
+	if err == nil {
+		t.Fatal("loaded a file with errors")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Load error lacks %q:\n%v", w, err)
+		}
+	}
+}
+
+// TestRulesetWarnings: a rule set that loads hands out its warnings with
+// file:line, for the proxy to log at start and on reload.
+func TestRulesetWarnings(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "local.toml")
+	typo := "[[rule]]\nname = \"LOCAL_META\"\nkind = \"meta\"\nexpr = 'HTML_ONLY && SPF_FAIL && TYPO_RULE'\nscore = 1\ndescription = \"d\"\n"
+	if err := os.WriteFile(p, []byte(typo), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Load([]string{p}, Options{KnownSymbols: []string{"SPF_FAIL"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := p + ":1: warning: meta rule LOCAL_META names TYPO_RULE, which is no content rule (fine if another check emits it)"
+	ws := rs.Warnings()
+	if len(ws) != 1 || ws[0].String() != want {
+		t.Fatalf("Warnings() = %v, want [%s]", ws, want)
+	}
+	ws[0].Msg = "changed by the caller"
+	if rs.Warnings()[0].String() != want {
+		t.Error("a caller changed the rule set's warnings")
+	}
+	// A reload that fixes the typo clears the warning.
+	if err := os.WriteFile(p, []byte(strings.Replace(typo, " && TYPO_RULE", "", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if ws := rs.Warnings(); len(ws) != 0 {
+		t.Errorf("after the fix, Warnings() = %v", ws)
+	}
+	// The built-in rules name other checks' symbols by design: no warning.
+	if ws := defaultRuleset(t).Warnings(); len(ws) != 0 {
+		t.Errorf("default rules warn: %v", ws)
 	}
 }
 

@@ -131,9 +131,12 @@ func (rs *Ruleset) Options() Options { return rs.opts }
 // Files returns the operator files the rule set was loaded from.
 func (rs *Ruleset) Files() []string { return slices.Clone(rs.files) }
 
-// Warnings lists what loaded but deserves a look (metas naming unknown
-// symbols).
-func (rs *Ruleset) Warnings() []Problem { return rs.cur.Load().warnings }
+// Warnings lists what loaded but deserves a look, each with file:line
+// (Problem.String): a meta rule naming a symbol that no content rule and
+// no check in Options.KnownSymbols emits, which is most often a typo. The
+// proxy logs them at start and after each reload; they are those of the
+// rules in force (a failed Reload keeps the old ones).
+func (rs *Ruleset) Warnings() []Problem { return slices.Clone(rs.cur.Load().warnings) }
 
 // Rules lists every rule, sorted by name.
 func (rs *Ruleset) Rules() []Rule {
@@ -149,8 +152,9 @@ func (rs *Ruleset) Rules() []Rule {
 	return out
 }
 
-// Lint checks rule files as Load would, returning every problem,
-// warnings included. An empty result means the files are clean.
+// Lint checks rule files as Load would, returning every problem, errors
+// and warnings together, in file and line order. An empty result means
+// the files are clean.
 func Lint(files []string, opts Options) []Problem {
 	c, err := compileFiles(files, opts)
 	if err != nil {
@@ -165,13 +169,21 @@ func Lint(files []string, opts Options) []Problem {
 // defaultFileName names the embedded rules in problems and listings.
 const defaultFileName = "default"
 
+// compileFiles compiles the built-in rules and the operator files. Every
+// problem is found in one pass: a rule with an error is left out and the
+// rest are still compiled, so that the checks across rules (meta names,
+// [scores]) run too and their warnings come out with the errors. The
+// rules an error left out count as existing for those checks, so that one
+// mistake is reported once.
 func compileFiles(files []string, opts Options) (*compiled, error) {
 	var probs []Problem
 	var parsed []*parsedFile
 	pf, p := parseRuleFile(defaultFileName, defaultRules)
 	probs = append(probs, p...)
 	parsed = append(parsed, pf)
-	for _, f := range files {
+	order := map[string]int{defaultFileName: 0}
+	for i, f := range files {
+		order[f] = i + 1
 		data, err := readRuleFile(f)
 		if err != nil {
 			probs = append(probs, Problem{File: f, Msg: err.Error()})
@@ -181,26 +193,32 @@ func compileFiles(files []string, opts Options) (*compiled, error) {
 		probs = append(probs, p...)
 		parsed = append(parsed, pf)
 	}
-	if hasErrors(probs) {
-		return nil, &LoadError{Problems: probs}
-	}
 	c, p2 := build(parsed, opts)
 	probs = append(probs, p2...)
-	var errs, warns []Problem
+	var errs, kept []Problem
 	for _, p := range probs {
-		switch {
-		case !p.Warning:
-			errs = append(errs, p)
-		case p.File != defaultFileName:
-			// The built-in rules' warnings (metas naming other checks'
-			// symbols, such as DKIM_VALID) are by design.
-			warns = append(warns, p)
+		// The built-in rules' warnings (metas naming other checks'
+		// symbols, such as DKIM_VALID) are by design.
+		if p.Warning && p.File == defaultFileName {
+			continue
 		}
+		if !p.Warning {
+			errs = append(errs, p)
+		}
+		kept = append(kept, p)
 	}
+	// In the order of the files, then of the lines, as an editor shows them.
+	sort.SliceStable(kept, func(i, j int) bool {
+		a, b := kept[i], kept[j]
+		if order[a.File] != order[b.File] {
+			return order[a.File] < order[b.File]
+		}
+		return a.Line < b.Line
+	})
 	if len(errs) > 0 {
-		return nil, &LoadError{Problems: errs}
+		return nil, &LoadError{Problems: kept}
 	}
-	c.warnings = warns
+	c.warnings = kept
 	return c, nil
 }
 
@@ -215,15 +233,6 @@ func readRuleFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	return data, nil
-}
-
-func hasErrors(ps []Problem) bool {
-	for _, p := range ps {
-		if !p.Warning {
-			return true
-		}
-	}
-	return false
 }
 
 // build merges the parsed files (later ones win) and compiles the result.
@@ -250,6 +259,12 @@ func build(files []*parsedFile, opts Options) (*compiled, []Problem) {
 		c.all = append(c.all, r)
 		c.byName[name] = r
 	}
+	failed := map[string]bool{}
+	for _, f := range files {
+		for n := range f.failed {
+			failed[n] = true
+		}
+	}
 	for _, f := range files {
 		names := make([]string, 0, len(f.scores))
 		for n := range f.scores {
@@ -258,6 +273,9 @@ func build(files []*parsedFile, opts Options) (*compiled, []Problem) {
 		sort.Strings(names)
 		for _, n := range names {
 			r, ok := c.byName[n]
+			if !ok && failed[n] {
+				continue // the rule's own error is reported
+			}
 			if !ok {
 				probs = append(probs, Problem{File: f.name, Line: f.scoreLines[n],
 					Msg: fmt.Sprintf("[scores] %s: no content rule has that name (see `relayguard rules list`)", n)})
@@ -266,7 +284,7 @@ func build(files []*parsedFile, opts Options) (*compiled, []Problem) {
 			r.Score = f.scores[n]
 		}
 	}
-	probs = append(probs, c.orderMetas(opts)...)
+	probs = append(probs, c.orderMetas(opts, failed)...)
 	c.activate()
 	c.index()
 	return c, probs
@@ -312,9 +330,12 @@ func compileRule(fr *fileRule) (*rule, error) {
 
 // orderMetas sorts meta rules so that a meta naming another meta comes
 // after it, and reports cycles (errors) and unknown names (warnings).
-func (c *compiled) orderMetas(opts Options) []Problem {
+func (c *compiled) orderMetas(opts Options, failed map[string]bool) []Problem {
 	var probs []Problem
 	known := map[string]bool{}
+	for n := range failed {
+		known[n] = true
+	}
 	for _, n := range opts.KnownSymbols {
 		known[n] = true
 	}

@@ -36,9 +36,14 @@ HAM and SPAM are folders of messages, scored with
 -input scores, files of "NAME SCORE" lines from another filter (the first
 number after the name is the score: "ham/1.eml 7.3/5.0" reads as 7.3).
 
+With -rules it scores HAM and SPAM folders with the content rules alone,
+in-process (built-in rules, then any -rule-file), and prints each rule's hit
+rate in each folder and the highest-scoring ham with what fired.
+
 Example:
   go build -o /tmp/relayguard ./cmd/relayguard
   go run ./cmd/corpusreport -relayguard /tmp/relayguard ../shared/corpus/ham ../shared/corpus/spam
+  go run ./cmd/corpusreport -rules ../shared/corpus/modern/ham ../shared/corpus/modern/spam
 
 Flags:
 `
@@ -53,7 +58,16 @@ type options struct {
 	reject     float64
 	name       string
 	markdown   bool
+	rules      bool
+	ruleFiles  stringList
+	top        int
 }
+
+// stringList is a flag that may be given more than once.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -72,6 +86,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl.Float64Var(&o.reject, "reject", 15, "reject `threshold`")
 	fl.StringVar(&o.name, "name", "relayguard", "filter `name` for the table")
 	fl.BoolVar(&o.markdown, "markdown", false, "print a markdown table row instead of the report")
+	fl.BoolVar(&o.rules, "rules", false, "report each content rule's hits in HAM and SPAM folders (in-process, no relayguard binary)")
+	fl.Var(&o.ruleFiles, "rule-file", "with -rules: a rule `file` loaded after the built-in rules (repeatable)")
+	fl.IntVar(&o.top, "top", 20, "with -rules: how many of the highest-scoring ham to list")
 	fl.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fl.PrintDefaults()
@@ -82,6 +99,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fl.NArg() != 2 {
 		fl.Usage()
 		return 2
+	}
+	if o.rules {
+		if err := ruleReport(stdout, o.ruleFiles, fl.Arg(0), fl.Arg(1), o.top); err != nil {
+			fmt.Fprintln(stderr, "corpusreport:", err)
+			return 1
+		}
+		return 0
 	}
 	var ham, spam []float64
 	var elapsed time.Duration

@@ -84,3 +84,41 @@ func TestInputs(t *testing.T) {
 		t.Errorf("usage: code %d", code)
 	}
 }
+
+// TestRulesReport: -rules scores the folders with the content rules and
+// tables each rule's hit rate in ham and spam.
+func TestRulesReport(t *testing.T) {
+	dir := t.TempDir()
+	hamDir, spamDir := filepath.Join(dir, "ham"), filepath.Join(dir, "spam")
+	for _, d := range []string{hamDir, spamDir} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(hamDir, "1.eml"), []byte("From: a@example.org\nSubject: lunch\nDate: Wed, 01 May 2024 11:58:00 +0000\nMessage-ID: <1@example.org>\n\nSee you at noon.\n"), 0o644)
+	os.WriteFile(filepath.Join(spamDir, "1.eml"), []byte("From: a@example.org\nSubject: pills\nDate: Wed, 01 May 2024 11:58:00 +0000\nMessage-ID: <2@example.org>\n\nCheap viagra and cialis from our online pharmacy.\n"), 0o644)
+	var out, errb bytes.Buffer
+	if code := run([]string{"-rules", "-top", "1", hamDir, spamDir}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var row string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Contains(l, "PHRASE_PHARMACY") {
+			row = strings.Join(strings.Fields(l), " ")
+		}
+	}
+	if row != "PHRASE_PHARMACY 5.00 0.00% 100.0%" {
+		t.Errorf("PHRASE_PHARMACY row %q in:\n%s", row, out.String())
+	}
+
+	// A broken rule file is refused with its file:line.
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("[[rule]]\nname = \"X\"\nkind = \"body\"\npattern = 'x'\nscore = \"high\"\ndescription = \"d\"\n"), 0o644)
+	errb.Reset()
+	if code := run([]string{"-rules", "-rule-file", bad, hamDir, spamDir}, &out, &errb); code != 1 {
+		t.Errorf("exit %d with a broken rule file", code)
+	}
+	if want := bad + ":5: rule X: score must be a number"; !strings.Contains(errb.String(), want) {
+		t.Errorf("stderr %q, want %q", errb.String(), want)
+	}
+}
