@@ -22,6 +22,9 @@ var (
 		Message: "Bad recipient address syntax"}
 	errBadSenderSyntax = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 7},
 		Message: "Bad sender address syntax"}
+	// RFC 6531 §3.5: a non-ASCII address in a transaction without SMTPUTF8.
+	errNeedsSMTPUTF8 = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 6, 7},
+		Message: "Non-ASCII address requires SMTPUTF8"}
 	errHeaderTooLarge = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
 		Message: "Message header too large"}
 	errLineTooLong = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 5, 2},

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"relayguard/config"
+	"relayguard/internal/access"
 	"relayguard/rules"
 	"relayguard/scoring"
 	"relayguard/scoring/auth"
@@ -84,7 +85,7 @@ func buildParts(c *config.Config, log *slog.Logger, network bool) (*parts, error
 		Resolver:     res,
 		EgressIPs:    c.Access.EgressIPs,
 		Outbound:     outbound(c),
-		TrustedRelay: func(ip netip.Addr) bool { return received.Trusted(ip, c.Access.TrustedRelays) },
+		TrustedRelay: func(ip netip.Addr) bool { return access.Contains(c.Access.TrustedRelays, ip) },
 		OriginalHop:  received.HopFunc(c.Access.TrustedRelays),
 		Scores:       authScores,
 	})
@@ -96,14 +97,7 @@ func buildParts(c *config.Config, log *slog.Logger, network bool) (*parts, error
 }
 
 func newResolver(c *config.Config) (*dns.Client, error) {
-	servers := make([]string, len(c.DNS.Servers))
-	for i, s := range c.DNS.Servers {
-		if a, err := netip.ParseAddr(s); err == nil {
-			s = netip.AddrPortFrom(a, 53).String()
-		}
-		servers[i] = s
-	}
-	cl, err := dns.New(dns.Options{Servers: servers, Timeout: c.DNS.Timeout.Duration, Retries: c.DNS.Retries, CacheSize: c.DNS.CacheSize})
+	cl, err := dns.New(dns.Options{Servers: c.DNS.Servers, Timeout: c.DNS.Timeout.Duration, Retries: c.DNS.Retries, CacheSize: c.DNS.CacheSize})
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w", err)
 	}
@@ -137,8 +131,8 @@ func outbound(c *config.Config) func(*scoring.Input) bool {
 		if in.AuthUser != "" {
 			return true
 		}
-		if !received.Trusted(in.ClientIP, trusted) {
-			return inPrefixes(in.ClientIP, c.Access.RelayNetworks)
+		if !access.Contains(trusted, in.ClientIP) {
+			return access.Contains(c.Access.RelayNetworks, in.ClientIP)
 		}
 		if in.Message == nil {
 			return false // decided at end of DATA, from the Received fields
@@ -146,11 +140,6 @@ func outbound(c *config.Config) func(*scoring.Input) bool {
 		hop, ok := received.OriginalHop(in.Message.Header, trusted, in.ClientIP)
 		return !ok || hop.Authenticated()
 	}
-}
-
-func inPrefixes(ip netip.Addr, prefixes []netip.Prefix) bool {
-	ip = ip.Unmap()
-	return slices.ContainsFunc(prefixes, func(p netip.Prefix) bool { return p.Contains(ip) })
 }
 
 // ourIPs are the addresses HELO must not claim: helo.our_ips, the one we

@@ -79,7 +79,7 @@ func buildServer(c *config.Config, engine *scoring.Engine, log *slog.Logger, tls
 		RejectEarly:         c.Scoring.RejectEarly,
 		ParseOptions:        rules.Options{MaxScanBytes: c.Rules.MaxScanBytes},
 	}
-	policy := &filter.Policy{RelayNetworks: c.Access.RelayNetworks, LocalDomains: c.Access.LocalDomains}
+	policy := &filter.Policy{Access: c.Access.List()}
 	return filter.NewServer(opts, policy, users, engine, up, log), nil
 }
 
