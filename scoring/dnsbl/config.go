@@ -114,13 +114,3 @@ func judgeable(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	return ip.IsValid() && ip.IsGlobalUnicast() && !ip.IsPrivate()
 }
-
-func trusted(ip netip.Addr, prefixes []netip.Prefix) bool {
-	ip = ip.Unmap()
-	for _, p := range prefixes {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}

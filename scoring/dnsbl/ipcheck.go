@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"relayguard/internal/access"
 	"relayguard/scoring"
 )
 
@@ -32,7 +33,7 @@ func (k *IPCheck) Phase() scoring.Phase { return scoring.PhaseConnect }
 // original hop is judged at end of DATA instead) or authenticated (a
 // user's home IP is on policy lists, and rightly sends mail through us).
 func (k *IPCheck) Run(ctx context.Context, in *scoring.Input) scoring.Result {
-	if !in.ClientIP.IsValid() || in.AuthUser != "" || trusted(in.ClientIP, k.c.cfg.Trusted) {
+	if !in.ClientIP.IsValid() || in.AuthUser != "" || access.Contains(k.c.cfg.Trusted, in.ClientIP) {
 		return scoring.Result{}
 	}
 	return k.Judge(ctx, in.ClientIP, "")

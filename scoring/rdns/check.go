@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"relayguard/internal/access"
 	"relayguard/scoring"
 	"relayguard/scoring/dns"
 )
@@ -97,16 +98,7 @@ func (o *Options) check() (map[string]float64, error) {
 // user (a laptop on a home line has neither reverse DNS nor a real HELO
 // name, and is no spammer for it).
 func skipClient(in *scoring.Input, trusted []netip.Prefix) bool {
-	if !in.ClientIP.IsValid() || in.AuthUser != "" {
-		return true
-	}
-	ip := in.ClientIP.Unmap()
-	for _, p := range trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	return !in.ClientIP.IsValid() || in.AuthUser != "" || access.Contains(trusted, in.ClientIP)
 }
 
 // judgeable tells whether ip is worth asking the DNS about: loopback,

@@ -6,26 +6,13 @@ import (
 
 	"github.com/emersion/go-message/textproto"
 
+	"relayguard/internal/access"
 	"relayguard/rules"
 )
 
 // maxHops bounds the walk down the Received fields: RFC 5321 §6.3 has
 // relays count hops to break loops, and no honest trusted chain is long.
 const maxHops = 20
-
-// Trusted tells whether ip is inside one of the trusted prefixes.
-func Trusted(ip netip.Addr, trusted []netip.Prefix) bool {
-	if !ip.IsValid() {
-		return false
-	}
-	ip = ip.Unmap()
-	for _, p := range trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
 
 // OriginalHop finds where a message entered trusted hands. Only when the
 // client itself is a trusted relay are its Received fields believed: the
@@ -39,7 +26,7 @@ func Trusted(ip netip.Addr, trusted []netip.Prefix) bool {
 // read (a forged or broken field must not steer us further down), or when
 // the message never left trusted hands (local submission on the relay).
 func OriginalHop(h textproto.Header, trusted []netip.Prefix, clientIP netip.Addr) (Hop, bool) {
-	if !Trusted(clientIP, trusted) {
+	if !access.Contains(trusted, clientIP) {
 		return Hop{}, false
 	}
 	return walk(h, trusted, clientIP.Unmap())
@@ -70,7 +57,7 @@ func walk(h textproto.Header, trusted []netip.Prefix, via netip.Addr) (Hop, bool
 		if err != nil {
 			return Hop{}, false
 		}
-		if Trusted(hop.IP, trusted) {
+		if access.Contains(trusted, hop.IP) {
 			via = hop.IP
 			continue
 		}
@@ -84,7 +71,7 @@ func walk(h textproto.Header, trusted []netip.Prefix, via netip.Addr) (Hop, bool
 // client is a trusted relay (that field is then the relay's own), else the
 // zero time and false. Content rules judge a Date header against it.
 func NewestTrustedTime(h textproto.Header, trusted []netip.Prefix, clientIP netip.Addr) (time.Time, bool) {
-	if !Trusted(clientIP, trusted) {
+	if !access.Contains(trusted, clientIP) {
 		return time.Time{}, false
 	}
 	vals := h.Values("Received")
