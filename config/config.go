@@ -18,7 +18,9 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"relayguard/filter"
+	"relayguard/internal/access"
+	"relayguard/internal/mailaddr"
+	"relayguard/scoring/dns"
 )
 
 //go:embed default.toml
@@ -314,7 +316,10 @@ func (c *Config) validate() error {
 		return err
 	}
 	for _, d := range c.Access.LocalDomains {
-		if !filter.ValidDomain(strings.TrimSuffix(d, ".")) {
+		// mailaddr.ValidDomain holds the name to IDNA2008 as written: a
+		// name that needs UTS #46 mapping (U+212A KELVIN SIGN for k) is
+		// refused here rather than silently matched at RCPT.
+		if !mailaddr.ValidDomain(strings.TrimSuffix(d, ".")) {
 			return keyErr("access.local_domains", "not a domain name: %q", d)
 		}
 	}
@@ -345,7 +350,7 @@ func (c *Config) validate() error {
 		lists []List
 	}{{"dnsbl", c.DNSBL}, {"dnswl", c.DNSWL}, {"uribl", c.URIBL}} {
 		for _, l := range set.lists {
-			if !filter.ValidDomain(strings.TrimSuffix(l.Zone, ".")) {
+			if !mailaddr.ValidDomain(strings.TrimSuffix(l.Zone, ".")) {
 				return keyErr(set.key, "zone %q is not a domain name", l.Zone)
 			}
 		}
@@ -361,10 +366,7 @@ func (c *Config) validate() error {
 
 func (d *DNS) validate() error {
 	for _, s := range d.Servers {
-		if _, err := netip.ParseAddr(s); err == nil {
-			continue
-		}
-		if _, err := netip.ParseAddrPort(s); err != nil {
+		if _, err := dns.ServerAddr(s); err != nil {
 			return keyErr("dns.servers", "want IP or IP:port, got %q", s)
 		}
 	}
@@ -406,8 +408,12 @@ func (c *Config) normalise() {
 			c.Server.Hostname = "localhost"
 		}
 	}
+	// Local domains are compared in ASCII form (A-labels, lower case);
+	// validate has made sure each has one.
 	for i, d := range c.Access.LocalDomains {
-		c.Access.LocalDomains[i] = strings.ToLower(strings.TrimSuffix(d, "."))
+		if a, err := mailaddr.ASCII(strings.TrimSuffix(d, ".")); err == nil {
+			c.Access.LocalDomains[i] = a
+		}
 	}
 	for i, p := range c.Access.RelayNetworks {
 		c.Access.RelayNetworks[i] = p.Masked()
@@ -415,6 +421,13 @@ func (c *Config) normalise() {
 	for i, p := range c.Access.TrustedRelays {
 		c.Access.TrustedRelays[i] = p.Masked()
 	}
+}
+
+// List is the access facts in the form every layer asks them: who may
+// relay, whom we trust, which domains are ours, our egress addresses.
+func (a *Access) List() *access.List {
+	return access.New(access.Options{RelayNetworks: a.RelayNetworks, TrustedRelays: a.TrustedRelays,
+		LocalDomains: a.LocalDomains, EgressIPs: a.EgressIPs})
 }
 
 func oneOf(v string, allowed ...string) bool { return slices.Contains(allowed, v) }

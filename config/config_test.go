@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func TestUserFileOverridesOnlyWhatItSays(t *testing.T) {
 listen = "0.0.0.0:25"
 [access]
 relay_networks = ["192.0.2.0/24", "2001:db8::1/64"]
-local_domains = ["Example.COM."]
+local_domains = ["Example.COM.", "Bücher.example"]
 `), "test.toml")
 	if err != nil {
 		t.Fatal(err)
@@ -47,8 +48,10 @@ local_domains = ["Example.COM."]
 	if len(c.Access.RelayNetworks) != 2 || c.Access.RelayNetworks[0] != want[0] || c.Access.RelayNetworks[1] != want[1] {
 		t.Errorf("relay_networks = %v, want %v (replacing, not appending to, the default)", c.Access.RelayNetworks, want)
 	}
-	if c.Access.LocalDomains[0] != "example.com" {
-		t.Errorf("local domain not normalised: %q", c.Access.LocalDomains[0])
+	// Local domains are kept in the form they are compared in: A-labels,
+	// lower case, no trailing dot.
+	if !slices.Equal(c.Access.LocalDomains, []string{"example.com", "xn--bcher-kva.example"}) {
+		t.Errorf("local domains not normalised: %q", c.Access.LocalDomains)
 	}
 }
 
@@ -73,6 +76,8 @@ func TestInvalidConfigNamesKeyAndLine(t *testing.T) {
 		{"per-ip above global", "[server]\nmax_connections = 10\nmax_connections_per_ip = 20\n", "max_connections_per_ip"},
 		{"cert without key", "[server]\ntls_cert = \"/x.pem\"\n", "tls_cert and tls_key go together"},
 		{"bad local domain", "[access]\nlocal_domains = [\"exa mple.com\"]\n", "access.local_domains"},
+		{"local domain needing IDNA mapping", "[access]\nlocal_domains = [\"\u212Aiosk.test\"]\n", "access.local_domains"},
+		{"bad dns server", "[dns]\nservers = [\"dns.example\"]\n", "dns.servers"},
 		{"wrong type", "[server]\nmax_recipients = \"many\"\n", "max_recipients"},
 		{"bad log format", "[log]\nformat = \"xml\"\n", "log.format"},
 		{"syntax error", "[server\nlisten=1\n", "test.toml"},

@@ -1,35 +1,23 @@
 package filter
 
 import (
+	"errors"
 	"net/netip"
-	"slices"
 	"strings"
 
 	"github.com/emersion/go-smtp"
+
+	"relayguard/internal/access"
+	"relayguard/internal/mailaddr"
 )
 
 // Policy decides who may relay where. It is enforced at RCPT, before any
-// byte of the message is taken.
+// byte of the message is taken. The facts (relay networks, local domains)
+// come from package access; the decision and its reply are made here.
 type Policy struct {
-	// RelayNetworks may send to any domain.
-	RelayNetworks []netip.Prefix
-	// LocalDomains (lower case, no trailing dot) accept mail from anyone.
-	LocalDomains []string
-}
-
-// mayRelay tells whether a client may send to any domain: it is on a relay
-// network or has authenticated.
-func (p *Policy) mayRelay(ip netip.Addr, authenticated bool) bool {
-	if authenticated {
-		return true
-	}
-	ip = ip.Unmap()
-	for _, n := range p.RelayNetworks {
-		if n.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	// Access says who may relay and which domains are ours. Nil grants
+	// nothing: only authenticated clients may relay, no domain is local.
+	Access *access.List
 }
 
 // CheckRcpt returns nil when the recipient is acceptable from this client,
@@ -37,95 +25,63 @@ func (p *Policy) mayRelay(ip netip.Addr, authenticated bool) bool {
 // brackets and any source route removed (RFC 5321 §4.1.1.3 lets a server
 // ignore the route, so <@local:user@other> is judged as user@other), and a
 // quoted local part unquoted ("user@other"@local arrives as
-// user@other@local).
-func (p *Policy) CheckRcpt(rcpt string, ip netip.Addr, authenticated bool) *smtp.SMTPError {
-	local, domain, ok := splitAddress(rcpt)
-	if !ok {
-		return errBadRcptSyntax
+// user@other@local). smtputf8 is whether MAIL FROM carried SMTPUTF8.
+//
+// Syntax is judged before permission, for every client: a relay network or
+// an authenticated user sending a NUL or a 1000-octet local part gets 501
+// too, since the next hop would refuse it or, worse, take it.
+func (p *Policy) CheckRcpt(rcpt string, ip netip.Addr, authenticated, smtputf8 bool) *smtp.SMTPError {
+	addr, err := mailaddr.Parse(rcpt, smtputf8)
+	if err != nil {
+		return addressError(err, errBadRcptSyntax)
 	}
-	if strings.HasPrefix(domain, "[") {
-		// An address literal names a host, not a domain we serve.
-		if p.mayRelay(ip, authenticated) && validAddressLiteral(domain) {
-			return nil
-		}
-		if !validAddressLiteral(domain) {
-			return errBadRcptSyntax
-		}
-		return errRelayDenied
-	}
-	if !ValidDomain(domain) {
-		// Includes the trailing dot: "user@example.com." is not RFC 5321
-		// syntax, and MTAs disagree on whether it is local.
-		return errBadRcptSyntax
-	}
-	if p.mayRelay(ip, authenticated) {
+	if p.Access.MayRelay(ip, authenticated) {
 		return nil
 	}
-	if !slices.Contains(p.LocalDomains, strings.ToLower(domain)) {
+	// An address literal names a host, not a domain we serve. Domains are
+	// compared in ASCII form: "user@\u212Aiosk.test" never got here (not
+	// IDNA2008), and "user@bücher.example" matches xn--bcher-kva.example.
+	if addr.Literal || !p.Access.IsLocalDomain(addr.ASCII) {
 		return errRelayDenied
 	}
 	// The local part of a local domain must not route elsewhere: the MTA
 	// behind us may still honour the old %-hack (user%other@local), UUCP
 	// bang paths (other!user@local), an embedded @ from a quoted local part,
 	// or a leftover source route.
-	if strings.ContainsAny(local, "@%!:") {
+	if strings.ContainsAny(addr.Local, "@%!:") {
 		return errRelayDenied
 	}
 	return nil
 }
 
-// splitAddress splits at the last @. Both parts must be non-empty.
-func splitAddress(addr string) (local, domain string, ok bool) {
-	i := strings.LastIndexByte(addr, '@')
-	if i <= 0 || i == len(addr)-1 {
-		return "", "", false
+// CheckSender returns nil when from is an acceptable reverse-path, else
+// the SMTP error to answer. The null reverse-path (MAIL FROM:<>, bounces)
+// is always acceptable (RFC 5321 §4.5.5).
+func CheckSender(from string, smtputf8 bool) *smtp.SMTPError {
+	if from == "" {
+		return nil
 	}
-	return addr[:i], addr[i+1:], true
+	if _, err := mailaddr.Parse(from, smtputf8); err != nil {
+		return addressError(err, errBadSenderSyntax)
+	}
+	return nil
 }
 
-// ValidDomain checks RFC 5321 Domain syntax: dot-separated labels of
-// letters, digits and hyphens (or UTF-8 for SMTPUTF8), no empty label, so
-// no leading or trailing dot.
-func ValidDomain(d string) bool {
-	if d == "" || len(d) > 255 {
-		return false
+// addressError is the reply for an address mailaddr refused: 553 5.6.7
+// for a non-ASCII address without SMTPUTF8 (RFC 6531 §3.5), else the
+// syntax error of the command (501 5.1.3 for RCPT, 501 5.1.7 for MAIL).
+func addressError(err error, syntax *smtp.SMTPError) *smtp.SMTPError {
+	var e *mailaddr.Error
+	if errors.As(err, &e) && e.Reason == mailaddr.ReasonNeedsSMTPUTF8 {
+		return errNeedsSMTPUTF8
 	}
-	for _, label := range strings.Split(d, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, r := range label {
-			ascii := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-'
-			if !ascii && r < 0x80 {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// validAddressLiteral checks [IPv4] and [IPv6:...] (RFC 5321 §4.1.3).
-func validAddressLiteral(d string) bool {
-	inner, ok := strings.CutPrefix(d, "[")
-	if !ok {
-		return false
-	}
-	inner, ok = strings.CutSuffix(inner, "]")
-	if !ok {
-		return false
-	}
-	if v6, ok := strings.CutPrefix(inner, "IPv6:"); ok {
-		a, err := netip.ParseAddr(v6)
-		return err == nil && a.Is6()
-	}
-	a, err := netip.ParseAddr(inner)
-	return err == nil && a.Is4()
+	return syntax
 }
 
 // formatPath writes an address for the upstream's MAIL/RCPT, quoting a
 // local part that is not a dot-atom (go-smtp hands us "a b"@x unquoted).
 func formatPath(addr string) string {
-	local, domain, ok := splitAddress(addr)
+	local, domain, ok := mailaddr.Split(addr)
 	if !ok || isDotAtom(local) {
 		return addr
 	}

@@ -66,6 +66,8 @@ var (
 	errRelayDenied     = fixed(554, smtp.EnhancedCode{5, 7, 1}, "Relay access denied")
 	errBadRcptSyntax   = fixed(501, smtp.EnhancedCode{5, 1, 3}, "Bad recipient address syntax")
 	errBadSenderSyntax = fixed(501, smtp.EnhancedCode{5, 1, 7}, "Bad sender address syntax")
+	// RFC 6531 §3.5: a non-ASCII address in a transaction without SMTPUTF8.
+	errNeedsSMTPUTF8 = fixed(553, smtp.EnhancedCode{5, 6, 7}, "Non-ASCII address requires SMTPUTF8")
 )
 
 // The message itself.

@@ -46,6 +46,7 @@ type session struct {
 	up      UpstreamConn // kept across transactions, closed at Logout
 	inTx    bool         // the next hop has a MAIL outstanding
 	from    string
+	utf8    bool // MAIL FROM carried SMTPUTF8 (RFC 6531): RCPT may be non-ASCII
 	rcpts   []string
 	started time.Time
 	early   *scoring.Verdict // with RejectEarly: the sender-only verdict, once known
@@ -106,10 +107,10 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		return err
 	}
 	s.Reset()
-	if from != "" {
-		if _, _, ok := splitAddress(from); !ok {
-			return errBadSenderSyntax
-		}
+	utf8 := opts != nil && opts.UTF8
+	if err := CheckSender(from, utf8); err != nil {
+		s.log.Info("sender refused", "session", s.id, "ip", s.ip, "helo", s.helo, "from", from, "reply", err.Message)
+		return err
 	}
 	reused := s.up != nil
 	if err := s.upstream(); err != nil {
@@ -129,7 +130,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		return s.upstreamError("MAIL", err)
 	}
 	s.inTx = true
-	s.from = from
+	s.from, s.utf8 = from, utf8
 	s.started = time.Now()
 	s.job.Mail(from)
 	return nil
@@ -195,7 +196,7 @@ func (s *session) dropUpstream() {
 
 // Rcpt applies the access policy, then asks the next hop.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if err := s.srv.policy.CheckRcpt(to, s.ip, s.user != ""); err != nil {
+	if err := s.srv.policy.CheckRcpt(to, s.ip, s.user != "", s.utf8); err != nil {
 		s.log.Info("rcpt refused", "session", s.id, "ip", s.ip, "helo", s.helo, "from", s.from, "rcpt", to, "reply", err.Message)
 		return err
 	}

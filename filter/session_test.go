@@ -18,6 +18,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"relayguard/internal/access"
 	"relayguard/scoring"
 )
 
@@ -127,10 +128,10 @@ func startServer(t testing.TB, opts Options, policy scoring.Policy, up *fakeUpst
 	if up == nil {
 		up = &fakeUpstream{}
 	}
-	pol := &Policy{
+	pol := &Policy{Access: access.New(access.Options{
 		RelayNetworks: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")},
-		LocalDomains:  []string{"local.example"},
-	}
+		LocalDomains:  []string{"local.example", "kiosk.test", "xn--bcher-kva.example"},
+	})}
 	srv := NewServer(opts, pol, nil, engine, up, discardLog())
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"relayguard/internal/access"
 	"relayguard/scoring"
 )
 
@@ -33,10 +34,10 @@ func wireServer(t *testing.T, tune func(*Options)) (*Server, string, *mta) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol := &Policy{
+	pol := &Policy{Access: access.New(access.Options{
 		RelayNetworks: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")},
 		LocalDomains:  []string{"local.example"},
-	}
+	})}
 	up := &SMTPUpstream{Addr: mtaAddr, Hostname: "relayguard.test", TLS: TLSOff, Timeout: 5 * time.Second}
 	srv := NewServer(opts, pol, nil, engine, up, discardLog())
 	l, err := net.Listen("tcp", "127.0.0.1:0")

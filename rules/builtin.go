@@ -8,6 +8,8 @@ import (
 	"unicode"
 
 	"golang.org/x/net/publicsuffix"
+
+	"relayguard/internal/mailaddr"
 )
 
 // Built-in heuristics: findings that need code rather than a pattern
@@ -75,11 +77,10 @@ func registeredDomain(host string) string {
 	if host == "" || IsIPHost(host) {
 		return host
 	}
-	d, err := publicsuffix.EffectiveTLDPlusOne(host)
-	if err != nil {
-		return host
+	if d, ok := mailaddr.Registrable(host); ok {
+		return d
 	}
-	return d
+	return host
 }
 
 // hasPublicSuffix tells whether host ends in a suffix the public suffix
@@ -376,17 +377,10 @@ func fromNameOtherAddr(e *evalCtx, r *rule) (string, bool) {
 		return "", false
 	}
 	shown = strings.ToLower(shown)
-	if shown == from.Addr || registeredDomain(domainOf(shown)) == registeredDomain(from.Domain()) {
+	if shown == from.Addr || registeredDomain(mailaddr.Domain(shown)) == registeredDomain(from.Domain()) {
 		return "", false
 	}
 	return fmt.Sprintf("shows %s, is %s", shown, from.Addr), true
-}
-
-func domainOf(addr string) string {
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		return addr[i+1:]
-	}
-	return ""
 }
 
 // replyToFreemail: answers go to a free-mail box while the message claims

@@ -4,6 +4,8 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+
+	"relayguard/internal/mailaddr"
 )
 
 // Header helpers: addresses, dates and Received timestamps, each tolerant
@@ -17,10 +19,7 @@ type Address struct {
 
 // Domain is the part after the last @, lower case.
 func (a Address) Domain() string {
-	if i := strings.LastIndexByte(a.Addr, '@'); i >= 0 {
-		return a.Addr[i+1:]
-	}
-	return ""
+	return mailaddr.Domain(a.Addr)
 }
 
 var addrParser = mail.AddressParser{WordDecoder: &wordDecoder}

@@ -150,14 +150,7 @@ func buildChecks(c *config.Config, svc *services) (*engineParts, error) {
 }
 
 func newResolver(c *config.Config, log *slog.Logger) (*dns.Client, error) {
-	servers := make([]string, len(c.DNS.Servers))
-	for i, s := range c.DNS.Servers {
-		if a, err := netip.ParseAddr(s); err == nil {
-			s = netip.AddrPortFrom(a, 53).String()
-		}
-		servers[i] = s
-	}
-	cl, err := dns.New(dns.Options{Servers: servers, Timeout: c.DNS.Timeout.Duration, Retries: c.DNS.Retries, CacheSize: c.DNS.CacheSize, Log: log})
+	cl, err := dns.New(dns.Options{Servers: c.DNS.Servers, Timeout: c.DNS.Timeout.Duration, Retries: c.DNS.Retries, CacheSize: c.DNS.CacheSize, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w", err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"relayguard/config"
 	"relayguard/filter"
-	"relayguard/internal/access"
 	"relayguard/rules"
 	"relayguard/scoring"
 )
@@ -38,17 +37,6 @@ func policyOf(c *config.Config) scoring.Policy {
 	}
 }
 
-// accessOf is the access policy of the configuration: who may relay,
-// whom we trust, what is ours.
-func accessOf(c *config.Config) *access.List {
-	return access.New(access.Options{
-		RelayNetworks: c.Access.RelayNetworks,
-		TrustedRelays: c.Access.TrustedRelays,
-		LocalDomains:  c.Access.LocalDomains,
-		EgressIPs:     c.Access.EgressIPs,
-	})
-}
-
 // engineOn builds the engine of a configuration on running services. The
 // parts come along: the rule set for its warnings, and a monitor for
 // changed lists that services.adopt starts once the engine is in service.
@@ -58,7 +46,7 @@ func engineOn(c *config.Config, svc *services) (*scoring.Engine, *engineParts, e
 		return nil, nil, err
 	}
 	e, err := scoring.NewEngine(scoring.Options{Policy: policyOf(c), Timeout: c.Scoring.Timeout.Duration,
-		Trust: accessOf(c), Log: svc.log, Checks: p.checks})
+		Trust: c.Access.List(), Log: svc.log, Checks: p.checks})
 	return e, p, err
 }
 
@@ -109,7 +97,7 @@ func buildServer(c *config.Config, engine *scoring.Engine, log *slog.Logger, tls
 		RejectEarly:         c.Scoring.RejectEarly,
 		ParseOptions:        rules.Options{MaxScanBytes: c.Rules.MaxScanBytes},
 	}
-	policy := &filter.Policy{RelayNetworks: c.Access.RelayNetworks, LocalDomains: c.Access.LocalDomains}
+	policy := &filter.Policy{Access: c.Access.List()}
 	return filter.NewServer(opts, policy, users, engine, up, log), nil
 }
 

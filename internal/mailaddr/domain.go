@@ -62,6 +62,7 @@ func asciiLabel(label string) (string, error) {
 	if label == "" {
 		return "", &Error{Reason: ReasonDomainSyntax} // leading, trailing or double dot
 	}
+	label = lowerASCII(label)
 	if !isASCII(label) {
 		a, err := idnaProfile.ToASCII(label)
 		if err != nil {
@@ -76,7 +77,6 @@ func asciiLabel(label string) (string, error) {
 		}
 		return a, nil
 	}
-	label = lowerASCII(label)
 	if !ldh(label) {
 		return "", &Error{Reason: ReasonDomainSyntax}
 	}

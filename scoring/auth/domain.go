@@ -6,7 +6,8 @@ import (
 
 	"github.com/emersion/go-msgauth/dmarc"
 	"golang.org/x/net/idna"
-	"golang.org/x/net/publicsuffix"
+
+	"relayguard/internal/mailaddr"
 )
 
 // normDomain returns d in the form we compare and query: ASCII (A-labels),
@@ -69,15 +70,13 @@ func isASCII(s string) bool {
 }
 
 // orgDomain is the organisational domain of a normalised domain (RFC 7489
-// §3.2): the public suffix plus one label, by the Public Suffix List
-// compiled into golang.org/x/net/publicsuffix. A name that is itself a
-// public suffix is its own organisational domain.
+// §3.2), mailaddr's registrable domain. A name that is itself a public
+// suffix is its own organisational domain.
 func orgDomain(d string) string {
-	org, err := publicsuffix.EffectiveTLDPlusOne(d)
-	if err != nil {
-		return d
+	if org, ok := mailaddr.Registrable(d); ok {
+		return org
 	}
-	return org
+	return d
 }
 
 // aligned reports identifier alignment of an authenticated domain with the
@@ -94,13 +93,4 @@ func aligned(authDomain, fromDomain string, mode dmarc.AlignmentMode) bool {
 		return false
 	}
 	return orgDomain(authDomain) == orgDomain(fromDomain)
-}
-
-// addrDomain returns the domain part of an address (after the last '@').
-func addrDomain(addr string) string {
-	i := strings.LastIndexByte(addr, '@')
-	if i < 0 {
-		return ""
-	}
-	return addr[i+1:]
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 	"github.com/emersion/go-msgauth/dmarc"
 
+	"relayguard/internal/mailaddr"
 	"relayguard/scoring"
 )
 
@@ -30,7 +31,7 @@ func (a *Auth) runEgress(ctx context.Context, in *scoring.Input) scoring.Result 
 	}
 	outbound := in.Outbound
 	spfOut := a.spfFor(ctx, in)
-	sender := normDomain(addrDomain(in.From))
+	sender := normDomain(mailaddr.Domain(in.From))
 	if in.From == "" {
 		sender = "" // the next hop checks our upstream's HELO instead
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
+
+	"relayguard/internal/mailaddr"
 )
 
 // maxFromFields bounds the From fields parsed in a hostile header.
@@ -43,7 +45,7 @@ func parseFrom(h *textproto.Header) fromInfo {
 			continue
 		}
 		for _, ad := range addrs {
-			if d := normDomain(addrDomain(ad.Address)); d != "" {
+			if d := normDomain(mailaddr.Domain(ad.Address)); d != "" {
 				fi.add(d)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"blitiri.com.ar/go/spf"
 	"github.com/emersion/go-msgauth/authres"
 
+	"relayguard/internal/mailaddr"
 	"relayguard/scoring"
 )
 
@@ -140,7 +141,7 @@ func (a *Auth) EvaluateSPF(ctx context.Context, ip netip.Addr, helo, sender stri
 	}
 
 	out.Identity = IdentityMailFrom
-	out.Domain = normDomain(addrDomain(sender))
+	out.Domain = normDomain(mailaddr.Domain(sender))
 	var err error
 	out.Result = spf.None
 	if out.Domain != "" {

@@ -132,7 +132,7 @@ func New(opts Options) (*Client, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	for _, s := range servers {
-		addr, err := serverAddr(s)
+		addr, err := ServerAddr(s)
 		if err != nil {
 			return nil, fmt.Errorf("dns: server %q: %w", s, err)
 		}
@@ -147,8 +147,11 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
-// serverAddr checks that s is IP or IP:port and gives it as IP:port.
-func serverAddr(s string) (string, error) {
+// ServerAddr checks that s is a resolver's address, IP or IP:port (an IPv6
+// address with a port in brackets), and gives it as IP:port, port 53 when
+// none is given (RFC 1035 §4.2). It is the one place a configured DNS
+// server is read: config validates with it and New normalises with it.
+func ServerAddr(s string) (string, error) {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
 		host, port = strings.Trim(s, "[]"), "53"

@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/idna"
-	"golang.org/x/net/publicsuffix"
 
+	"relayguard/internal/mailaddr"
 	"relayguard/scoring"
 )
 
@@ -70,7 +70,7 @@ func (k *URICheck) targets(in *scoring.Input) []uriTarget {
 		byName[name] = &uriTarget{name: name, ip: ip, source: source, count: 1, first: n, sender: sender}
 		n++
 	}
-	if d := domainOf(in.From); d != "" {
+	if d := mailaddr.Domain(in.From); d != "" {
 		add(d, "MAIL FROM domain", true)
 	}
 	if in.Message != nil {
@@ -124,21 +124,11 @@ func reduce(host string) (name string, ip, ok bool) {
 			break
 		}
 	}
-	d, err := publicsuffix.EffectiveTLDPlusOne(host)
-	if err != nil || !strings.Contains(d, ".") {
+	d, ok := mailaddr.Registrable(host)
+	if !ok || !strings.Contains(d, ".") {
 		return "", false, false
 	}
 	return d, false, true
-}
-
-// domainOf is the domain of an address ("" for the null sender).
-func domainOf(addr string) string {
-	addr = strings.Trim(strings.TrimSpace(addr), "<>")
-	i := strings.LastIndexByte(addr, '@')
-	if i < 0 {
-		return ""
-	}
-	return addr[i+1:]
 }
 
 // fromHeaderDomains reads the domains of the From header's addresses. A
@@ -149,14 +139,14 @@ func fromHeaderDomains(v string) []string {
 	}
 	addrs, err := mail.ParseAddressList(v)
 	if err != nil {
-		if d := domainOf(strings.Trim(lastWord(v), "<>\"'")); d != "" {
+		if d := mailaddr.Domain(strings.Trim(lastWord(v), "<>\"'")); d != "" {
 			return []string{d}
 		}
 		return nil
 	}
 	var out []string
 	for _, a := range addrs {
-		if d := domainOf(a.Address); d != "" {
+		if d := mailaddr.Domain(a.Address); d != "" {
 			out = append(out, d)
 		}
 	}
