@@ -35,6 +35,10 @@ type Message struct {
 	contentOnce sync.Once
 	body        *content
 
+	// The From field, parsed on first use (from.go).
+	fromOnce sync.Once
+	from     *From
+
 	// Rule results, computed once per rule set (ruleset.go).
 	evalMu sync.Mutex
 	evals  map[*compiled]*evaluation

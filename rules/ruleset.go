@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -49,12 +48,12 @@ type Rule struct {
 	Line        int
 }
 
-// Ruleset is the compiled content rules. It is safe for concurrent use;
-// Reload swaps in a new compilation atomically.
+// Ruleset is the compiled content rules. It is immutable and safe for
+// concurrent use; SIGHUP loads a new one with a new engine.
 type Ruleset struct {
 	files []string
 	opts  Options
-	cur   atomic.Pointer[compiled]
+	cur   *compiled
 }
 
 // compiled is one immutable compilation of the rule files.
@@ -109,20 +108,7 @@ func Load(files []string, opts Options) (*Ruleset, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs := &Ruleset{files: slices.Clone(files), opts: opts}
-	rs.cur.Store(c)
-	return rs, nil
-}
-
-// Reload reads the rule files again. On error the rules in use stay as
-// they were and the error says why (for the SIGHUP log line).
-func (rs *Ruleset) Reload() error {
-	c, err := compileFiles(rs.files, rs.opts)
-	if err != nil {
-		return err
-	}
-	rs.cur.Store(c)
-	return nil
+	return &Ruleset{files: slices.Clone(files), opts: opts, cur: c}, nil
 }
 
 // Options returns the options the rule set was loaded with.
@@ -134,13 +120,12 @@ func (rs *Ruleset) Files() []string { return slices.Clone(rs.files) }
 // Warnings lists what loaded but deserves a look, each with file:line
 // (Problem.String): a meta rule naming a symbol that no content rule and
 // no check in Options.KnownSymbols emits, which is most often a typo. The
-// proxy logs them at start and after each reload; they are those of the
-// rules in force (a failed Reload keeps the old ones).
-func (rs *Ruleset) Warnings() []Problem { return slices.Clone(rs.cur.Load().warnings) }
+// proxy logs them at start and after each reload.
+func (rs *Ruleset) Warnings() []Problem { return slices.Clone(rs.cur.warnings) }
 
 // Rules lists every rule, sorted by name.
 func (rs *Ruleset) Rules() []Rule {
-	c := rs.cur.Load()
+	c := rs.cur
 	out := make([]Rule, 0, len(c.all))
 	for _, r := range c.all {
 		if r.sub {
@@ -485,7 +470,7 @@ type evaluation struct {
 // date rules judge the Date header against it (see referenceTime). The
 // result is computed once per message and rule set; later calls return it.
 func (rs *Ruleset) Evaluate(m *Message, received time.Time) []Hit {
-	c := rs.cur.Load()
+	c := rs.cur
 	return m.evaluate(c, received).hits
 }
 
@@ -493,7 +478,7 @@ func (rs *Ruleset) Evaluate(m *Message, received time.Time) []Hit {
 // so far (by any check). Sub-rules (__NAME) that fired in an earlier
 // Evaluate of m count too; m may be nil.
 func (rs *Ruleset) EvaluateMeta(m *Message, symbols []string) []Hit {
-	c := rs.cur.Load()
+	c := rs.cur
 	fired := make(map[string]bool, len(symbols))
 	for _, s := range symbols {
 		fired[s] = true

@@ -160,6 +160,10 @@ type Facts struct {
 	// that gave it to the relay (from PhaseData on; nil when the client is
 	// not a trusted relay or no untrusted hop was found).
 	Hop *trace.Hop
+	// FromDomains are the RFC5322.From domains, normalised, at most
+	// rules.MaxFromDomains (from PhaseData on; Message.From has the rest
+	// of what the field says).
+	FromDomains []string
 }
 
 // Input is everything known about the transaction when a check starts.

@@ -12,10 +12,6 @@ import (
 // a final-phase check named "meta" that runs the meta rules once every
 // other check's symbols are known (so a meta may name DKIM_VALID or a
 // DNSBL symbol as well as content rules).
-//
-// rs may be reloaded (Ruleset.Reload, on SIGHUP) while the checks are in
-// use: each message is judged by the rules in force when it arrived at the
-// check.
 func ContentChecks(rs *rules.Ruleset) []Check {
 	return []Check{contentCheck{rs}, metaCheck{rs}}
 }

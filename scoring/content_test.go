@@ -157,40 +157,6 @@ func TestContentCheckHonoursDeadline(t *testing.T) {
 	}
 }
 
-// TestReloadTakesEffect: after Ruleset.Reload the same checks judge with
-// the new rules (SIGHUP).
-func TestReloadTakesEffect(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "local.toml")
-	write := func(word string) {
-		rule := "[[rule]]\nname = \"LOCAL_WORD\"\nkind = \"body\"\npattern = '" + word + "'\nscore = 2\ndescription = \"local word\"\n"
-		if err := os.WriteFile(p, []byte(rule), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("aardvark")
-	rs, err := rules.Load([]string{p}, rules.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newTestEngine(t, time.Second, ContentChecks(rs)...)
-	has := func(body string) bool {
-		v := e.Score(Conn{SessionID: "S"}, "", nil, msgOf("Subject: x\r\n\r\n"+body+"\r\n"))
-		_, ok := symbolByName(v, "LOCAL_WORD")
-		return ok
-	}
-	if !has("aardvark") {
-		t.Fatal("rule not in force")
-	}
-	write("zebra")
-	if err := rs.Reload(); err != nil {
-		t.Fatal(err)
-	}
-	if has("aardvark") || !has("zebra") {
-		t.Error("reload not seen by the checks")
-	}
-}
-
 func TestHitDetail(t *testing.T) {
 	tests := []struct {
 		hit  rules.Hit

@@ -297,12 +297,16 @@ func (j *Job) Finish(msg *rules.Message) Verdict {
 	return decide(j.e.policy, syms, auth, failed)
 }
 
-// messageFacts reads the Received fields once: behind a trusted relay, the
-// original hop is the host to judge, and a hop that authenticated to the
-// relay (or none at all: local submission on the relay) makes the mail
-// our users' own.
+// messageFacts reads what the message says of its origin, once: its From
+// domains, and behind a trusted relay the original hop, which is the host
+// to judge; a hop that authenticated to the relay (or none at all: local
+// submission on the relay) makes the mail our users' own.
 func (j *Job) messageFacts(f *Facts, msg *rules.Message) {
-	if !f.Relayed || msg == nil {
+	if msg == nil {
+		return
+	}
+	f.FromDomains = msg.From().Domains
+	if !f.Relayed {
 		return
 	}
 	hop, ok := trace.OriginalHop(msg.Header, j.e.trust.Trusted, j.base.ClientIP)

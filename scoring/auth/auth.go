@@ -8,7 +8,7 @@
 // context, and the work per message is bounded: the SPF library enforces
 // RFC 7208's lookup limits, DKIM verifies at most MaxDKIMSignatures
 // signatures, DMARC looks up at most two records per From domain and at most
-// maxFromDomains domains.
+// rules.MaxFromDomains domains.
 //
 // The checks, and the findings they publish for later checks (typed keys,
 // read with scoring.Await):
@@ -66,9 +66,6 @@ const (
 	// maxEgressIPs bounds the SPF evaluations the egress check does per
 	// message (one per egress IP, each up to RFC 7208's 10 lookups).
 	maxEgressIPs = 8
-	// maxFromDomains bounds the DMARC evaluations for a From field naming
-	// several domains.
-	maxFromDomains = 3
 )
 
 // Options configures the checks. Resolver is required; the zero value of

@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 	"github.com/emersion/go-msgauth/dkim"
 
+	"relayguard/internal/mailaddr"
 	"relayguard/rules"
 	"relayguard/scoring"
 )
@@ -109,7 +110,7 @@ func (a *Auth) verifyDKIM(ctx context.Context, msg *rules.Message) (*DKIMOutcome
 		return nil, fmt.Errorf("dkim: %w", err)
 	}
 	for _, v := range verifs {
-		s := DKIMSignature{Domain: normDomain(v.Domain), Identifier: v.Identifier}
+		s := DKIMSignature{Domain: mailaddr.Normalize(v.Domain), Identifier: v.Identifier}
 		switch {
 		case v.Err == nil && s.Domain == "":
 			s.Result, s.Reason = authres.ResultPermError, "signing domain is not a domain name"

@@ -46,7 +46,7 @@ func (a *Auth) runDMARC(ctx context.Context, in *scoring.Input) scoring.Result {
 	}
 	spfOut := a.spfFor(ctx, in)
 
-	fi := parseFrom(&in.Message.Header)
+	fi := fromInfoOf(in.Message)
 	if fi.problem != "" {
 		res.Symbols = append(res.Symbols, a.sym(fi.problem, fi.detail))
 	}

@@ -31,7 +31,7 @@ func (a *Auth) runEgress(ctx context.Context, in *scoring.Input) scoring.Result 
 	}
 	outbound := in.Outbound
 	spfOut := a.spfFor(ctx, in)
-	sender := normDomain(mailaddr.Domain(in.From))
+	sender := mailaddr.Normalize(mailaddr.Domain(in.From))
 	if in.From == "" {
 		sender = "" // the next hop checks our upstream's HELO instead
 	}
@@ -53,7 +53,7 @@ func (a *Auth) runEgress(ctx context.Context, in *scoring.Input) scoring.Result 
 	}()
 
 	var o *DMARCOutcome
-	fi := parseFrom(&in.Message.Header)
+	fi := fromInfoOf(in.Message)
 	switch {
 	case len(fi.domains) != 1:
 		// Missing or several From domains: the dmarc check says so.

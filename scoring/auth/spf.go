@@ -112,7 +112,7 @@ func (a *Auth) EvaluateSPF(ctx context.Context, ip netip.Addr, helo, sender stri
 
 	// The HELO identity is evaluated beside MAIL FROM, so the two chains
 	// of lookups overlap.
-	heloDomain := normDomain(helo)
+	heloDomain := mailaddr.Normalize(helo)
 	out.HELODomain = heloDomain
 	var heloRes spf.Result
 	var heloErr error
@@ -141,7 +141,7 @@ func (a *Auth) EvaluateSPF(ctx context.Context, ip netip.Addr, helo, sender stri
 	}
 
 	out.Identity = IdentityMailFrom
-	out.Domain = normDomain(mailaddr.Domain(sender))
+	out.Domain = mailaddr.Normalize(mailaddr.Domain(sender))
 	var err error
 	out.Result = spf.None
 	if out.Domain != "" {

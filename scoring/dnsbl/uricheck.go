@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"net/netip"
 	"slices"
 	"strings"
@@ -73,10 +72,10 @@ func (k *URICheck) targets(in *scoring.Input) []uriTarget {
 	if d := mailaddr.Domain(in.From); d != "" {
 		add(d, "MAIL FROM domain", true)
 	}
+	for _, d := range in.FromDomains {
+		add(d, "From header domain", true)
+	}
 	if in.Message != nil {
-		for _, d := range fromHeaderDomains(in.Message.Header.Get("From")) {
-			add(d, "From header domain", true)
-		}
 		for _, h := range k.c.links(in.Message) {
 			add(h, "link domain", false)
 		}
@@ -129,36 +128,6 @@ func reduce(host string) (name string, ip, ok bool) {
 		return "", false, false
 	}
 	return d, false, true
-}
-
-// fromHeaderDomains reads the domains of the From header's addresses. A
-// header net/mail cannot parse still gives the domain after its last '@'.
-func fromHeaderDomains(v string) []string {
-	if v == "" {
-		return nil
-	}
-	addrs, err := mail.ParseAddressList(v)
-	if err != nil {
-		if d := mailaddr.Domain(strings.Trim(lastWord(v), "<>\"'")); d != "" {
-			return []string{d}
-		}
-		return nil
-	}
-	var out []string
-	for _, a := range addrs {
-		if d := mailaddr.Domain(a.Address); d != "" {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-func lastWord(v string) string {
-	f := strings.Fields(v)
-	if len(f) == 0 {
-		return ""
-	}
-	return f[len(f)-1]
 }
 
 // Run looks up the message's targets on every enabled list, all in

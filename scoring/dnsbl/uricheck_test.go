@@ -77,7 +77,7 @@ func TestURICheckFindsListedDomains(t *testing.T) {
 			if k.Name() != "uribl" || k.Phase() != scoring.PhaseData {
 				t.Errorf("check %s at %v", k.Name(), k.Phase())
 			}
-			res := k.Run(bg, &scoring.Input{From: tt.from, Message: m})
+			res := k.Run(bg, withFacts(&scoring.Input{From: tt.from, Message: m}))
 			checkSymbols(t, res.Symbols, tt.want)
 			if (res.Err != nil) != tt.wantErr {
 				t.Errorf("Err = %v", res.Err)
@@ -154,4 +154,10 @@ func TestURICheckReadsMessageLinks(t *testing.T) {
 	m := message(t, "From: a@clean.example\nContent-Type: text/plain", "Buy now at https://shop.example.biz/deal and https://clean.example/\r\n")
 	res := k.Run(bg, &scoring.Input{Message: m})
 	checkSymbols(t, res.Symbols, []wantSym{{"URIBL_DBL", 6, "link domain example.biz"}})
+}
+
+// withFacts fills in what the engine works out from the message.
+func withFacts(in *scoring.Input) *scoring.Input {
+	in.FromDomains = in.Message.From().Domains
+	return in
 }
