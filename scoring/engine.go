@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-msgauth/authres"
@@ -41,11 +42,12 @@ type Options struct {
 // Engine holds the configured checks and policy. It is safe for concurrent
 // use; each SMTP session gets its own Job.
 type Engine struct {
-	checks  [numPhases][]Check
-	policy  Policy
-	timeout time.Duration
-	trust   Trust
-	log     *slog.Logger
+	checks   [numPhases][]Check
+	policy   Policy
+	timeout  time.Duration
+	trust    Trust
+	log      *slog.Logger
+	failures failureLog
 }
 
 // NewEngine makes an engine.
@@ -324,7 +326,7 @@ func (j *Job) join(runs []*run) (syms []Symbol, auth []authres.Result, failed []
 		auth = append(auth, r.res.Auth...)
 		if r.res.Err != nil {
 			failed = append(failed, r.check.Name())
-			j.e.log.Warn("check failed", "session", j.base.SessionID, "check", r.check.Name(), "err", r.res.Err)
+			j.e.failures.report(j.e.log, j.base.SessionID, r.check.Name(), r.res.Err)
 		}
 	}
 	return syms, auth, failed
@@ -343,4 +345,42 @@ func (e *Engine) Score(conn Conn, from string, rcpts []string, msg *rules.Messag
 		j.Rcpt(r)
 	}
 	return j.Finish(msg)
+}
+
+// failureLog keeps an outage from writing a warning per message: a check's
+// failure is logged at Warn at most once a minute, with the number of
+// failures since the last warning; the rest go to Debug. Every message's
+// own log line still names the checks that failed for it.
+type failureLog struct {
+	mu   sync.Mutex
+	last map[string]failureState
+}
+
+type failureState struct {
+	at     time.Time
+	missed int
+}
+
+const failureLogEvery = time.Minute
+
+func (f *failureLog) report(log *slog.Logger, session, check string, err error) {
+	f.mu.Lock()
+	if f.last == nil {
+		f.last = make(map[string]failureState)
+	}
+	st := f.last[check]
+	now := time.Now()
+	warn := now.Sub(st.at) >= failureLogEvery
+	if warn {
+		f.last[check] = failureState{at: now}
+	} else {
+		st.missed++
+		f.last[check] = st
+	}
+	f.mu.Unlock()
+	if warn {
+		log.Warn("check failed", "session", session, "check", check, "err", err, "failures_since_last_warning", st.missed)
+		return
+	}
+	log.Debug("check failed", "session", session, "check", check, "err", err)
 }

@@ -3,8 +3,10 @@ package scoring
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -248,3 +250,34 @@ func TestFinalCheckReadsDataResult(t *testing.T) {
 		t.Errorf("failed: %v", v.Failed)
 	}
 }
+
+func TestCheckFailuresAreLoggedOncePerOutage(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	down := CheckFunc{"dnsbl", PhaseConnect, func(context.Context, *Input) Result {
+		return Result{Err: errors.New("DNS unavailable: the resolver is not answering")}
+	}}
+	e, err := NewEngine(Options{Policy: DefaultPolicy(), Timeout: time.Second, Log: log, Checks: []Check{down}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if v := e.Score(Conn{}, "", nil, msgOf("\r\n")); len(v.Failed) != 1 {
+			t.Fatalf("failed = %v: each message must still record the failure", v.Failed)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(buf.String(), "check failed"); n != 1 {
+		t.Errorf("%d warnings for one outage over 20 messages, want 1:\n%s", n, buf.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
