@@ -35,7 +35,7 @@ func LoadUsers(path string) (Users, error) {
 			return nil, fmt.Errorf("users file %s:%d: want user:bcrypt-hash", path, n)
 		}
 		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
-			return nil, fmt.Errorf("users file %s:%d: user %s: not a bcrypt hash (make one with htpasswd -nB %s)", path, n, user, user)
+			return nil, fmt.Errorf("users file %s:%d: user %s: not a bcrypt hash (make one with: relayguard passwd %s)", path, n, user, user)
 		}
 		users[user] = []byte(hash)
 	}

@@ -205,10 +205,17 @@ func splitScores(scores map[string]float64) (authScores, rdnsScores map[string]f
 // name besides content rules (list symbols depend on the configured zones).
 func senderSymbols() []string {
 	names := []string{"GTUBE"}
-	for _, m := range []map[string]float64{auth.DefaultScores(), rdns.DefaultScores()} {
-		for name := range m {
-			names = append(names, name)
-		}
+	for name := range auth.DefaultScores() {
+		names = append(names, name)
+	}
+	// The rDNS and HELO symbols, their zero-score _TEMPFAIL ones, and all
+	// of them again on a forwarded message's original hop (RCVD_).
+	rd := []string{rdns.SymRDNSTempfail, rdns.SymHeloTempfail}
+	for name := range rdns.DefaultScores() {
+		rd = append(rd, name)
+	}
+	for _, name := range rd {
+		names = append(names, name, rdns.HopPrefix+name)
 	}
 	slices.Sort(names)
 	return names

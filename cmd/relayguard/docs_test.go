@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"relayguard/rules"
-	"relayguard/scoring/rdns"
 )
 
 var (
@@ -48,11 +47,8 @@ func TestDocsNameRealSymbols(t *testing.T) {
 	for _, r := range rs.Rules() {
 		known[r.Name] = true
 	}
-	// The _TEMPFAIL symbols always score 0, so DefaultScores (which
-	// senderSymbols reads) leaves them out.
-	for _, name := range append(senderSymbols(), rdns.SymRDNSTempfail, rdns.SymHeloTempfail) {
+	for _, name := range senderSymbols() {
 		known[name] = true
-		known["RCVD_"+name] = true
 	}
 	if !known["URI_MANY"] || !known["DMARC_REJECT"] {
 		t.Fatalf("the known symbols lack URI_MANY or DMARC_REJECT: %d names", len(known))

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,5 +97,18 @@ func TestRulesLintKnowsSenderSymbols(t *testing.T) {
 	}
 	if code, out, _ := runRulesCmd("lint", meta("DKIM_VALIDD")); code != 0 || !strings.Contains(out, "warning: meta rule LOCAL_META names DKIM_VALIDD") {
 		t.Errorf("a meta naming a typo: %d %q", code, out)
+	}
+}
+
+// A meta rule may name any symbol a sender check emits, the zero-score
+// _TEMPFAIL ones and the RCVD_ variants on a forwarded message's hop too,
+// without a typo warning.
+func TestSenderSymbolsCoverWhatChecksEmit(t *testing.T) {
+	known := senderSymbols()
+	for _, name := range []string{"GTUBE", "SPF_FAIL", "DMARC_REJECT", "RDNS_NONE", "RDNS_TEMPFAIL",
+		"HELO_TEMPFAIL", "RCVD_RDNS_NONE", "RCVD_HELO_NOT_FQDN", "RCVD_RDNS_TEMPFAIL"} {
+		if !slices.Contains(known, name) {
+			t.Errorf("%s is emitted by a sender check but unknown to rule loading", name)
+		}
 	}
 }
