@@ -155,14 +155,21 @@ type client struct {
 
 func dial(t *testing.T, addr string) *client {
 	t.Helper()
+	conn := dialTest(t, addr)
+	return &client{t: t, conn: conn, tp: textproto.NewConn(conn)}
+}
+
+// dialTest connects to a test server, closed when the test ends. The
+// deadline is a safety net against a hung server, not a timing assertion.
+func dialTest(t *testing.T, addr string) net.Conn {
+	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	c := &client{t: t, conn: conn, tp: textproto.NewConn(conn)}
 	t.Cleanup(func() { conn.Close() })
-	return c
+	return conn
 }
 
 // expect reads one (possibly multi-line) reply and checks its code and

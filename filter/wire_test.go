@@ -68,13 +68,7 @@ type raw struct {
 
 func dialRaw(t *testing.T, addr string) *raw {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A safety net against a hung server, not a timing assertion.
-	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	t.Cleanup(func() { conn.Close() })
+	conn := dialTest(t, addr)
 	return &raw{t: t, conn: conn.(*net.TCPConn), r: bufio.NewReader(conn)}
 }
 
