@@ -85,7 +85,7 @@ func (c *Config) CheckFiles() []FileProblem {
 func checkReadable(add func(key, path, msg string), key, path string) bool {
 	st, err := os.Stat(path)
 	if err != nil {
-		add(key, path, describe(err))
+		add(key, path, PlainFileError(err))
 		return false
 	}
 	if st.IsDir() {
@@ -94,7 +94,7 @@ func checkReadable(add func(key, path, msg string), key, path string) bool {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		add(key, path, describe(err))
+		add(key, path, PlainFileError(err))
 		return false
 	}
 	f.Close()
@@ -107,7 +107,7 @@ func checkReadable(add func(key, path, msg string), key, path string) bool {
 func checkWritableDir(add func(key, path, msg string), key, dir string) bool {
 	st, err := os.Stat(dir)
 	if err != nil {
-		add(key, dir, describe(err))
+		add(key, dir, PlainFileError(err))
 		return false
 	}
 	if !st.IsDir() {
@@ -116,7 +116,7 @@ func checkWritableDir(add func(key, path, msg string), key, dir string) bool {
 	}
 	f, err := os.CreateTemp(dir, ".relayguard-config-check-*")
 	if err != nil {
-		add(key, dir, "cannot create files in it: "+describe(err))
+		add(key, dir, "cannot create files in it: "+PlainFileError(err))
 		return false
 	}
 	f.Close()
@@ -141,7 +141,7 @@ func checkMaildir(add func(key, path, msg string), dir string) {
 		}
 		// ENOTDIR: a part of the path is a file; the walk up finds it.
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
-			add(key, "maildir:"+dir, describe(err))
+			add(key, "maildir:"+dir, PlainFileError(err))
 			return
 		}
 		parent := filepath.Dir(p)
@@ -165,9 +165,10 @@ func checkMaildir(add func(key, path, msg string), dir string) {
 	checkWritableDir(add, key, p)
 }
 
-// describe turns an error from the os package into plain words, without
-// repeating the path (the problem line names it already).
-func describe(err error) string {
+// PlainFileError turns an error from the os package into plain words,
+// without repeating the path (the caller names it already): for config
+// check's problem lines and for any command that reports a file.
+func PlainFileError(err error) string {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return "does not exist"

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -114,7 +113,7 @@ message could not be read or judged (tempfail), whatever the others were.
 		return scoreFile(engine, conn, f.from, rcpts, path, rules.Options{MaxScanBytes: cfg.Rules.MaxScanBytes})
 	}, func(path string, v *scoring.Verdict, err error) {
 		if err != nil {
-			fmt.Fprintf(stderr, "relayguard: %s: %s\n", path, plainError(err))
+			fmt.Fprintf(stderr, "relayguard: %s: %s\n", path, config.PlainFileError(err))
 			return
 		}
 		switch v.Action {
@@ -160,7 +159,7 @@ func isStdin(arg string) bool { return arg == "-" || arg == "/dev/stdin" }
 // argument that cannot be read is named on stderr and counted.
 func listInputs(args []string, stderr io.Writer) (files []string, unreadable int) {
 	report := func(path string, err error) {
-		fmt.Fprintf(stderr, "relayguard: %s: %s\n", path, plainError(err))
+		fmt.Fprintf(stderr, "relayguard: %s: %s\n", path, config.PlainFileError(err))
 		unreadable++
 	}
 	seen := map[string]bool{} // directories read, by real path
@@ -222,22 +221,6 @@ func walkMessages(dir string, seen map[string]bool, files []string, report func(
 		// Sockets, pipes and devices inside a folder are not messages.
 	}
 	return files
-}
-
-// plainError says what went wrong with a file in plain words, without
-// Go's "open PATH:" prefix (the caller names the path).
-func plainError(err error) string {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "does not exist"
-	case errors.Is(err, fs.ErrPermission):
-		return "cannot be read: permission denied"
-	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Sprintf("cannot be read: %v", pe.Err)
-	}
-	return err.Error()
 }
 
 // scoreFiles scores files on jobs workers and reports each result in the
