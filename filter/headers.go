@@ -7,10 +7,11 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/emersion/go-message/textproto"
-	"relayguard/rules"
+	"relayguard/rules/message"
 	"relayguard/scoring"
 	"relayguard/scoring/auth"
+
+	"github.com/emersion/go-message/textproto"
 )
 
 // hop describes this hop of the message, for our Received header.
@@ -108,7 +109,7 @@ var ourSpamFields = []string{"X-Spam-Flag", "X-Spam-Score", "X-Spam-Status"}
 // for), and so are incoming X-Spam fields of the names we add; every other
 // byte is as received. A header that could not be parsed is left as it is,
 // since we cannot rewrite what we cannot read; the content rules score it.
-func relayedMessage(msg *rules.Message, authservID string) (io.Reader, int) {
+func relayedMessage(msg *message.Message, authservID string) (io.Reader, int) {
 	if msg.HeaderErr != nil {
 		return msg.Raw(), 0
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"relayguard/rules"
+	"relayguard/rules/message"
 	"relayguard/scoring"
 )
 
@@ -41,7 +41,7 @@ type Options struct {
 	// reject threshold.
 	RejectEarly bool
 	// ParseOptions bound the work of parsing a message (rules.max_scan_bytes).
-	ParseOptions rules.Options
+	ParseOptions message.Options
 }
 
 // Server is relayguard's SMTP front door.

@@ -15,7 +15,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"relayguard/rules"
+	"relayguard/rules/message"
 	"relayguard/scoring"
 )
 
@@ -271,10 +271,10 @@ func (s *session) Data(r io.Reader) error {
 		s.log.Info("message incomplete: client closed during BDAT", "session", s.id, "bytes", sp.Size())
 		return s.abort(errIncomplete)
 	}
-	if _, ok := rules.HeaderSize(sp, sp.Size(), s.srv.opts.MaxHeaderBytes); !ok {
+	if _, ok := message.HeaderSize(sp, sp.Size(), s.srv.opts.MaxHeaderBytes); !ok {
 		return s.abort(errHeaderTooLarge)
 	}
-	msg := rules.ParseMessageOptions(sp, sp.Size(), s.srv.opts.ParseOptions)
+	msg := message.ParseMessageOptions(sp, sp.Size(), s.srv.opts.ParseOptions)
 	verdict := s.job.Finish(msg)
 	rec := s.record(sp, &verdict)
 

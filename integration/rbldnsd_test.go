@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"relayguard/rules"
+	parsed "relayguard/rules/message"
 	"relayguard/scoring"
 	"relayguard/scoring/dns"
 	"relayguard/scoring/dnsbl"
@@ -204,7 +204,7 @@ func TestURIBLAgainstRbldnsd(t *testing.T) {
 	}
 	raw := []byte("From: a@clean.example\r\nContent-Type: text/plain\r\n\r\n" +
 		"See https://www.example.biz/offer and https://login.phish.example/ and https://203.0.113.7/x\r\n")
-	msg := rules.ParseMessage(bytes.NewReader(raw), int64(len(raw)))
+	msg := parsed.ParseMessage(bytes.NewReader(raw), int64(len(raw)))
 	res := k.Run(context.Background(), &scoring.Input{From: "a@clean.example", Message: msg})
 	if res.Err != nil {
 		t.Errorf("Err = %v", res.Err)

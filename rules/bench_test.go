@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"relayguard/rules/message"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func BenchmarkParse(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		data := msgs[i%len(msgs)]
-		m := ParseMessage(bytes.NewReader(data), int64(len(data)))
+		m := message.ParseMessage(bytes.NewReader(data), int64(len(data)))
 		_ = m.VisibleText()
 	}
 }
@@ -47,7 +48,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		data := msgs[i%len(msgs)]
-		m := ParseMessage(bytes.NewReader(data), int64(len(data)))
+		m := message.ParseMessage(bytes.NewReader(data), int64(len(data)))
 		hits := rs.Evaluate(m, time.Time{})
 		names := make([]string, len(hits))
 		for j, h := range hits {
@@ -87,7 +88,7 @@ func Benchmark1000Rules100KB(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m := ParseMessage(strings.NewReader(raw), int64(len(raw)))
+		m := message.ParseMessage(strings.NewReader(raw), int64(len(raw)))
 		hits := rs.Evaluate(m, time.Time{})
 		if len(hits) == 0 {
 			b.Fatal("no hits")

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"relayguard/rules/message"
 	"runtime"
 	"sync"
 	"testing"
@@ -123,7 +124,7 @@ func scoreFile(rs *Ruleset, file string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	m := ParseMessage(bytes.NewReader(data), int64(len(data)))
+	m := message.ParseMessage(bytes.NewReader(data), int64(len(data)))
 	// A zero arrival time: the date rules judge archived mail against its
 	// own newest Received header.
 	hits := rs.Evaluate(m, time.Time{})

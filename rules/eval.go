@@ -3,6 +3,8 @@ package rules
 import (
 	"io"
 	"regexp"
+	"relayguard/rules/heuristics"
+	"relayguard/rules/message"
 	"sort"
 	"strings"
 	"time"
@@ -11,7 +13,7 @@ import (
 // evalCtx is one evaluation of one compilation on one message. The texts
 // each kind of rule reads are made on first use.
 type evalCtx struct {
-	m        *Message
+	m        *message.Message
 	c        *compiled
 	received time.Time
 
@@ -41,7 +43,7 @@ func (e *evalCtx) bodyText() string {
 func (e *evalCtx) refTime() time.Time {
 	if !e.refDone {
 		e.refDone = true
-		e.ref = referenceTime(e.m, e.received)
+		e.ref = message.ReferenceTime(e.m, e.received)
 	}
 	return e.ref
 }
@@ -50,7 +52,7 @@ func (e *evalCtx) refTime() time.Time {
 const maxMatch = 80
 
 func clipMatch(s string) string {
-	s = clipText(s, maxMatch)
+	s = message.ClipText(s, maxMatch)
 	return strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return ' '
@@ -59,7 +61,7 @@ func clipMatch(s string) string {
 	}, s)
 }
 
-func (c *compiled) evaluate(m *Message, received time.Time) *evaluation {
+func (c *compiled) evaluate(m *message.Message, received time.Time) *evaluation {
 	e := &evalCtx{m: m, c: c, received: received}
 	type result struct {
 		score float64
@@ -136,7 +138,8 @@ func (c *compiled) evaluate(m *Message, received time.Time) *evaluation {
 				fire(r, r.Score, match)
 			}
 		case KindBuiltin:
-			if match, ok := r.bi.fn(e, r); ok {
+			in := heuristics.Input{Msg: m, Min: r.min, Domains: r.domains, Body: e.bodyText, Arrival: e.refTime}
+			if match, ok := r.bi.Fn(&in); ok {
 				fire(r, r.Score, match)
 			}
 		}
@@ -198,7 +201,7 @@ func findMatch(re *regexp.Regexp, text string) (string, bool) {
 	return text[loc[0]:loc[1]], true
 }
 
-func readRaw(m *Message, limit int64) string {
+func readRaw(m *message.Message, limit int64) string {
 	n := m.Size()
 	if n > limit {
 		n = limit
@@ -208,7 +211,7 @@ func readRaw(m *Message, limit int64) string {
 	return string(buf[:k])
 }
 
-func linkPart(l Link, part string) string {
+func linkPart(l message.Link, part string) string {
 	switch part {
 	case "host":
 		return l.Host
@@ -221,14 +224,14 @@ func linkPart(l Link, part string) string {
 // headerValue is what a header rule reads: every field of that name,
 // decoded, one per line; with :addr or :name the addresses or display
 // names; ALL is the whole header as "Name: value" lines.
-func headerValue(m *Message, name, part string) string {
+func headerValue(m *message.Message, name, part string) string {
 	if name == "ALL" {
 		var b strings.Builder
 		f := m.Header.Fields()
 		for f.Next() {
 			b.WriteString(f.Key())
 			b.WriteString(": ")
-			b.WriteString(decodeHeader(f.Value()))
+			b.WriteString(message.DecodeHeader(f.Value()))
 			b.WriteByte('\n')
 		}
 		return b.String()
@@ -236,7 +239,7 @@ func headerValue(m *Message, name, part string) string {
 	switch part {
 	case "addr", "name":
 		var vals []string
-		for _, a := range m.headerAddresses(name) {
+		for _, a := range m.HeaderAddresses(name) {
 			if part == "addr" {
 				vals = append(vals, a.Addr)
 			} else {
@@ -247,7 +250,7 @@ func headerValue(m *Message, name, part string) string {
 	}
 	vals := m.Header.Values(name)
 	for i, v := range vals {
-		vals[i] = decodeHeader(v)
+		vals[i] = message.DecodeHeader(v)
 	}
 	return strings.Join(vals, "\n")
 }
@@ -306,7 +309,7 @@ func (e *evalCtx) phraseHits() map[*rule]phraseResult {
 			}
 			a.sum += ref.weight
 			if len(a.quotes) < maxPhraseQuotes && q != "" {
-				a.quotes = append(a.quotes, clipText(q, 40))
+				a.quotes = append(a.quotes, message.ClipText(q, 40))
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"relayguard/rules/message"
 	"strings"
 	"testing"
 	"time"
@@ -30,15 +31,15 @@ func FuzzParseMessage(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		start := time.Now()
-		m := ParseMessageOptions(bytes.NewReader(data), int64(len(data)), Options{MaxScanBytes: 64 << 10})
+		m := message.ParseMessageOptions(bytes.NewReader(data), int64(len(data)), message.Options{MaxScanBytes: 64 << 10})
 		if n := len(m.PlainText()) + len(m.HTMLText()); n > 4*(64<<10)+1024 {
 			t.Fatalf("%d bytes of text from a 64 KiB budget", n)
 		}
-		if len(m.Links()) > maxLinks {
+		if len(m.Links()) > message.MaxLinks {
 			t.Fatalf("%d links", len(m.Links()))
 		}
 		for _, l := range m.Links() {
-			if l.Host != "" && NormaliseHost(l.Host) != l.Host {
+			if l.Host != "" && message.NormaliseHost(l.Host) != l.Host {
 				t.Fatalf("host %q is not normalised", l.Host)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"relayguard/rules/message"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestGolden(t *testing.T) {
 // per hit in rule order. Time does not enter: the date rules judge against
 // the message's own Received header, as for archived mail.
 func goldenReport(rs *Ruleset, data []byte) string {
-	m := ParseMessage(bytes.NewReader(data), int64(len(data)))
+	m := message.ParseMessage(bytes.NewReader(data), int64(len(data)))
 	hits := rs.Evaluate(m, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	var names []string
 	for _, h := range hits {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"relayguard/rules/message"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +28,7 @@ func defaultRuleset(t testing.TB) *Ruleset {
 var received = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // hitsOf evaluates content and meta rules, as the engine does.
-func hitsOf(rs *Ruleset, m *Message) map[string]Hit {
+func hitsOf(rs *Ruleset, m *message.Message) map[string]Hit {
 	hits := rs.Evaluate(m, received)
 	var names []string
 	for _, h := range hits {

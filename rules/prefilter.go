@@ -213,7 +213,7 @@ func newPrefilter(patterns []string) *prefilter {
 	}
 	pf.ascii = true
 	for _, l := range lits {
-		pf.ascii = pf.ascii && isASCII(l)
+		pf.ascii = pf.ascii && !strings.ContainsFunc(l, func(r rune) bool { return r >= utf8.RuneSelf })
 	}
 	return pf
 }

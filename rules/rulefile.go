@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"relayguard/rules/heuristics"
+	"relayguard/rules/message"
 	"slices"
 	"sort"
 	"strings"
@@ -451,17 +453,17 @@ func checkRule(r *fileRule) string {
 			return "expr\x00" + err.Error()
 		}
 	case KindBuiltin:
-		b, ok := builtins[r.Name]
+		b, ok := heuristics.Lookup(r.Name)
 		if !ok {
-			return fmt.Sprintf("kind\x00no built-in heuristic named %s (built-ins: %s)", r.Name, strings.Join(builtinNames(), ", "))
+			return fmt.Sprintf("kind\x00no built-in heuristic named %s (built-ins: %s)", r.Name, strings.Join(heuristics.Names(), ", "))
 		}
-		if r.Min != nil && !b.takesMin {
+		if r.Min != nil && !b.TakesMin {
 			return "min\x00this built-in takes no min"
 		}
 		if r.Min != nil && (math.IsNaN(*r.Min) || *r.Min < 0) {
-			return "min\x00min must be a number at or above 0 (" + b.doc + ")"
+			return "min\x00min must be a number at or above 0 (" + b.Doc + ")"
 		}
-		if len(r.Domains) > 0 && !b.takesDomains {
+		if len(r.Domains) > 0 && !b.TakesDomains {
 			return "domains\x00this built-in takes no domains"
 		}
 	}
@@ -515,7 +517,7 @@ func compileRE2(p string) (*regexp.Regexp, error) {
 	}
 	if len(p) >= 2 && p[0] == '/' && strings.LastIndexByte(p, '/') > 0 {
 		if i := strings.LastIndexByte(p, '/'); strings.Trim(p[i+1:], "imsx") == "" {
-			return nil, fmt.Errorf("pattern %q looks like a Perl /.../flags literal: write the bare pattern and put flags inline, e.g. (?i)", clipText(p, 60))
+			return nil, fmt.Errorf("pattern %q looks like a Perl /.../flags literal: write the bare pattern and put flags inline, e.g. (?i)", message.ClipText(p, 60))
 		}
 	}
 	unescaped := stripEscapedBackslashes(p)
@@ -529,7 +531,7 @@ func compileRE2(p string) (*regexp.Regexp, error) {
 	}
 	re, err := regexp.Compile(p)
 	if err != nil {
-		return nil, fmt.Errorf("pattern %q: %v (patterns are RE2, Go regexp syntax)", clipText(p, 60), unwrapRegexErr(err))
+		return nil, fmt.Errorf("pattern %q: %v (patterns are RE2, Go regexp syntax)", message.ClipText(p, 60), unwrapRegexErr(err))
 	}
 	return re, nil
 }
@@ -669,13 +671,4 @@ func keyIs(line, key string) bool {
 		}
 	}
 	return false
-}
-
-func builtinNames() []string {
-	names := make([]string, 0, len(builtins))
-	for n := range builtins {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }

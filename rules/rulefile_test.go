@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"relayguard/rules/heuristics"
 	"slices"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ func TestDefaultRulesLoadCleanly(t *testing.T) {
 	for _, r := range rs.Rules() {
 		listed[r.Name] = true
 	}
-	for n := range builtins {
+	for _, n := range heuristics.Names() {
 		if !listed[n] {
 			t.Errorf("built-in %s is not in default.toml", n)
 		}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"relayguard/rules/heuristics"
+	"relayguard/rules/message"
 	"slices"
 	"sort"
 	"strings"
@@ -21,9 +23,13 @@ type Options struct {
 	KnownSymbols []string
 }
 
+// Message returns the options for parsing a message with this rule set's
+// scan limit.
+func (o Options) Message() message.Options { return message.Options{MaxScanBytes: o.MaxScanBytes} }
+
 func (o Options) maxScan() int64 {
 	if o.MaxScanBytes <= 0 {
-		return DefaultMaxScanBytes
+		return message.DefaultMaxScanBytes
 	}
 	return o.MaxScanBytes
 }
@@ -91,7 +97,7 @@ type rule struct {
 	negate bool
 	part   string // uri rules
 	meta   *metaNode
-	bi     builtin
+	bi     heuristics.Heuristic
 	min    float64
 	hasMin bool
 	// domains given to a built-in, lower case
@@ -295,8 +301,8 @@ func compileRule(fr *fileRule) (*rule, error) {
 			return nil, err
 		}
 	case KindBuiltin:
-		r.bi = builtins[fr.Name]
-		r.min, r.hasMin = r.bi.defMin, r.bi.takesMin
+		r.bi, _ = heuristics.Lookup(fr.Name)
+		r.min, r.hasMin = r.bi.DefMin, r.bi.TakesMin
 		if fr.Min != nil {
 			r.min = *fr.Min
 		}
@@ -469,23 +475,23 @@ type evaluation struct {
 // in rule order. received is when the message arrived (zero: now); the
 // date rules judge the Date header against it (see referenceTime). The
 // result is computed once per message and rule set; later calls return it.
-func (rs *Ruleset) Evaluate(m *Message, received time.Time) []Hit {
+func (rs *Ruleset) Evaluate(m *message.Message, received time.Time) []Hit {
 	c := rs.cur
-	return m.evaluate(c, received).hits
+	return evaluate(m, c, received).hits
 }
 
 // EvaluateMeta runs the meta rules given the names of every symbol found
 // so far (by any check). Sub-rules (__NAME) that fired in an earlier
 // Evaluate of m count too; m may be nil.
-func (rs *Ruleset) EvaluateMeta(m *Message, symbols []string) []Hit {
+func (rs *Ruleset) EvaluateMeta(m *message.Message, symbols []string) []Hit {
 	c := rs.cur
 	fired := make(map[string]bool, len(symbols))
 	for _, s := range symbols {
 		fired[s] = true
 	}
 	if m != nil {
-		if ev := m.cachedEvaluation(c); ev != nil {
-			for n := range ev.fired {
+		if ev, ok := m.Memoized(c); ok {
+			for n := range ev.(*evaluation).fired {
 				fired[n] = true
 			}
 		}
@@ -516,25 +522,8 @@ func metaMatch(n *metaNode, fired map[string]bool) string {
 	return strings.Join(on, " + ")
 }
 
-func (m *Message) cachedEvaluation(c *compiled) *evaluation {
-	m.evalMu.Lock()
-	defer m.evalMu.Unlock()
-	return m.evals[c]
-}
-
-func (m *Message) evaluate(c *compiled, received time.Time) *evaluation {
-	if ev := m.cachedEvaluation(c); ev != nil {
-		return ev
-	}
-	ev := c.evaluate(m, received)
-	m.evalMu.Lock()
-	defer m.evalMu.Unlock()
-	if prev := m.evals[c]; prev != nil {
-		return prev
-	}
-	if m.evals == nil {
-		m.evals = map[*compiled]*evaluation{}
-	}
-	m.evals[c] = ev
-	return ev
+// evaluate is c's evaluation of m, computed once per message and rule
+// set however many checks ask.
+func evaluate(m *message.Message, c *compiled, received time.Time) *evaluation {
+	return m.Memo(c, func() any { return c.evaluate(m, received) }).(*evaluation)
 }

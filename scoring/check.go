@@ -26,7 +26,7 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 
 	"relayguard/internal/trace"
-	"relayguard/rules"
+	"relayguard/rules/message"
 )
 
 // Phase is the point of the SMTP transaction at which a check has all it
@@ -161,7 +161,7 @@ type Facts struct {
 	// not a trusted relay or no untrusted hop was found).
 	Hop *trace.Hop
 	// FromDomains are the RFC5322.From domains, normalised, at most
-	// rules.MaxFromDomains (from PhaseData on; Message.From has the rest
+	// message.MaxFromDomains (from PhaseData on; Message.From has the rest
 	// of what the field says).
 	FromDomains []string
 }
@@ -183,7 +183,7 @@ type Input struct {
 	Rcpts []string // envelope recipients, from PhaseData on
 	Rcpt  string   // the recipient being judged, in PhaseRcpt only
 
-	Message *rules.Message // from PhaseData on
+	Message *message.Message // from PhaseData on
 
 	// Symbols holds every symbol found so far; filled for PhaseFinal only.
 	Symbols []Symbol

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"relayguard/rules"
+	"relayguard/rules/message"
 )
 
 func loadRules(t *testing.T, local string) *rules.Ruleset {
@@ -107,7 +108,7 @@ description = "IP link in unsigned mail that failed SPF"
 	}
 }
 
-func readAll(t *testing.T, m *rules.Message) []byte {
+func readAll(t *testing.T, m *message.Message) []byte {
 	t.Helper()
 	b := make([]byte, m.Size())
 	if _, err := m.RawAt().ReadAt(b, 0); err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 
 	"relayguard/internal/trace"
-	"relayguard/rules"
+	"relayguard/rules/message"
 )
 
 // Trust is what the engine asks of the access policy to work out a
@@ -276,7 +276,7 @@ func (j *Job) sofar() []*run {
 // data-phase checks on msg, joins every check of the connection and
 // transaction, runs the final phase and returns the verdict. It returns
 // within the engine timeout (plus the final phase).
-func (j *Job) Finish(msg *rules.Message) Verdict {
+func (j *Job) Finish(msg *message.Message) Verdict {
 	in := j.tx
 	if in.Received.IsZero() { // offline use: Finish without Mail
 		in = j.base
@@ -303,7 +303,7 @@ func (j *Job) Finish(msg *rules.Message) Verdict {
 // domains, and behind a trusted relay the original hop, which is the host
 // to judge; a hop that authenticated to the relay (or none at all: local
 // submission on the relay) makes the mail our users' own.
-func (j *Job) messageFacts(f *Facts, msg *rules.Message) {
+func (j *Job) messageFacts(f *Facts, msg *message.Message) {
 	if msg == nil {
 		return
 	}
@@ -337,7 +337,7 @@ func (j *Job) Close() { j.cancel() }
 
 // Score runs every phase on one message at once: the offline path used by
 // `relayguard check`.
-func (e *Engine) Score(conn Conn, from string, rcpts []string, msg *rules.Message) Verdict {
+func (e *Engine) Score(conn Conn, from string, rcpts []string, msg *message.Message) Verdict {
 	j := e.Begin(conn)
 	defer j.Close()
 	j.Mail(from)

@@ -5,17 +5,16 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"relayguard/rules/message"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"relayguard/rules"
 )
 
-func msgOf(s string) *rules.Message {
-	return rules.ParseMessage(strings.NewReader(s), int64(len(s)))
+func msgOf(s string) *message.Message {
+	return message.ParseMessage(strings.NewReader(s), int64(len(s)))
 }
 
 func fixed(name string, phase Phase, syms ...Symbol) Check {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"relayguard/rules"
+	"relayguard/rules/message"
 )
 
 // scoredMessage is one message's content score and the rules that fired.
@@ -84,7 +85,7 @@ func scoreWithRules(rs *rules.Ruleset, dir string) ([]scoredMessage, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := rules.ParseMessage(bytes.NewReader(data), int64(len(data)))
+		m := message.ParseMessage(bytes.NewReader(data), int64(len(data)))
 		// A zero arrival time: archived mail is dated against its own
 		// newest Received header.
 		hits := rs.Evaluate(m, time.Time{})

@@ -19,7 +19,7 @@ import (
 	"sync"
 
 	"relayguard/config"
-	"relayguard/rules"
+	"relayguard/rules/message"
 	"relayguard/scoring"
 )
 
@@ -110,7 +110,7 @@ message could not be read or judged (tempfail), whatever the others were.
 	}
 	spam, undecided := 0, 0
 	failed := scoreFiles(files, max(f.jobs, 1), func(path string) (*scoring.Verdict, error) {
-		return scoreFile(engine, conn, f.from, rcpts, path, rules.Options{MaxScanBytes: cfg.Rules.MaxScanBytes})
+		return scoreFile(engine, conn, f.from, rcpts, path, message.Options{MaxScanBytes: cfg.Rules.MaxScanBytes})
 	}, func(path string, v *scoring.Verdict, err error) {
 		if err != nil {
 			fmt.Fprintf(stderr, "relayguard: %s: %s\n", path, config.PlainFileError(err))
@@ -263,13 +263,13 @@ func scoreFiles(files []string, jobs int, score func(string) (*scoring.Verdict, 
 	return failed
 }
 
-func scoreFile(engine *scoring.Engine, conn scoring.Conn, from string, rcpts []string, path string, opts rules.Options) (*scoring.Verdict, error) {
+func scoreFile(engine *scoring.Engine, conn scoring.Conn, from string, rcpts []string, path string, opts message.Options) (*scoring.Verdict, error) {
 	raw, size, closeRaw, err := openMessage(path)
 	if err != nil {
 		return nil, err
 	}
 	defer closeRaw()
-	msg := rules.ParseMessageOptions(raw, size, opts)
+	msg := message.ParseMessageOptions(raw, size, opts)
 	v := engine.Score(conn, from, rcpts, msg)
 	return &v, nil
 }

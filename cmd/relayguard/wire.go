@@ -10,6 +10,7 @@ import (
 	"relayguard/config"
 	"relayguard/filter"
 	"relayguard/rules"
+	"relayguard/rules/message"
 	"relayguard/scoring"
 )
 
@@ -95,7 +96,7 @@ func buildServer(c *config.Config, engine *scoring.Engine, log *slog.Logger, tls
 		SpoolDir:            c.Server.SpoolDir,
 		TLS:                 tlsCfg,
 		RejectEarly:         c.Scoring.RejectEarly,
-		ParseOptions:        rules.Options{MaxScanBytes: c.Rules.MaxScanBytes},
+		ParseOptions:        message.Options{MaxScanBytes: c.Rules.MaxScanBytes},
 	}
 	policy := &filter.Policy{Access: c.Access.List()}
 	return filter.NewServer(opts, policy, users, engine, up, log), nil

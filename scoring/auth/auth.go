@@ -8,7 +8,7 @@
 // context, and the work per message is bounded: the SPF library enforces
 // RFC 7208's lookup limits, DKIM verifies at most MaxDKIMSignatures
 // signatures, DMARC looks up at most two records per From domain and at most
-// rules.MaxFromDomains domains.
+// message.MaxFromDomains domains.
 //
 // The checks, and the findings they publish for later checks (typed keys,
 // read with scoring.Await):

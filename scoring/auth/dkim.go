@@ -11,7 +11,7 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 
 	"relayguard/internal/mailaddr"
-	"relayguard/rules"
+	"relayguard/rules/message"
 	"relayguard/scoring"
 )
 
@@ -85,7 +85,7 @@ func (a *Auth) runDKIM(ctx context.Context, in *scoring.Input) scoring.Result {
 // verifyDKIM verifies up to maxSigs signatures, the topmost first. Every
 // key lookup goes through the resolver under ctx; the body is read once
 // and hashed for all signatures together.
-func (a *Auth) verifyDKIM(ctx context.Context, msg *rules.Message) (*DKIMOutcome, error) {
+func (a *Auth) verifyDKIM(ctx context.Context, msg *message.Message) (*DKIMOutcome, error) {
 	out := &DKIMOutcome{}
 	n := len(msg.Header.Values("DKIM-Signature"))
 	if n == 0 {

@@ -11,7 +11,7 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 	"github.com/emersion/go-msgauth/dmarc"
 
-	"relayguard/rules"
+	"relayguard/rules/message"
 	"relayguard/scoring"
 )
 
@@ -243,7 +243,7 @@ func downgrade(p dmarc.Policy) dmarc.Policy {
 // pctKey is what pct sampling hashes: the Message-ID, so one message gets
 // the same treatment however often it is scored (and tests can pin it);
 // without one, From, Date and Subject together.
-func pctKey(msg *rules.Message) string {
+func pctKey(msg *message.Message) string {
 	if id := strings.TrimSpace(msg.Header.Get("Message-Id")); id != "" {
 		return id
 	}

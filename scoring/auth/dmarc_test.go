@@ -11,7 +11,7 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 	"github.com/emersion/go-msgauth/dmarc"
 
-	"relayguard/rules"
+	"relayguard/rules/message"
 	"relayguard/scoring"
 )
 
@@ -230,7 +230,7 @@ func TestDMARCCheck(t *testing.T) {
 
 // dmarcThroughEngine runs the dkim and dmarc checks as the engine does
 // (dmarc waits for dkim's outcome) and returns the dmarc check's findings.
-func dmarcThroughEngine(t *testing.T, a *Auth, msg *rules.Message) scoring.Result {
+func dmarcThroughEngine(t *testing.T, a *Auth, msg *message.Message) scoring.Result {
 	t.Helper()
 	var res scoring.Result
 	dmarc := scoring.CheckFunc{CheckName: CheckDMARC, CheckPhase: scoring.PhaseData,

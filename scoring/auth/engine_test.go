@@ -9,7 +9,7 @@ import (
 
 	"github.com/emersion/go-msgauth/authres"
 
-	"relayguard/rules"
+	"relayguard/rules/message"
 	"relayguard/scoring"
 )
 
@@ -37,12 +37,12 @@ func forwardZone() *fakeDNS {
 var egressIP = netip.MustParseAddr("198.51.100.7")
 
 // score runs checks through the real engine, as the daemon does.
-func score(t *testing.T, checks []scoring.Check, conn scoring.Conn, from string, msg *rules.Message) scoring.Verdict {
+func score(t *testing.T, checks []scoring.Check, conn scoring.Conn, from string, msg *message.Message) scoring.Verdict {
 	t.Helper()
 	return scoreTrusting(t, nil, checks, conn, from, msg)
 }
 
-func scoreTrusting(t *testing.T, trust scoring.Trust, checks []scoring.Check, conn scoring.Conn, from string, msg *rules.Message) scoring.Verdict {
+func scoreTrusting(t *testing.T, trust scoring.Trust, checks []scoring.Check, conn scoring.Conn, from string, msg *message.Message) scoring.Verdict {
 	t.Helper()
 	e, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second, Trust: trust, Checks: checks})
 	if err != nil {

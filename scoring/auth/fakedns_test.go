@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"relayguard/rules"
+	"relayguard/rules/message"
 	"relayguard/scoring"
 )
 
@@ -209,8 +209,8 @@ func rawMessage(header []string, body string) []byte {
 	return b.Bytes()
 }
 
-func parse(raw []byte) *rules.Message {
-	return rules.ParseMessage(bytes.NewReader(raw), int64(len(raw)))
+func parse(raw []byte) *message.Message {
+	return message.ParseMessage(bytes.NewReader(raw), int64(len(raw)))
 }
 
 // symbolNames lists the names of syms.

@@ -2,22 +2,21 @@ package auth
 
 import (
 	"fmt"
-
-	"relayguard/rules"
+	"relayguard/rules/message"
 )
 
 // fromInfo is what DMARC makes of the RFC5322.From field (RFC 7489
-// §6.6.1), which the message parsed once (rules.Message.From).
+// §6.6.1), which the message parsed once (message.Message.From).
 type fromInfo struct {
 	// domains are the distinct normalised domains of the From addresses,
-	// at most rules.MaxFromDomains.
+	// at most message.MaxFromDomains.
 	domains []string
 	// problem is a symbol name when the field is missing, repeated, names
 	// several domains or is malformed; detail explains it.
 	problem, detail string
 }
 
-func fromInfoOf(msg *rules.Message) fromInfo {
+func fromInfoOf(msg *message.Message) fromInfo {
 	f := msg.From()
 	fi := fromInfo{domains: f.Domains}
 	switch {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"relayguard/rules"
+	parsed "relayguard/rules/message"
 	"relayguard/scoring"
 	"relayguard/scoring/dns"
 	"relayguard/scoring/dns/dnstest"
@@ -17,14 +17,14 @@ import (
 
 // spamMessage is a message with n links over n distinct domains, one of
 // them listed.
-func spamMessage(tb testing.TB, n int) *rules.Message {
+func spamMessage(tb testing.TB, n int) *parsed.Message {
 	var body strings.Builder
 	body.WriteString("<html><body>\r\n")
 	for i := range n - 1 {
 		fmt.Fprintf(&body, "<a href=\"https://www.filler%d.example/p?id=%d\">offer %d</a><br>\r\n", i, i, i)
 	}
 	body.WriteString("<a href=\"https://shop.example.biz/\">buy</a>\r\n</body></html>\r\n")
-	return message(tb, "From: Deals <deals@sender.example>\nSubject: offer\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8", body.String())
+	return testMessage(tb, "From: Deals <deals@sender.example>\nSubject: offer\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8", body.String())
 }
 
 // allChecks builds the connect and data checks of this package and rdns

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 
-	"relayguard/rules"
+	"relayguard/rules/message"
 	"relayguard/scoring/dns"
 )
 
@@ -30,8 +30,8 @@ type Config struct {
 	Monitor *Monitor
 	// Links returns the link hosts of a message, one per link (repeats
 	// count: the most frequent are checked first). Nil means the hosts of
-	// (*rules.Message).Links.
-	Links func(*rules.Message) []string
+	// (*message.Message).Links.
+	Links func(*message.Message) []string
 	Log   *slog.Logger
 }
 
@@ -42,7 +42,7 @@ type compiled struct {
 	wl    []*list
 	uri   []*list
 	max   int
-	links func(*rules.Message) []string
+	links func(*message.Message) []string
 	log   *slog.Logger
 }
 
@@ -93,7 +93,7 @@ func (c *compiled) all() []*list {
 }
 
 // linkHosts is the default Config.Links.
-func linkHosts(m *rules.Message) []string {
+func linkHosts(m *message.Message) []string {
 	links := m.Links()
 	hosts := make([]string, 0, len(links))
 	for _, l := range links {

@@ -6,20 +6,20 @@ import (
 	"strings"
 	"testing"
 
-	"relayguard/rules"
+	parsed "relayguard/rules/message"
 	"relayguard/scoring"
 	"relayguard/scoring/dns/dnstest"
 )
 
-func message(t testing.TB, header, body string) *rules.Message {
+func testMessage(t testing.TB, header, body string) *parsed.Message {
 	t.Helper()
 	raw := []byte(strings.ReplaceAll(header, "\n", "\r\n") + "\r\n\r\n" + body)
-	return rules.ParseMessage(bytes.NewReader(raw), int64(len(raw)))
+	return parsed.ParseMessage(bytes.NewReader(raw), int64(len(raw)))
 }
 
 // hosts makes a Config.Links that returns fixed link hosts.
-func hosts(h ...string) func(*rules.Message) []string {
-	return func(*rules.Message) []string { return h }
+func hosts(h ...string) func(*parsed.Message) []string {
+	return func(*parsed.Message) []string { return h }
 }
 
 func TestURICheckFindsListedDomains(t *testing.T) {
@@ -69,7 +69,7 @@ func TestURICheckFindsListedDomains(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := message(t, "From: "+tt.fromHeader, "")
+			m := testMessage(t, "From: "+tt.fromHeader, "")
 			k, err := NewURICheck(Config{Resolver: r, URIBL: []List{dblList(), surblList()}, DNSBL: []List{zenList()}, Links: hosts(tt.links...)})
 			if err != nil {
 				t.Fatal(err)
@@ -104,7 +104,7 @@ func TestURICheckCapsLookupsMostFrequentFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := k.Run(bg, &scoring.Input{From: "a@sender.example", Message: message(t, "From: a@sender.example", "")})
+	res := k.Run(bg, &scoring.Input{From: "a@sender.example", Message: testMessage(t, "From: a@sender.example", "")})
 	checkSymbols(t, res.Symbols, []wantSym{{"URIBL_DBL", 6, "sender.example"}})
 	if !strings.Contains(res.Symbols[0].Detail, "also example.biz") {
 		t.Errorf("the most frequent link domain was not checked: %q", res.Symbols[0].Detail)
@@ -112,7 +112,7 @@ func TestURICheckCapsLookupsMostFrequentFirst(t *testing.T) {
 	if n := srv.QueriesUnder("dbl.test"); n > 5+2 { // 5 A queries, TXT for 2 listings
 		t.Errorf("%d queries for a cap of 5 names", n)
 	}
-	got := k.targets(&scoring.Input{From: "a@sender.example", Message: message(t, "From: a@sender.example", "")})
+	got := k.targets(&scoring.Input{From: "a@sender.example", Message: testMessage(t, "From: a@sender.example", "")})
 	var names []string
 	for _, g := range got {
 		names = append(names, g.name)
@@ -134,7 +134,7 @@ func TestURICheckFailingListReportedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := k.Run(bg, &scoring.Input{Message: message(t, "Subject: x", "")})
+	res := k.Run(bg, &scoring.Input{Message: testMessage(t, "Subject: x", "")})
 	checkSymbols(t, res.Symbols, []wantSym{
 		{"URIBL_DBL", 6, "example.biz"},
 		{"URIBL_DOWN_TEMPFAIL", 0, "3 of the message's names could not be checked on down.test"},
@@ -151,7 +151,7 @@ func TestURICheckReadsMessageLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := message(t, "From: a@clean.example\nContent-Type: text/plain", "Buy now at https://shop.example.biz/deal and https://clean.example/\r\n")
+	m := testMessage(t, "From: a@clean.example\nContent-Type: text/plain", "Buy now at https://shop.example.biz/deal and https://clean.example/\r\n")
 	res := k.Run(bg, &scoring.Input{Message: m})
 	checkSymbols(t, res.Symbols, []wantSym{{"URIBL_DBL", 6, "link domain example.biz"}})
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"relayguard/rules"
+	"relayguard/rules/message"
 	"relayguard/scoring"
 	"relayguard/scoring/dns"
 	"relayguard/scoring/dns/dnstest"
@@ -85,7 +85,7 @@ func TestHopCheckJudgesTheOriginalSender(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			raw := []byte(tt.header + "Subject: hi\r\n\r\nbody\r\n")
-			msg := rules.ParseMessage(bytes.NewReader(raw), int64(len(raw)))
+			msg := message.ParseMessage(bytes.NewReader(raw), int64(len(raw)))
 			// The engine finds the hop from the Received fields (Facts).
 			v := e.Score(scoring.Conn{ClientIP: netip.MustParseAddr(tt.client)}, "a@example.org", nil, msg)
 			if len(v.Failed) != 0 {

@@ -1,4 +1,4 @@
-package rules
+package message
 
 import (
 	"fmt"
@@ -157,7 +157,7 @@ func TestEncodedHeaders(t *testing.T) {
 	if got := m.HeaderText("Subject"); got != "Viagra à prixtrès bas" {
 		t.Errorf("Subject = %q", got)
 	}
-	a, ok := m.firstAddress("From")
+	a, ok := m.FirstAddress("From")
 	if !ok || a.Name != "Jürgen" || a.Addr != "j@example.de" {
 		t.Errorf("From = %+v", a)
 	}

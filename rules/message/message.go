@@ -1,7 +1,9 @@
-// Package rules reads a message: its MIME structure, visible text, links,
-// and the content heuristics that score them. It knows nothing about SMTP
-// or the scoring engine; scoring imports rules, never the other way.
-package rules
+// Package message is the parsed message every check reads: its header,
+// MIME structure, decoded and visible text, HTML findings, links and the
+// From field, each worked out once, on first use, and shared read-only. It
+// knows nothing about SMTP, rules or scores; the rule engine (package
+// rules), its heuristics and the sender checks all read it.
+package message
 
 import (
 	"bufio"
@@ -39,9 +41,54 @@ type Message struct {
 	fromOnce sync.Once
 	from     *From
 
-	// Rule results, computed once per rule set (ruleset.go).
-	evalMu sync.Mutex
-	evals  map[*compiled]*evaluation
+	// Results derived from the message by its readers (Memo).
+	memoMu sync.Mutex
+	memo   map[any]any
+}
+
+// Options bound the work of reading a message.
+type Options struct {
+	// MaxScanBytes caps the decoded text (and the raw bytes) read per
+	// message; 0 means DefaultMaxScanBytes (512 KiB).
+	MaxScanBytes int64
+}
+
+func (o Options) maxScan() int64 {
+	if o.MaxScanBytes <= 0 {
+		return DefaultMaxScanBytes
+	}
+	return o.MaxScanBytes
+}
+
+// Memo returns what make computed for key on this message, computing it on
+// the first call: a reader that derives something costly from the message
+// (a rule set's evaluation) does it once however many checks ask. key must
+// be comparable and owned by the caller (a pointer it made), so readers do
+// not collide. compute runs without the lock held and may run twice when two
+// callers race; the first result stored wins.
+func (m *Message) Memo(key any, compute func() any) any {
+	if v, ok := m.Memoized(key); ok {
+		return v
+	}
+	v := compute()
+	m.memoMu.Lock()
+	defer m.memoMu.Unlock()
+	if prev, ok := m.memo[key]; ok {
+		return prev
+	}
+	if m.memo == nil {
+		m.memo = map[any]any{}
+	}
+	m.memo[key] = v
+	return v
+}
+
+// Memoized returns what Memo stored for key, if it has run.
+func (m *Message) Memoized(key any) (any, bool) {
+	m.memoMu.Lock()
+	defer m.memoMu.Unlock()
+	v, ok := m.memo[key]
+	return v, ok
 }
 
 // ParseMessage reads the top-level header of the message held in raw.
@@ -51,9 +98,8 @@ func ParseMessage(raw io.ReaderAt, size int64) *Message {
 	return ParseMessageOptions(raw, size, Options{})
 }
 
-// ParseMessageOptions is ParseMessage with the limits of a rule set
-// (Ruleset.Options): opts.MaxScanBytes caps the decoded text the body
-// checks read.
+// ParseMessageOptions is ParseMessage with limits: opts.MaxScanBytes caps
+// the decoded text the body checks read.
 func ParseMessageOptions(raw io.ReaderAt, size int64, opts Options) *Message {
 	m := &Message{raw: raw, size: size, maxScan: opts.maxScan()}
 	start := mboxFromLine(raw, size)

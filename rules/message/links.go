@@ -1,4 +1,4 @@
-package rules
+package message
 
 import (
 	"net"
@@ -45,9 +45,9 @@ func (m *Message) Domains() []string {
 	return c.domains
 }
 
-// maxLinks bounds the links kept per message: enough for any real
+// MaxLinks bounds the links kept per message: enough for any real
 // newsletter, and a cap on the work a link-stuffed message can cause.
-const maxLinks = 1000
+const MaxLinks = 1000
 
 // maxLinkText bounds the shown text kept per link.
 const maxLinkText = 200
@@ -55,7 +55,7 @@ const maxLinkText = 200
 // normaliseURL returns the link for a raw URL string, or ok=false when it is
 // not an http(s), ftp or schemeless www. URL worth keeping (mailto:, cid:,
 // javascript: and fragments are not links to a host).
-func normaliseURL(raw string) (l Link, ok bool) {
+func NormaliseURL(raw string) (l Link, ok bool) {
 	raw = strings.TrimSpace(raw)
 	raw = strings.Trim(raw, "\"'<>")
 	if raw == "" || len(raw) > 4096 {
@@ -287,7 +287,7 @@ func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c >= 0x80
 }
 
-// linkSet collects links, dropping exact repeats and stopping at maxLinks.
+// linkSet collects links, dropping exact repeats and stopping at MaxLinks.
 type linkSet struct {
 	links   []Link
 	seen    map[string]bool // URL, text and source already kept
@@ -296,14 +296,14 @@ type linkSet struct {
 }
 
 func (s *linkSet) add(raw, text, source string) {
-	if len(s.links) >= maxLinks {
+	if len(s.links) >= MaxLinks {
 		return
 	}
-	l, ok := normaliseURL(raw)
+	l, ok := NormaliseURL(raw)
 	if !ok {
 		return
 	}
-	l.Text = clipText(text, maxLinkText)
+	l.Text = ClipText(text, maxLinkText)
 	l.Source = source
 	if s.seen == nil {
 		s.seen = make(map[string]bool)
@@ -321,9 +321,9 @@ func (s *linkSet) add(raw, text, source string) {
 	}
 }
 
-// clipText collapses white space and cuts s to at most n bytes on a rune
+// ClipText collapses white space and cuts s to at most n bytes on a rune
 // boundary.
-func clipText(s string, n int) string {
+func ClipText(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) <= n {
 		return s

@@ -1,4 +1,4 @@
-package rules
+package message
 
 import (
 	"net/mail"
@@ -26,7 +26,7 @@ var addrParser = mail.AddressParser{WordDecoder: &wordDecoder}
 
 // headerAddresses parses an address-list header; when the strict parser
 // refuses it, addresses are picked out of the text.
-func (m *Message) headerAddresses(name string) []Address {
+func (m *Message) HeaderAddresses(name string) []Address {
 	var out []Address
 	for _, v := range m.Header.Values(name) {
 		list, err := addrParser.ParseList(v)
@@ -36,14 +36,14 @@ func (m *Message) headerAddresses(name string) []Address {
 			}
 			continue
 		}
-		out = append(out, looseAddresses(decodeHeader(v))...)
+		out = append(out, looseAddresses(DecodeHeader(v))...)
 	}
 	return out
 }
 
 // firstAddress is the first address of a header, if any.
-func (m *Message) firstAddress(name string) (Address, bool) {
-	as := m.headerAddresses(name)
+func (m *Message) FirstAddress(name string) (Address, bool) {
+	as := m.HeaderAddresses(name)
 	if len(as) == 0 {
 		return Address{}, false
 	}
@@ -68,7 +68,7 @@ func looseAddresses(v string) []Address {
 				continue
 			}
 		}
-		if a := findEmail(part); a != "" {
+		if a := FindEmail(part); a != "" {
 			out = append(out, Address{Addr: strings.ToLower(a)})
 		}
 	}
@@ -99,8 +99,8 @@ func splitAddrList(v string) []string {
 	return append(parts, v[start:])
 }
 
-// findEmail returns the first thing shaped like local@domain.tld in s.
-func findEmail(s string) string {
+// FindEmail returns the first thing shaped like local@domain.tld in s.
+func FindEmail(s string) string {
 	at := strings.IndexByte(s, '@')
 	for at >= 0 {
 		i := at
@@ -129,10 +129,10 @@ func isEmailByte(c byte) bool {
 		c == '.' || c == '-' || c == '_' || c == '+'
 }
 
-// parseDate reads an RFC 5322 date, also accepting the common deviations
+// ParseDate reads an RFC 5322 date, also accepting the common deviations
 // (missing day name, two-digit years, named zones) that mail.ParseDate
 // already tolerates, and a few it does not.
-func parseDate(v string) (time.Time, bool) {
+func ParseDate(v string) (time.Time, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return time.Time{}, false
@@ -171,14 +171,14 @@ func (m *Message) NewestReceived() (time.Time, bool) {
 		if i < 0 {
 			continue
 		}
-		if t, ok := parseDate(v[i+1:]); ok {
+		if t, ok := ParseDate(v[i+1:]); ok {
 			return t, true
 		}
 	}
 	return time.Time{}, false
 }
 
-// referenceTime is the time a message's Date is judged against: the
+// ReferenceTime is the time a message's Date is judged against: the
 // newest Received timestamp, when the message carries one no later than
 // received (so archived or replayed mail is judged at its own arrival),
 // else received itself, else now.
@@ -187,7 +187,7 @@ func (m *Message) NewestReceived() (time.Time, bool) {
 // us the message (or a trusted relay in front of us) seconds before
 // received, so this changes nothing; a sender that forges it can at most
 // dodge the date checks it forged the Received for.
-func referenceTime(m *Message, received time.Time) time.Time {
+func ReferenceTime(m *Message, received time.Time) time.Time {
 	if received.IsZero() {
 		received = time.Now()
 	}

@@ -1,4 +1,4 @@
-package rules
+package message
 
 import (
 	"bytes"
@@ -123,7 +123,7 @@ func parseHTML(src string, links *linkSet) htmlResult {
 			switch a {
 			case atom.A, atom.Area:
 				if href := attrs.get("href"); len(href) > 7 && strings.EqualFold(href[:7], "mailto:") {
-					if len(res.mailtos) < maxLinks {
+					if len(res.mailtos) < MaxLinks {
 						res.mailtos = append(res.mailtos, href)
 					}
 				} else if href != "" && !e.skip {
@@ -480,4 +480,10 @@ func entityRun(raw []byte) bool {
 		i++
 	}
 	return false
+}
+
+// isLetterByte tells an ASCII letter.
+func isLetterByte(c byte) bool {
+	c |= 0x20
+	return c >= 'a' && c <= 'z'
 }

@@ -1,4 +1,4 @@
-package rules
+package message
 
 import (
 	"bufio"
@@ -130,7 +130,7 @@ func (m *Message) HeaderText(name string) string {
 	if v == "" {
 		return ""
 	}
-	return decodeHeader(v)
+	return DecodeHeader(v)
 }
 
 var wordDecoder = mime.WordDecoder{CharsetReader: func(cs string, r io.Reader) (io.Reader, error) {
@@ -140,7 +140,9 @@ var wordDecoder = mime.WordDecoder{CharsetReader: func(cs string, r io.Reader) (
 	return message.CharsetReader(strings.ToLower(cs), r)
 }}
 
-func decodeHeader(v string) string {
+// DecodeHeader decodes RFC 2047 encoded words in a header value; a value
+// that does not decode is returned as it is.
+func DecodeHeader(v string) string {
 	if !strings.Contains(v, "=?") {
 		return v
 	}
@@ -411,7 +413,7 @@ func encodingName(e string) string {
 	return e
 }
 
-func quoteShort(s string) string { return fmt.Sprintf("%q", clipText(s, 40)) }
+func quoteShort(s string) string { return fmt.Sprintf("%q", ClipText(s, 40)) }
 
 // toUTF8 returns data as valid UTF-8. Bytes that are not UTF-8 (8-bit text
 // without a declared charset) are read as Windows-1252, what mail readers
@@ -475,7 +477,7 @@ func (c *cutReader) Read(p []byte) (int, error) {
 // textMailtos finds mailto: URLs written in text.
 func textMailtos(s string) []string {
 	var out []string
-	for i := 0; len(out) < maxLinks; {
+	for i := 0; len(out) < MaxLinks; {
 		j := strings.Index(s[i:], "mailto:")
 		if j < 0 {
 			break
@@ -489,4 +491,44 @@ func textMailtos(s string) []string {
 		i = end
 	}
 	return out
+}
+
+// Structure is what the MIME walk and the HTML parser found beyond the
+// text: which renderings there are and the HTML features spam uses.
+type Structure struct {
+	HasPlain, HasHTML bool
+	HTMLTags          int // HTML elements seen
+	// CommentSplits counts words broken up by HTML comments.
+	CommentSplits int
+	// Forms, Scripts, BigFonts and EntityRuns count HTML forms, scripts,
+	// huge fonts and runs of entity-spelled text.
+	Forms, Scripts, BigFonts, EntityRuns int
+	// Mailtos are the mailto: links, from HTML and plain text.
+	Mailtos []string
+	// Base64Text is set when a text part that is plain ASCII anyway was
+	// base64-encoded: no mail program needs to, filter-dodgers do.
+	Base64Text bool
+	// Truncated tells that the scan budget ran out.
+	Truncated bool
+	// Alternatives are the text and HTML renderings of each
+	// multipart/alternative.
+	Alternatives []Alternative
+}
+
+// Alternative holds the two renderings of one multipart/alternative.
+type Alternative struct{ Plain, HTML string }
+
+// Structure reports the message's structure (parsed on first use).
+func (m *Message) Structure() Structure {
+	c := m.content()
+	alts := make([]Alternative, len(c.alts))
+	for i, a := range c.alts {
+		alts[i] = Alternative{Plain: a.plain, HTML: a.html}
+	}
+	return Structure{
+		HasPlain: c.hasPlain, HasHTML: c.hasHTML, HTMLTags: c.htmlTags,
+		CommentSplits: c.commentSplits, Forms: c.forms, Scripts: c.scripts,
+		BigFonts: c.bigFonts, EntityRuns: c.entityRuns, Mailtos: c.mailtos,
+		Base64Text: c.base64Text, Truncated: c.truncated, Alternatives: alts,
+	}
 }

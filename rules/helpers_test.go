@@ -1,0 +1,12 @@
+package rules
+
+import (
+	"strings"
+
+	"relayguard/rules/message"
+)
+
+// parse reads a test message written with LF line ends.
+func parse(raw string) *message.Message {
+	return message.ParseMessage(strings.NewReader(raw), int64(len(raw)))
+}

@@ -1,0 +1,99 @@
+// Package heuristics holds the content findings that need code rather than
+// a pattern: counting, comparing two header fields, reading the MIME tree,
+// the links or the attachments. Each is a rule of kind "builtin" in a rule
+// file, so its score, description and threshold (min) are tuned there like
+// any other rule; the rule engine (package rules) looks them up by name and
+// runs them on the parsed message (package message). The files group them
+// by what they read: links, mime, wording, headers.
+package heuristics
+
+import (
+	"slices"
+	"time"
+
+	"relayguard/rules/message"
+)
+
+// Input is what a heuristic reads: the message, and the parameters its
+// rule gives.
+type Input struct {
+	Msg *message.Message
+	// Min is the rule's threshold (its meaning is the heuristic's Doc).
+	Min float64
+	// Domains are the rule's domains, lower case.
+	Domains map[string]bool
+	// Body returns the decoded Subject on the first line, then the visible
+	// text, as the body rules read it (computed once per message).
+	Body func() string
+	// Arrival returns the time the message's Date is judged against
+	// (message.ReferenceTime).
+	Arrival func() time.Time
+}
+
+// Heuristic is one finding and how its rule may tune it.
+type Heuristic struct {
+	// Fn reports whether the finding holds, and the text that shows it.
+	Fn           func(in *Input) (match string, ok bool)
+	TakesMin     bool
+	DefMin       float64
+	TakesDomains bool
+	// Doc says what min means, for the default file and docs.
+	Doc string
+}
+
+// Lookup finds a heuristic by its rule name.
+func Lookup(name string) (Heuristic, bool) {
+	h, ok := all[name]
+	return h, ok
+}
+
+// Names lists every heuristic, sorted.
+func Names() []string {
+	names := make([]string, 0, len(all))
+	for n := range all {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+var all = map[string]Heuristic{
+	// Links.
+	"URI_MANY":          {Fn: uriMany, TakesMin: true, DefMin: 30, Doc: "min: number of distinct links"},
+	"URI_DOMAINS_MANY":  {Fn: uriDomainsMany, TakesMin: true, DefMin: 10, Doc: "min: number of distinct registered domains"},
+	"URI_TEXT_MISMATCH": {Fn: uriTextMismatch},
+	"URI_IP_LITERAL":    {Fn: uriIPLiteral},
+	"URI_USERINFO":      {Fn: uriUserinfo},
+	// HTML and MIME.
+	"HTML_ONLY":                {Fn: htmlOnly},
+	"MIME_ALT_DIFFERENT":       {Fn: altDifferent, TakesMin: true, DefMin: 0.3, Doc: "min: share of the HTML part's words also in the text part, below which they differ"},
+	"HTML_IMAGE_NO_TEXT":       {Fn: imageNoText, TakesMin: true, DefMin: 40, Doc: "min: visible words below which the message is mostly image"},
+	"HTML_HIDDEN_TEXT":         {Fn: hiddenText, TakesMin: true, DefMin: 40, Doc: "min: hidden characters"},
+	"MIME_MALFORMED":           {Fn: mimeMalformed},
+	"MIME_BASE64_TEXT":         {Fn: base64Text},
+	"HTML_COMMENT_SPLITS_WORD": {Fn: commentSplits},
+	"HTML_FORM":                {Fn: htmlCount(func(s message.Structure) int { return s.Forms }, "forms")},
+	"HTML_SCRIPT":              {Fn: htmlCount(func(s message.Structure) int { return s.Scripts }, "scripts")},
+	"HTML_BIG_FONT":            {Fn: htmlCount(func(s message.Structure) int { return s.BigFonts }, "huge fonts")},
+	"HTML_ENTITY_RUNS":         {Fn: htmlCount(func(s message.Structure) int { return s.EntityRuns }, "runs")},
+	"MAILTO_REMOVE":            {Fn: mailtoRemove},
+	// Wording.
+	"BODY_CAPS_MANY":  {Fn: bodyCaps, TakesMin: true, DefMin: 50, Doc: "min: percent of letters in capitals (over at least 200 letters)"},
+	"BODY_CAPS_LINES": {Fn: capsLines, TakesMin: true, DefMin: 3, Doc: "min: consecutive lines in capitals"},
+	"BODY_BLANK_GAP":  {Fn: blankGap, TakesMin: true, DefMin: 10, Doc: "min: consecutive blank lines"},
+	"BODY_SPACED_OUT": {Fn: spacedOut, TakesMin: true, DefMin: 6, Doc: "min: letters written apart"},
+	// Headers.
+	"DATE_MISSING":         {Fn: dateMissing},
+	"DATE_INVALID":         {Fn: dateInvalid},
+	"DATE_IN_FUTURE":       {Fn: dateFuture, TakesMin: true, DefMin: 12, Doc: "min: hours ahead of arrival"},
+	"DATE_IN_PAST":         {Fn: datePast, TakesMin: true, DefMin: 96, Doc: "min: hours before arrival"},
+	"MSGID_MISSING":        {Fn: msgidMissing},
+	"FROM_NAME_OTHER_ADDR": {Fn: fromNameOtherAddr},
+	"REPLYTO_FREEMAIL":     {Fn: replyToFreemail, TakesDomains: true},
+	"SUBJ_EMPTY":           {Fn: subjEmpty},
+	"SUBJ_ALL_CAPS":        {Fn: subjAllCaps, TakesMin: true, DefMin: 10, Doc: "min: letters in the subject"},
+	"RCPTS_MANY":           {Fn: rcptsMany, TakesMin: true, DefMin: 15, Doc: "min: addresses in To and Cc"},
+	"TO_UNDISCLOSED":       {Fn: toUndisclosed},
+	"SUBJ_REPLY_NO_THREAD": {Fn: fakeReply},
+	"SUBJ_GREETS_RCPT":     {Fn: subjGreetsRcpt},
+}

@@ -1,0 +1,145 @@
+package heuristics
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// Heuristics that read how the text is written.
+
+// bodyCaps measures shouting: the share of capital letters among the
+// cased letters of the visible text.
+func bodyCaps(in *Input) (string, bool) {
+	text := in.Msg.VisibleText()
+	upper, cased := 0, 0
+	for _, c := range text {
+		switch {
+		case unicode.IsUpper(c):
+			upper++
+			cased++
+		case unicode.IsLower(c):
+			cased++
+		}
+	}
+	if cased < 200 {
+		return "", false
+	}
+	pct := float64(upper) * 100 / float64(cased)
+	if pct >= in.Min {
+		return fmt.Sprintf("%.0f%% capitals", pct), true
+	}
+	return "", false
+}
+
+// capsLines finds several lines in a row written in capitals (at least
+// one run of three capitals, no lower-case letter): shouted sales copy.
+// A Go loop rather than a (?m) regex, which would run on every message
+// for want of a literal to prefilter on.
+func capsLines(in *Input) (string, bool) {
+	text := in.Body()
+	run, first := 0, ""
+	for len(text) > 0 {
+		line := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			text = ""
+		}
+		if capsLine(line) {
+			if run == 0 {
+				first = line
+			}
+			run++
+			if float64(run) >= in.Min {
+				return first, true
+			}
+			continue
+		}
+		run = 0
+	}
+	return "", false
+}
+
+func capsLine(line string) bool {
+	caps, best := 0, 0
+	for _, c := range line {
+		switch {
+		case unicode.IsLower(c):
+			return false
+		case unicode.IsUpper(c):
+			caps++
+			best = max(best, caps)
+		default:
+			caps = 0
+		}
+	}
+	return best >= 3
+}
+
+// blankGap finds a long run of blank lines, used to push small print
+// (removal notes, the real sender) below what the reader scrolls to.
+func blankGap(in *Input) (string, bool) {
+	text := in.Body()
+	run := 0
+	for len(text) > 0 {
+		line := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			break // the last line has no end: not a blank line in a run
+		}
+		if strings.TrimSpace(line) == "" {
+			run++
+			if float64(run) >= in.Min {
+				return fmt.Sprintf("%d blank lines", run), true
+			}
+			continue
+		}
+		run = 0
+	}
+	return "", false
+}
+
+// spacedOut finds words written with their letters apart (f r e e,
+// v.i.a.g.r.a): single letters each followed by one separator.
+func spacedOut(in *Input) (string, bool) {
+	text := in.Body()
+	start, n := -1, 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if !isLetterByte(c) {
+			continue
+		}
+		// A single letter: a word byte on neither side.
+		if i > 0 && isWordByte(text[i-1]) || i+1 < len(text) && isWordByte(text[i+1]) {
+			n = 0
+			continue
+		}
+		if n == 0 || i != start+2*n {
+			start, n = i, 0
+		}
+		n++
+		if float64(n) >= in.Min && !(i+2 < len(text) && spacer[text[i+1]] && isLetterByte(text[i+2])) {
+			return text[start : i+1], true
+		}
+		if !(i+1 < len(text) && spacer[text[i+1]]) {
+			n = 0
+		}
+	}
+	return "", false
+}
+
+// spacer marks the separators of letters written apart.
+var spacer = [256]bool{' ': true, '.': true, '_': true, '*': true, '-': true}
+
+// isLetterByte tells an ASCII letter; isWordByte a byte of a word (ASCII
+// letters, digits, '_' and any byte of a UTF-8 sequence).
+func isLetterByte(c byte) bool {
+	c |= 0x20
+	return c >= 'a' && c <= 'z'
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c >= 0x80
+}
