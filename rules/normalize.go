@@ -5,6 +5,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"relayguard/rules/message"
 )
 
 // Text normalisation for phrase matching. Spam spells its words to slip
@@ -15,13 +17,10 @@ import (
 // never a part of one (drugtreatment.org does not contain " drug ").
 
 // zeroWidth are code points that render as nothing and so can split a word
-// invisibly.
+// invisibly: the invisible characters and the bidirectional controls
+// (message.IsInvisible, message.IsBidiControl).
 func zeroWidth(r rune) bool {
-	switch r {
-	case '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '\u180e', '\u034f', '\u2061', '\u2062', '\u2063', '\u2064':
-		return true
-	}
-	return false
+	return message.IsInvisible(r) || message.IsBidiControl(r)
 }
 
 // leet maps the digits and symbols used as letters inside words.
@@ -151,6 +150,27 @@ func (n *normaliser) rune(r rune, start, end int32) {
 	if zeroWidth(r) {
 		return
 	}
+	// Styled letters NFKC leaves alone (regional indicators, negative
+	// circled and squared letters) are the letters they draw.
+	if c, ok := message.StyledLetter(r); ok {
+		n.ascii(byte(c), start)
+		n.tend = max(n.tend, end)
+		return
+	}
+	// A combining mark NFKC could not compose with the Latin letter before
+	// it (P̶a̶y̶P̶a̶l̶, stacked "Zalgo" marks) only decorates it: the letter
+	// is read bare, without the accent it may have composed with. ü, é, ç
+	// arrive composed with nothing left over and never reach here.
+	if unicode.Is(unicode.Mn, r) && len(n.tok) > 0 && isLatinLetter(n.tok[len(n.tok)-1]) {
+		last := &n.tok[len(n.tok)-1]
+		if *last >= utf8.RuneSelf {
+			if base, _ := utf8.DecodeRuneInString(norm.NFD.String(string(*last))); base < utf8.RuneSelf {
+				*last = base
+			}
+		}
+		n.tend = max(n.tend, end)
+		return
+	}
 	r = unicode.ToLower(r)
 	if isWordRune(r) {
 		n.notPlain = true
@@ -165,6 +185,10 @@ func (n *normaliser) rune(r rune, start, end int32) {
 		return
 	}
 	n.flushToken()
+}
+
+func isLatinLetter(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= utf8.RuneSelf && unicode.Is(unicode.Latin, r)
 }
 
 func isWordRune(r rune) bool {

@@ -96,4 +96,14 @@ var all = map[string]Heuristic{
 	"TO_UNDISCLOSED":       {Fn: toUndisclosed},
 	"SUBJ_REPLY_NO_THREAD": {Fn: fakeReply},
 	"SUBJ_GREETS_RCPT":     {Fn: subjGreetsRcpt},
+	// ---------------------------------------------------------------- obfuscation
+	"SUBJ_INVISIBLE_CHARS":      {Fn: count(subjectMarks, invisibleChars, "invisible characters"), TakesMin: true, DefMin: 1, Doc: "min: invisible or bidi characters in or beside Latin words of the Subject"},
+	"FROM_NAME_INVISIBLE_CHARS": {Fn: count(fromNameMarks, invisibleChars, "invisible characters"), TakesMin: true, DefMin: 1, Doc: "min: invisible or bidi characters in or beside Latin words of the From display name"},
+	"BODY_INVISIBLE_CHARS":      {Fn: count(bodyMarks, invisibleWords, "words split by invisible characters"), TakesMin: true, DefMin: 3, Doc: "min: words of the visible text with an invisible character inside"},
+	"BODY_BIDI_CONTROL":         {Fn: count(bodyMarks, bidiControls, "bidi controls"), TakesMin: true, DefMin: 1, Doc: "min: bidirectional controls inside Latin words of the visible text"},
+	"SUBJ_STYLED_LETTERS":       {Fn: count(subjectMarks, styledLetters, "styled letters"), TakesMin: true, DefMin: 3, Doc: "min: mathematical, enclosed, full-width or regional-indicator letters in the Subject"},
+	"FROM_NAME_STYLED_LETTERS":  {Fn: count(fromNameMarks, styledLetters, "styled letters"), TakesMin: true, DefMin: 3, Doc: "min: styled letters in the From display name"},
+	"BODY_STYLED_LETTERS":       {Fn: count(bodyMarks, styledLetters, "styled letters"), TakesMin: true, DefMin: 10, Doc: "min: styled letters in the visible text"},
+	"SUBJ_COMBINING_MARKS":      {Fn: count(subjectMarks, markedLetters, "combining marks on Latin letters"), TakesMin: true, DefMin: 2, Doc: "min: combining marks left on Latin letters of the Subject after NFC"},
+	"BODY_COMBINING_MARKS":      {Fn: count(bodyMarks, markedLetters, "combining marks on Latin letters"), TakesMin: true, DefMin: 5, Doc: "min: combining marks left on Latin letters of the visible text after NFC"},
 }
