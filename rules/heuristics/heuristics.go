@@ -96,4 +96,15 @@ var all = map[string]Heuristic{
 	"TO_UNDISCLOSED":       {Fn: toUndisclosed},
 	"SUBJ_REPLY_NO_THREAD": {Fn: fakeReply},
 	"SUBJ_GREETS_RCPT":     {Fn: subjGreetsRcpt},
+	// Where links go, and credential-harvesting forms.
+	"URI_FREE_HOSTING":      {Fn: uriListedHost, TakesDomains: true},
+	"URI_FORM_BUILDER":      {Fn: uriListedHost, TakesDomains: true},
+	"URI_FILE_SHARE":        {Fn: uriListedHost, TakesDomains: true},
+	"URI_IPFS":              {Fn: uriListedHost, TakesDomains: true},
+	"URI_REDIRECTOR":        {Fn: uriRedirector, TakesDomains: true},
+	"__URI_ONE_DOMAIN":      {Fn: uriOneDomain},
+	"URI_DATA_OR_SCRIPT":    {Fn: uriDataOrScript},
+	"URI_TEXT_NAMES_DOMAIN": {Fn: uriTextNamesDomain},
+	"FORM_PASSWORD":         {Fn: formPassword},
+	"FORM_OFFSITE":          {Fn: formOffsite},
 }
