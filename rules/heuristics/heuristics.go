@@ -106,4 +106,15 @@ var all = map[string]Heuristic{
 	"BODY_STYLED_LETTERS":       {Fn: count(bodyMarks, styledLetters, "styled letters"), TakesMin: true, DefMin: 10, Doc: "min: styled letters in the visible text"},
 	"SUBJ_COMBINING_MARKS":      {Fn: count(subjectMarks, markedLetters, "combining marks on Latin letters"), TakesMin: true, DefMin: 2, Doc: "min: combining marks left on Latin letters of the Subject after NFC"},
 	"BODY_COMBINING_MARKS":      {Fn: count(bodyMarks, markedLetters, "combining marks on Latin letters"), TakesMin: true, DefMin: 5, Doc: "min: combining marks left on Latin letters of the visible text after NFC"},
+	// Where links go, and credential-harvesting forms.
+	"URI_FREE_HOSTING":      {Fn: uriListedHost, TakesDomains: true},
+	"URI_FORM_BUILDER":      {Fn: uriListedHost, TakesDomains: true},
+	"URI_FILE_SHARE":        {Fn: uriListedHost, TakesDomains: true},
+	"URI_IPFS":              {Fn: uriListedHost, TakesDomains: true},
+	"URI_REDIRECTOR":        {Fn: uriRedirector, TakesDomains: true},
+	"__URI_ONE_DOMAIN":      {Fn: uriOneDomain},
+	"URI_DATA_OR_SCRIPT":    {Fn: uriDataOrScript},
+	"URI_TEXT_NAMES_DOMAIN": {Fn: uriTextNamesDomain},
+	"FORM_PASSWORD":         {Fn: formPassword},
+	"FORM_OFFSITE":          {Fn: formOffsite},
 }

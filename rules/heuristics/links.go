@@ -104,7 +104,7 @@ func shownHost(text string) string {
 		}
 		raw = "http://" + t
 	}
-	l, ok := message.NormaliseURL(raw)
+	l, ok := message.ResolveURL(raw)
 	if !ok || message.IsIPHost(l.Host) && !strings.Contains(lower, "://") {
 		return ""
 	}
@@ -130,20 +130,28 @@ func uriUserinfo(in *Input) (string, bool) {
 		if !l.UserInfo {
 			continue
 		}
-		i := strings.Index(l.URL, "://")
-		if i < 0 {
-			continue
-		}
-		auth := l.URL[i+3:]
-		if j := strings.IndexAny(auth, "/?#"); j >= 0 {
-			auth = auth[:j]
-		}
-		user := auth[:strings.LastIndexByte(auth, '@')]
-		if strings.Contains(user, ".") {
-			return l.URL, true
+		for _, u := range []string{l.URL, l.Target} {
+			if dottedUserinfo(u) {
+				return u, true
+			}
 		}
 	}
 	return "", false
+}
+
+// dottedUserinfo tells whether a URL has a user part with a dot in it
+// before @ (a host name shown to the reader).
+func dottedUserinfo(u string) bool {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return false
+	}
+	auth := u[i+3:]
+	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+		auth = auth[:j]
+	}
+	at := strings.LastIndexByte(auth, '@')
+	return at > 0 && strings.Contains(auth[:at], ".")
 }
 
 // mailtoRemove finds a mailto: link that asks to be taken off a list
@@ -171,4 +179,184 @@ func mailtoRemove(in *Input) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// ---------------------------------------------------------------- where links go
+
+// clickable tells a link the reader follows (an href or a URL in the text),
+// not a picture or frame the mail loads by itself.
+func clickable(l message.Link) bool { return l.Source != "src" }
+
+// fromRegistered is the registered domains of the From addresses.
+func fromRegistered(m *message.Message) map[string]bool {
+	out := map[string]bool{}
+	for _, d := range m.From().Domains {
+		out[registeredDomain(d)] = true
+	}
+	return out
+}
+
+// listedAt finds host (with the URL it was read from) in a rule's domains
+// table: an entry names a host and all its subdomains ("pages.dev"), a
+// host and the first segment or two of the path ("docs.google.com/forms",
+// "dropbox.com/s"), or a path on any host ("/ipfs"). It returns the entry
+// matched.
+func listedAt(domains map[string]bool, host, rawURL string) (string, bool) {
+	if host == "" || len(domains) == 0 {
+		return "", false
+	}
+	segs := pathSegments(rawURL, 2)
+	for h := host; h != ""; {
+		if domains[h] {
+			return h, true
+		}
+		p := h
+		for _, s := range segs {
+			p += "/" + s
+			if domains[p] {
+				return p, true
+			}
+		}
+		i := strings.IndexByte(h, '.')
+		if i < 0 {
+			break
+		}
+		h = h[i+1:]
+	}
+	if len(segs) > 0 && domains["/"+segs[0]] {
+		return host + "/" + segs[0], true
+	}
+	return "", false
+}
+
+// pathSegments returns up to n leading segments of a URL's path, lower case.
+func pathSegments(u string, n int) []string {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return nil
+	}
+	rest := u[i+3:]
+	j := strings.IndexByte(rest, '/')
+	if j < 0 {
+		return nil
+	}
+	path := rest[j+1:]
+	if k := strings.IndexAny(path, "?#"); k >= 0 {
+		path = path[:k]
+	}
+	var segs []string
+	for _, s := range strings.SplitN(path, "/", n+1) {
+		if s == "" || len(segs) == n {
+			break
+		}
+		segs = append(segs, strings.ToLower(s))
+	}
+	return segs
+}
+
+// uriListedHost finds a clickable link whose destination is in the rule's
+// domains table (free hosting, form builders, file shares, IPFS
+// gateways). A site of the sender's own registered domain does not count:
+// a shop on a platform may mail about its own pages.
+func uriListedHost(in *Input) (string, bool) {
+	from := fromRegistered(in.Msg)
+	for _, l := range in.Msg.Links() {
+		if !clickable(l) || from[registeredDomain(l.Host)] {
+			continue
+		}
+		if e, ok := listedAt(in.Domains, l.Host, l.Target); ok {
+			return e, true
+		}
+	}
+	return "", false
+}
+
+// uriRedirector finds a clickable link that passes through a public
+// redirector of the rule's table (a search engine's or an ad network's
+// click URL, a social network's link shim) to another domain: a borrowed
+// reputation in front of the real destination. An ESP's own click
+// tracking is not in the table and is not judged here.
+func uriRedirector(in *Input) (string, bool) {
+	for _, l := range in.Msg.Links() {
+		if !clickable(l) || l.Host == "" {
+			continue
+		}
+		for _, h := range l.Via {
+			e, ok := listedAt(in.Domains, h.Host, h.URL)
+			if ok && registeredDomain(h.Host) != registeredDomain(l.Host) {
+				return e + " to " + l.Host, true
+			}
+		}
+	}
+	return "", false
+}
+
+// uriOneDomain tells that every clickable link goes to one registered
+// domain: the lone call to action of a phishing mail (a __ sub-rule for
+// metas; ham has its list footers, signatures and social links besides).
+func uriOneDomain(in *Input) (string, bool) {
+	one := ""
+	for _, l := range in.Msg.Links() {
+		if !clickable(l) || l.Host == "" {
+			continue
+		}
+		d := registeredDomain(l.Host)
+		if one != "" && d != one {
+			return "", false
+		}
+		one = d
+	}
+	return one, one != ""
+}
+
+// uriDataOrScript finds a data:, javascript: or vbscript: URI in a link,
+// form action or frame: a page or a script carried in the mail itself,
+// which no web address filter can judge.
+func uriDataOrScript(in *Input) (string, bool) {
+	if l := in.Msg.Structure().InlineLinks; len(l) > 0 {
+		return message.ClipText(l[0], 60), true
+	}
+	return "", false
+}
+
+// fileSuffixes are public suffixes that are far more often a file name's
+// extension in link text ("README.md", "setup.py") than a web site.
+var fileSuffixes = map[string]bool{
+	"md": true, "py": true, "zip": true, "mov": true, "sh": true, "rs": true,
+	"go": true, "ts": true, "cc": true, "so": true, "pm": true, "ps": true,
+}
+
+// uriTextNamesDomain finds a link whose words name a web domain
+// ("Sign in to paypal.com") while the link goes to another: the
+// URI_TEXT_MISMATCH trick with the address written among other words.
+// Link text that is a whole address is URI_TEXT_MISMATCH's.
+func uriTextNamesDomain(in *Input) (string, bool) {
+	for _, l := range in.Msg.Links() {
+		if l.Source != "href" || l.Host == "" || !strings.Contains(l.Text, ".") ||
+			strings.Contains(l.Text, "://") || shownHost(l.Text) != "" {
+			continue
+		}
+		dest := registeredDomain(l.Host)
+		for _, w := range strings.FieldsFunc(l.Text, notDomainRune) {
+			w = strings.Trim(w, ".-")
+			if strings.Count(w, ".") == 0 || strings.Contains(w, "..") {
+				continue
+			}
+			h := message.NormaliseHost(w)
+			if h == "" || message.IsIPHost(h) || !hasPublicSuffix(h) {
+				continue
+			}
+			if suf, _ := publicsuffix.PublicSuffix(h); fileSuffixes[suf] {
+				continue
+			}
+			if registeredDomain(h) != dest {
+				return fmt.Sprintf("%q goes to %s", message.ClipText(l.Text, 60), l.Host), true
+			}
+		}
+	}
+	return "", false
+}
+
+func notDomainRune(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-')
 }

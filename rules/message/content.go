@@ -75,6 +75,10 @@ type content struct {
 	forms, scripts, bigFonts, entityRuns int
 	// mailto: links, from HTML and plain text
 	mailtos []string
+	// HTML forms, password inputs, data:/javascript: links
+	formList    []Form
+	passwords   int
+	inlineLinks []string
 	// base64Text is set when a text part that is plain ASCII anyway was
 	// base64-encoded: no mail program needs to, filters-dodgers do.
 	base64Text bool
@@ -351,6 +355,9 @@ func (w *walker) text(h message.Header, mt string, params map[string]string, bod
 		w.c.bigFonts += r.bigFonts
 		w.c.entityRuns += r.entityRuns
 		w.c.mailtos = append(w.c.mailtos, r.mailtos...)
+		w.c.formList = append(w.c.formList, r.formList...)
+		w.c.passwords += r.passwords
+		w.c.inlineLinks = append(w.c.inlineLinks, r.inlineLinks...)
 		addText(&w.html, r.visible)
 		addText(&w.hidden, r.hidden)
 		return "", r.visible
@@ -505,6 +512,15 @@ type Structure struct {
 	Forms, Scripts, BigFonts, EntityRuns int
 	// Mailtos are the mailto: links, from HTML and plain text.
 	Mailtos []string
+	// HTMLForms are the HTML parts' <form> elements, with or without an
+	// action (Forms counts those with one).
+	HTMLForms []Form
+	// PasswordInputs counts <input type=password>, in a form or not.
+	PasswordInputs int
+	// InlineLinks are the data:, javascript: and vbscript: URIs in links,
+	// form actions and frames: a page or a script carried in the mail
+	// itself instead of a web address (javascript:void(0) left out).
+	InlineLinks []string
 	// Base64Text is set when a text part that is plain ASCII anyway was
 	// base64-encoded: no mail program needs to, filter-dodgers do.
 	Base64Text bool
@@ -529,6 +545,7 @@ func (m *Message) Structure() Structure {
 		HasPlain: c.hasPlain, HasHTML: c.hasHTML, HTMLTags: c.htmlTags,
 		CommentSplits: c.commentSplits, Forms: c.forms, Scripts: c.scripts,
 		BigFonts: c.bigFonts, EntityRuns: c.entityRuns, Mailtos: c.mailtos,
+		HTMLForms: c.formList, PasswordInputs: c.passwords, InlineLinks: c.inlineLinks,
 		Base64Text: c.base64Text, Truncated: c.truncated, Alternatives: alts,
 	}
 }

@@ -23,6 +23,9 @@ type htmlResult struct {
 	bigFonts      int      // <font size=5..7 or +N>
 	entityRuns    int      // text written as 6+ numeric entities in a row
 	mailtos       []string // mailto: links
+	formList      []Form   // every <form>, with or without an action
+	passwords     int      // <input type=password>, in a form or not
+	inlineLinks   []string // data:, javascript: and vbscript: links, form actions, frames
 }
 
 // Bounds on HTML work: a tag soup of any size costs at most this many
@@ -61,6 +64,7 @@ func parseHTML(src string, links *linkSet) htmlResult {
 		}
 	}
 	var attrs attrList
+	curForm := -1           // the form inputs belong to, in res.formList
 	prev := html.ErrorToken // the token before the current one
 	lastLetter := false     // the last text token ended with a letter
 	for tokens := 0; tokens < maxHTMLTokens; tokens++ {
@@ -121,6 +125,14 @@ func parseHTML(src string, links *linkSet) htmlResult {
 				}
 			}
 			switch a {
+			case atom.A, atom.Area, atom.Iframe, atom.Frame, atom.Embed, atom.Form:
+				for _, k := range []string{"href", "src", "action"} {
+					if v := attrs.get(k); v != "" && inlineScheme(v) && len(res.inlineLinks) < MaxLinks {
+						res.inlineLinks = append(res.inlineLinks, ClipText(v, maxLinkText))
+					}
+				}
+			}
+			switch a {
 			case atom.A, atom.Area:
 				if href := attrs.get("href"); len(href) > 7 && strings.EqualFold(href[:7], "mailto:") {
 					if len(res.mailtos) < MaxLinks {
@@ -136,8 +148,12 @@ func parseHTML(src string, links *linkSet) htmlResult {
 					}
 				}
 			case atom.Img, atom.Input:
-				if a == atom.Input && strings.ToLower(attrs.get("type")) != "image" {
-					break
+				if a == atom.Input {
+					typ := strings.ToLower(strings.TrimSpace(attrs.get("type")))
+					countInput(&res, curForm, typ)
+					if typ != "image" {
+						break
+					}
 				}
 				if src := attrs.get("src"); src != "" {
 					links.add(src, attrs.get("alt"), "src")
@@ -153,9 +169,14 @@ func parseHTML(src string, links *linkSet) htmlResult {
 					links.add(src, "", "src")
 				}
 			case atom.Form:
-				if act := attrs.get("action"); act != "" {
+				act := attrs.get("action")
+				if act != "" {
 					links.add(act, "", "href")
 					res.forms++
+				}
+				if len(res.formList) < maxForms {
+					res.formList = append(res.formList, newForm(act, attrs.get("method")))
+					curForm = len(res.formList) - 1
 				}
 			case atom.Script:
 				res.scripts++
@@ -177,6 +198,9 @@ func parseHTML(src string, links *linkSet) htmlResult {
 			a := atom.Lookup(name)
 			if isBlock(a) {
 				vis.WriteByte('\n')
+			}
+			if a == atom.Form {
+				curForm = -1
 			}
 			// Close up to the matching open element; ignore a stray end tag.
 			for i := len(stack) - 1; i > 0; i-- {

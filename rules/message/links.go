@@ -16,11 +16,21 @@ type Link struct {
 	// URL is the link as written (entities decoded, surrounding space and
 	// quotes trimmed).
 	URL string
-	// Host is the normalised host: lower case, no port, no userinfo, no
-	// trailing dot, IDNs in their ASCII (punycode) form, and numeric IPv4
-	// tricks (http://3232235777/, http://0xC0.0xA8.0.1/) written as a dotted
-	// quad. Empty when the URL has no usable host.
+	// Host is the normalised host of where the link really goes: of
+	// Target, the URL carried inside a redirector's when there is one (see
+	// Via). Lower case, no port, no userinfo, no trailing dot, IDNs in
+	// their ASCII (punycode) form, and numeric IPv4 tricks
+	// (http://3232235777/, http://0xC0.0xA8.0.1/) written as a dotted quad.
+	// Empty when the URL has no usable host.
 	Host string
+	// Target is the destination URL: URL itself, or the last URL carried
+	// inside it (https://www.google.com/url?q=https://evil.example/ has
+	// Target https://evil.example/).
+	Target string
+	// Via lists the redirectors before Target, outermost first (the first
+	// is URL): click-tracking, search-engine and ad-network URLs whose query
+	// or path carries another URL. At most maxRedirectDepth.
+	Via []Hop
 	// Text is what the reader sees for the link: the anchor text of an
 	// <a href>, the alt text of an <img>, or the URL itself for a link in
 	// plain text.
@@ -39,7 +49,8 @@ type Link struct {
 func (m *Message) Links() []Link { return m.content().links }
 
 // Domains returns the distinct normalised hosts of the message's links
-// (IP literals included), in the order first seen.
+// (IP literals included), in the order first seen: the redirectors a link
+// passes through, then its destination.
 func (m *Message) Domains() []string {
 	c := m.content()
 	return c.domains
@@ -84,6 +95,7 @@ func NormaliseURL(raw string) (l Link, ok bool) {
 		return Link{}, false
 	}
 	l.Host = host
+	l.Target = raw
 	l.UserInfo = userinfo
 	return l, true
 }
@@ -299,7 +311,7 @@ func (s *linkSet) add(raw, text, source string) {
 	if len(s.links) >= MaxLinks {
 		return
 	}
-	l, ok := NormaliseURL(raw)
+	l, ok := ResolveURL(raw)
 	if !ok {
 		return
 	}
@@ -315,9 +327,16 @@ func (s *linkSet) add(raw, text, source string) {
 	}
 	s.seen[key] = true
 	s.links = append(s.links, l)
-	if !s.dseen[l.Host] {
-		s.dseen[l.Host] = true
-		s.domains = append(s.domains, l.Host)
+	for _, h := range l.Via {
+		s.addDomain(h.Host)
+	}
+	s.addDomain(l.Host)
+}
+
+func (s *linkSet) addDomain(h string) {
+	if !s.dseen[h] {
+		s.dseen[h] = true
+		s.domains = append(s.domains, h)
 	}
 }
 

@@ -92,11 +92,18 @@ func (c *compiled) all() []*list {
 	return append(all, c.uri...)
 }
 
-// linkHosts is the default Config.Links.
+// linkHosts is the default Config.Links: where each link goes (its Host,
+// after any redirector it carries) and the redirectors on the way, since a
+// spammer's own tracking host is as listable as the page it leads to.
 func linkHosts(m *message.Message) []string {
 	links := m.Links()
 	hosts := make([]string, 0, len(links))
 	for _, l := range links {
+		for _, h := range l.Via {
+			if h.Host != "" {
+				hosts = append(hosts, h.Host)
+			}
+		}
 		if l.Host != "" {
 			hosts = append(hosts, l.Host)
 		}

@@ -1,0 +1,194 @@
+package message
+
+import (
+	"encoding/base64"
+	"net/url"
+	"strings"
+)
+
+// Hop is a redirector a link passes through before its destination: a
+// click-tracking, search-engine or ad-network URL that carries the real
+// address in its query or path.
+type Hop struct {
+	URL  string // the wrapping URL as written (or as unwrapped from the hop before)
+	Host string // its normalised host
+}
+
+// Bounds on unwrapping, whatever the input: a link wrapped more than
+// maxRedirectDepth times is judged by the host it reached there, and a
+// query with more than maxRedirectParams parameters is read no further.
+const (
+	maxRedirectDepth  = 4
+	maxRedirectParams = 64
+)
+
+// redirectParams are the query parameters that name a redirector's
+// destination, most specific first. A parameter outside this list that
+// holds a whole URL is taken too, after these.
+var redirectParams = []string{
+	"url", "u", "q", "target", "dest", "destination", "redirect", "redirect_url",
+	"redirect_uri", "redir", "redirecturl", "goto", "to", "out", "link", "href",
+	"adurl", "uddg", "r", "l", "next", "continue", "returnurl", "return",
+}
+
+// ResolveURL is NormaliseURL followed through the redirectors the URL
+// carries: the Link has Host and Target of the destination and Via set,
+// as the message's links do.
+func ResolveURL(raw string) (Link, bool) {
+	l, ok := NormaliseURL(raw)
+	if !ok {
+		return Link{}, false
+	}
+	if d, via, wrapped := unwrap(l); wrapped {
+		l.Host, l.Target, l.Via = d.Host, d.URL, via
+		l.UserInfo = l.UserInfo || d.UserInfo
+	}
+	return l, true
+}
+
+// unwrap follows the URLs a link carries inside itself (?url=https://...,
+// /redirect/https://..., Google's /url?q=, Bing's base64 u=a1aHR0c...,
+// Google AMP's /amp/s/host/...) to the last one, at most maxRedirectDepth
+// deep. It returns the destination and the hops before it, outermost
+// first; ok is false when the link carries no other URL.
+func unwrap(l Link) (dest Link, via []Hop, ok bool) {
+	dest = l
+	for range maxRedirectDepth {
+		inner, found := innerURL(dest.URL)
+		if !found {
+			break
+		}
+		next, valid := NormaliseURL(inner)
+		if !valid {
+			break
+		}
+		via = append(via, Hop{URL: dest.URL, Host: dest.Host})
+		dest = next
+	}
+	return dest, via, len(via) > 0
+}
+
+// innerURL finds a whole http(s) URL carried in u's path or query. The
+// path is looked at first: a URL written into the path takes the query
+// after it along as its own.
+func innerURL(u string) (string, bool) {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return "", false
+	}
+	rest := u[i+3:]
+	j := strings.IndexAny(rest, "/?#")
+	if j < 0 {
+		return "", false
+	}
+	rest = rest[j:]
+	if strings.HasPrefix(rest, "#") {
+		return "", false
+	}
+	path, query, _ := strings.Cut(rest, "?")
+	if p, ok := pathURL(path, query); ok {
+		return p, true
+	}
+	query, _, _ = strings.Cut(query, "#")
+	return queryURL(query)
+}
+
+// pathURL finds a URL written into a path: /out/https://host/...,
+// /https%3A%2F%2Fhost, or Google AMP's /amp/s/host/... (https) and
+// /amp/host/... (http).
+func pathURL(path, query string) (string, bool) {
+	lower := strings.ToLower(path)
+	whole := path
+	if query != "" {
+		whole += "?" + query
+	}
+	for _, pre := range []string{"/http://", "/https://", "/http:/", "/https:/", "/http%3a%2f%2f", "/https%3a%2f%2f"} {
+		k := strings.Index(lower, pre)
+		if k < 0 {
+			continue
+		}
+		s := whole[k+1:]
+		if strings.Contains(pre, "%") {
+			if d, err := url.PathUnescape(s); err == nil {
+				s = d
+			} else {
+				continue
+			}
+		}
+		return s, true
+	}
+	if k := strings.Index(lower, "/amp/s/"); k >= 0 && len(path) > k+7 {
+		return "https://" + whole[k+7:], true
+	}
+	return "", false
+}
+
+// queryURL finds the destination among a query's parameters: a known
+// redirect parameter holding a URL first, else any parameter holding one.
+func queryURL(query string) (string, bool) {
+	if query == "" {
+		return "", false
+	}
+	var found []struct{ key, val string }
+	for n, kv := range strings.FieldsFunc(query, func(r rune) bool { return r == '&' || r == ';' }) {
+		if n >= maxRedirectParams {
+			break
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || len(v) < 8 {
+			continue
+		}
+		if d, ok := paramURL(v); ok {
+			found = append(found, struct{ key, val string }{strings.ToLower(k), d})
+		}
+	}
+	if len(found) == 0 {
+		return "", false
+	}
+	for _, p := range redirectParams {
+		for _, f := range found {
+			if f.key == p {
+				return f.val, true
+			}
+		}
+	}
+	return found[0].val, true
+}
+
+// paramURL decodes a query value and tells whether it is a whole http(s)
+// URL: percent-encoded (up to three times over), or base64 as Bing writes
+// it (a1aHR0cHM6Ly9...).
+func paramURL(v string) (string, bool) {
+	for range 3 {
+		if isHTTPURL(v) {
+			return v, true
+		}
+		d, err := url.QueryUnescape(v)
+		if err != nil || d == v {
+			break
+		}
+		v = d
+	}
+	if isHTTPURL(v) {
+		return v, true
+	}
+	b := strings.TrimPrefix(v, "a1")    // Bing's prefix before the base64
+	if !strings.HasPrefix(b, "aHR0c") { // base64 of "http"
+		return "", false
+	}
+	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.RawStdEncoding} {
+		d, err := enc.DecodeString(strings.TrimRight(b, "="))
+		if err == nil && isHTTPURL(string(d)) {
+			return string(d), true
+		}
+	}
+	return "", false
+}
+
+func isHTTPURL(s string) bool {
+	if len(s) < 10 {
+		return false
+	}
+	p := strings.ToLower(s[:8])
+	return strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://")
+}
