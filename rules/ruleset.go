@@ -275,10 +275,25 @@ func build(files []*parsedFile, opts Options) (*compiled, []Problem) {
 			r.Score = f.scores[n]
 		}
 	}
+	c.shareDomains()
 	probs = append(probs, c.orderMetas(opts, failed)...)
 	c.activate()
 	c.index()
 	return c, probs
+}
+
+// shareDomains gives a built-in whose rule lists no domains those of the
+// built-in its heuristic names (Heuristic.DomainsOf), after every file is
+// read, so an operator's change to that list reaches both.
+func (c *compiled) shareDomains() {
+	for _, r := range c.all {
+		if r.Kind != KindBuiltin || r.bi.DomainsOf == "" || r.domains != nil {
+			continue
+		}
+		if src, ok := c.byName[r.bi.DomainsOf]; ok {
+			r.domains = src.domains
+		}
+	}
 }
 
 func compileRule(fr *fileRule) (*rule, error) {

@@ -4,7 +4,7 @@
 // file, so its score, description and threshold (min) are tuned there like
 // any other rule; the rule engine (package rules) looks them up by name and
 // runs them on the parsed message (package message). The files group them
-// by what they read: links, mime, wording, headers.
+// by what they read: links, mime, wording, headers, attachments.
 package heuristics
 
 import (
@@ -37,6 +37,10 @@ type Heuristic struct {
 	TakesMin     bool
 	DefMin       float64
 	TakesDomains bool
+	// DomainsOf names another built-in whose domains this one reads when
+	// its own rule lists none, so one list (the free-mail providers) is
+	// kept in one place.
+	DomainsOf string
 	// Doc says what min means, for the default file and docs.
 	Doc string
 }
@@ -117,4 +121,15 @@ var all = map[string]Heuristic{
 	"URI_TEXT_NAMES_DOMAIN": {Fn: uriTextNamesDomain},
 	"FORM_PASSWORD":         {Fn: formPassword},
 	"FORM_OFFSITE":          {Fn: formOffsite},
+	// Attachments.
+	"ATTACH_EXECUTABLE":         {Fn: attachExecutable},
+	"ATTACH_ARCHIVE_EXECUTABLE": {Fn: attachArchiveExecutable},
+	"ATTACH_DOUBLE_EXT":         {Fn: attachDoubleExt},
+	"ATTACH_PASSWORD_GIVEN":     {Fn: attachPasswordGiven},
+	"ATTACH_HTML_CREDENTIALS":   {Fn: attachHTMLCredentials},
+	"ATTACH_HTML_SCRIPT":        {Fn: attachHTMLScript},
+	"ATTACH_PDF_LINK_THIN":      {Fn: attachPDFLinkThin, TakesMin: true, DefMin: 500, Doc: "min: characters of PDF text below which the PDF says little"},
+	"ATTACH_PDF_LURE_FREEMAIL":  {Fn: attachPDFLureFreemail, TakesMin: true, DefMin: 500, Doc: "min: characters of PDF text below which the PDF says little", TakesDomains: true, DomainsOf: "REPLYTO_FREEMAIL"},
+	"ATTACH_PDF_ACTIVE":         {Fn: attachPDFActive},
+	"ATTACH_ICS_LINK_STRANGER":  {Fn: attachICSLinkStranger},
 }

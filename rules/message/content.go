@@ -83,6 +83,8 @@ type content struct {
 	// base64-encoded: no mail program needs to, filters-dodgers do.
 	base64Text bool
 	truncated  bool // the scan budget ran out
+	// files the message carries (attachments.go)
+	attachments []Attachment
 }
 
 // altPair holds the two renderings of one multipart/alternative.
@@ -168,11 +170,13 @@ type walker struct {
 	nparts  int
 	rawCut  *cutReader
 	stopped bool
+	// attachBudget is what is left of MaxAttachmentBytes.
+	attachBudget int64
 }
 
 func parseContent(m *Message, limit int64) *content {
 	c := &content{}
-	w := &walker{c: c, budget: limit}
+	w := &walker{c: c, budget: limit, attachBudget: MaxAttachmentBytes}
 	maxRaw := limit * rawReadFactor
 	if maxRaw < minRawRead {
 		maxRaw = minRawRead
@@ -319,6 +323,9 @@ func (w *walker) text(h message.Header, mt string, params map[string]string, bod
 	}
 	if w.budget <= 0 {
 		w.c.parts = append(w.c.parts, part)
+		if isFileText(part, mt) {
+			w.textAttachment(part, mt, nil, false)
+		}
 		return "", ""
 	}
 	data, err := io.ReadAll(io.LimitReader(e.Body, w.budget))
@@ -332,6 +339,9 @@ func (w *walker) text(h message.Header, mt string, params map[string]string, bod
 	w.budget -= int64(len(data))
 	part.Size = int64(len(data))
 	w.c.parts = append(w.c.parts, part)
+	if isFileText(part, mt) {
+		w.textAttachment(part, mt, data, w.budget > 0)
+	}
 	// Mail from SMTP has CRLF line ends, files on disk usually LF: one
 	// form, so paragraph splitting and every body rule read both alike.
 	// Mail from SMTP has CRLF line ends, files on disk usually LF: one
@@ -385,7 +395,7 @@ func addText(b *strings.Builder, s string) {
 // other records a non-text part; images are counted with their size.
 func (w *walker) other(h message.Header, mt string, params map[string]string, body io.Reader) {
 	part := w.partInfo(h, mt, params)
-	n, _ := io.Copy(io.Discard, io.LimitReader(body, 16<<20))
+	n := w.binaryAttachment(h, part, body)
 	part.Size = n
 	w.c.parts = append(w.c.parts, part)
 	if strings.HasPrefix(mt, "image/") {

@@ -1,6 +1,7 @@
 // Package message is the parsed message every check reads: its header,
-// MIME structure, decoded and visible text, HTML findings, links and the
-// From field, each worked out once, on first use, and shared read-only. It
+// MIME structure, decoded and visible text, HTML findings, links, the
+// attachments and what a bounded look inside them found, and the From
+// field, each worked out once, on first use, and shared read-only. It
 // knows nothing about SMTP, rules or scores; the rule engine (package
 // rules), its heuristics and the sender checks all read it.
 package message
