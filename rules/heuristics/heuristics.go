@@ -4,7 +4,8 @@
 // file, so its score, description and threshold (min) are tuned there like
 // any other rule; the rule engine (package rules) looks them up by name and
 // runs them on the parsed message (package message). The files group them
-// by what they read: links, mime, wording, headers, attachments.
+// by what they read: links and forms, mime, wording, headers, attachments,
+// obfuscation (and, with the brand table, brands).
 package heuristics
 
 import (
