@@ -28,6 +28,10 @@ type Input struct {
 	// Arrival returns the time the message's Date is judged against
 	// (message.ReferenceTime).
 	Arrival func() time.Time
+	// Rcpts are the envelope recipients, when known (empty offline).
+	Rcpts []string
+	// Brands is the brand table of the rule set (nil: DefaultBrands).
+	Brands *Brands
 }
 
 // Heuristic is one finding and how its rule may tune it.
@@ -96,4 +100,14 @@ var all = map[string]Heuristic{
 	"TO_UNDISCLOSED":       {Fn: toUndisclosed},
 	"SUBJ_REPLY_NO_THREAD": {Fn: fakeReply},
 	"SUBJ_GREETS_RCPT":     {Fn: subjGreetsRcpt},
+	// Brands and look-alike domains (brands.go, the table in brands.toml).
+	"BRAND_FROM_NAME":        {Fn: brandFromName},
+	"BRAND_SUBJECT":          {Fn: brandSubject},
+	"BRAND_LINKS_ELSEWHERE":  {Fn: brandLinksElsewhere},
+	"BRAND_REPLYTO_FREEMAIL": {Fn: brandReplyFreemail},
+	"RCPT_DOMAIN_BAIT":       {Fn: rcptDomainBait},
+	"LOOKALIKE_BRAND_DOMAIN": {Fn: brandLookalike},
+	"LOOKALIKE_RCPT_DOMAIN":  {Fn: rcptLookalike},
+	"PUNYCODE_HOST":          {Fn: punycodeHost},
+	"MIXED_SCRIPT_HOST":      {Fn: mixedScriptHost},
 }
