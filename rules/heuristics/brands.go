@@ -117,7 +117,7 @@ func senderName(field string, a message.Address, host string) string {
 	if a.Addr != "" {
 		s = strings.ReplaceAll(s, a.Addr, " ")
 	}
-	if host != "" {
+	if strings.Contains(host, ".") {
 		s = strings.ReplaceAll(s, host, " ")
 	}
 	return s
@@ -185,11 +185,16 @@ func selfNamed(f *brandFacts, field string) bool {
 
 // brandSubject: the Subject names a brand the From domain does not carry
 // (weak: newsletters and lists talk about brands; a lure names the one it
-// poses as). Not counted when the From name already claims it.
+// poses as). Not counted when the From name already claims it, nor when
+// the message links to the sender's own site (a shop's newsletter:
+// "Now you can pay with PayPal").
 func brandSubject(in *Input) (string, bool) {
 	t, f := in.brands(), facts(in)
 	if f.fromHost == "" {
 		return "", false
+	}
+	if linksToSender(in, f) {
+		return "", false // a newsletter from its own site, about a brand
 	}
 	for _, i := range f.subjClaims {
 		if slices.Contains(f.nameClaims, i) || t.Owns(i, f.fromHost) || t.Provider(f.fromHost) || t.ownedByAny(f.fromHost, false) {
@@ -238,6 +243,21 @@ func brandLinksElsewhere(in *Input) (string, bool) {
 		return fmt.Sprintf("names %s, links go to %s", t.Name(i), hostList(hosts, 3)), true
 	}
 	return "", false
+}
+
+// linksToSender tells whether a link goes to the From address's
+// registrable domain.
+func linksToSender(in *Input, f *brandFacts) bool {
+	if f.fromHost == "" || f.fromUnqualified {
+		return false
+	}
+	reg := registeredDomain(f.fromHost)
+	for _, l := range in.Msg.Links() {
+		if l.Source != "src" && l.Host != "" && registeredDomain(l.Host) == reg {
+			return true
+		}
+	}
+	return false
 }
 
 func hostList(hosts []string, n int) string {
