@@ -260,14 +260,6 @@ func TestAttachmentRules(t *testing.T) {
 	}
 }
 
-func hitNames(hits map[string]Hit) []string {
-	var out []string
-	for n := range hits {
-		out = append(out, n)
-	}
-	return out
-}
-
 // TestSharedFreemailList: ATTACH_PDF_LURE_FREEMAIL reads REPLYTO_FREEMAIL's
 // domains, so an operator who edits that list edits both.
 func TestSharedFreemailList(t *testing.T) {

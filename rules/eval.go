@@ -16,6 +16,7 @@ type evalCtx struct {
 	m        *message.Message
 	c        *compiled
 	received time.Time
+	rcpts    []string
 
 	bodyDone bool
 	body     string // Subject, then the visible text
@@ -61,8 +62,8 @@ func clipMatch(s string) string {
 	}, s)
 }
 
-func (c *compiled) evaluate(m *message.Message, received time.Time) *evaluation {
-	e := &evalCtx{m: m, c: c, received: received}
+func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
+	e := &evalCtx{m: m, c: c, received: env.Received, rcpts: env.Rcpts}
 	type result struct {
 		score float64
 		match string
@@ -138,7 +139,7 @@ func (c *compiled) evaluate(m *message.Message, received time.Time) *evaluation 
 				fire(r, r.Score, match)
 			}
 		case KindBuiltin:
-			in := heuristics.Input{Msg: m, Min: r.min, Domains: r.domains, Body: e.bodyText, Arrival: e.refTime}
+			in := heuristics.Input{Msg: m, Min: r.min, Domains: r.domains, Body: e.bodyText, Arrival: e.refTime, Rcpts: e.rcpts, Brands: c.brands}
 			if match, ok := r.bi.Fn(&in); ok {
 				fire(r, r.Score, match)
 			}

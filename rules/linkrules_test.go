@@ -186,4 +186,3 @@ func TestWhereLinksGoRules(t *testing.T) {
 		})
 	}
 }
-

@@ -94,6 +94,8 @@ type parsedFile struct {
 	// rules: the checks across files (a meta's names, [scores]) take them
 	// as existing, so that one mistake is reported once.
 	failed map[string]bool
+	// brands are the file's [[brand]] tables (brandfile.go).
+	brands []heuristics.Brand
 }
 
 // maxRuleFileBytes bounds a rule file: the default set is ~30 KB.
@@ -171,8 +173,12 @@ func parseRuleFile(name string, data []byte) (*parsedFile, []Problem) {
 				pf.scores[n] = s
 				pf.scoreLines[n] = l
 			}
+		case "brand":
+			b, p := decodeBrands(name, v, data)
+			pf.brands = b
+			probs = append(probs, p...)
 		default:
-			bad(lines.topKeyLine(toml.Key{key}), "unknown key %q (a rule file has [[rule]] tables and a [scores] table)", key)
+			bad(lines.topKeyLine(toml.Key{key}), "unknown key %q (a rule file has [[rule]] tables, [[brand]] tables and a [scores] table)", key)
 		}
 	}
 	seen := map[string]int{}

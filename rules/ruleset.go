@@ -79,6 +79,8 @@ type compiled struct {
 	phraseAC        *acMatcher
 	phraseOwners    [][]phraseRef // phrase id -> rules that list it
 	phraseRuleCount int
+
+	brands *heuristics.Brands // the brand table built-ins read
 }
 
 type phraseRef struct {
@@ -186,6 +188,11 @@ func compileFiles(files []string, opts Options) (*compiled, error) {
 	}
 	c, p2 := build(parsed, opts)
 	probs = append(probs, p2...)
+	brands, err := brandTable(parsed)
+	if err != nil {
+		probs = append(probs, Problem{Msg: err.Error()})
+	}
+	c.brands = brands
 	var errs, kept []Problem
 	for _, p := range probs {
 		// The built-in rules' warnings (metas naming other checks'
@@ -491,8 +498,25 @@ type evaluation struct {
 // date rules judge the Date header against it (see referenceTime). The
 // result is computed once per message and rule set; later calls return it.
 func (rs *Ruleset) Evaluate(m *message.Message, received time.Time) []Hit {
+	return rs.EvaluateEnvelope(m, Envelope{Received: received})
+}
+
+// Envelope is what the SMTP transaction tells about a message that the
+// content rules compare it with.
+type Envelope struct {
+	// Received is when the message arrived (zero: now).
+	Received time.Time
+	// Rcpts are the envelope recipients (RCPT TO), when known: the
+	// heuristics that spot the recipient's own domain used as bait read
+	// them.
+	Rcpts []string
+}
+
+// EvaluateEnvelope is Evaluate with the whole envelope. Like Evaluate, it
+// computes the result once per message and rule set.
+func (rs *Ruleset) EvaluateEnvelope(m *message.Message, env Envelope) []Hit {
 	c := rs.cur
-	return evaluate(m, c, received).hits
+	return evaluate(m, c, env).hits
 }
 
 // EvaluateMeta runs the meta rules given the names of every symbol found
@@ -539,6 +563,6 @@ func metaMatch(n *metaNode, fired map[string]bool) string {
 
 // evaluate is c's evaluation of m, computed once per message and rule
 // set however many checks ask.
-func evaluate(m *message.Message, c *compiled, received time.Time) *evaluation {
-	return m.Memo(c, func() any { return c.evaluate(m, received) }).(*evaluation)
+func evaluate(m *message.Message, c *compiled, env Envelope) *evaluation {
+	return m.Memo(c, func() any { return c.evaluate(m, env) }).(*evaluation)
 }

@@ -30,7 +30,9 @@ func (c contentCheck) Run(ctx context.Context, in *Input) Result {
 		return Result{}
 	}
 	done := make(chan []rules.Hit, 1)
-	go func() { done <- c.rs.Evaluate(in.Message, in.Received) }()
+	go func() {
+		done <- c.rs.EvaluateEnvelope(in.Message, rules.Envelope{Received: in.Received, Rcpts: in.Rcpts})
+	}()
 	select {
 	case hits := <-done:
 		return Result{Symbols: hitSymbols(hits)}

@@ -173,3 +173,21 @@ func TestHitDetail(t *testing.T) {
 		}
 	}
 }
+
+// TestContentSeesEnvelopeRecipients: the content rules get the envelope
+// recipients, so a lure naming the recipient's own domain is found (as
+// `relayguard check --rcpt` lets an operator try offline).
+func TestContentSeesEnvelopeRecipients(t *testing.T) {
+	e := newTestEngine(t, time.Second, ContentChecks(loadRules(t, ""))...)
+	raw := "From: Mail Admin <admin@mailbox-services.example>\r\nTo: bob@acmewidgets.com\r\n" +
+		"Subject: acmewidgets.com mailbox quota exceeded\r\nDate: " + time.Now().UTC().Format(time.RFC1123Z) +
+		"\r\nMessage-ID: <1@mailbox-services.example>\r\n\r\nYour mailbox is full.\r\n"
+	v := e.Score(Conn{SessionID: "S1"}, "admin@mailbox-services.example", []string{"bob@acmewidgets.com"}, msgOf(raw))
+	if _, ok := symbolByName(v, "RCPT_DOMAIN_BAIT"); !ok {
+		t.Errorf("RCPT_DOMAIN_BAIT missing with the recipient known: %+v", v.Symbols)
+	}
+	v = e.Score(Conn{SessionID: "S2"}, "admin@mailbox-services.example", []string{"bob@other.example"}, msgOf(raw))
+	if s, ok := symbolByName(v, "RCPT_DOMAIN_BAIT"); ok {
+		t.Errorf("RCPT_DOMAIN_BAIT for another recipient: %+v", s)
+	}
+}

@@ -29,6 +29,10 @@ type Input struct {
 	// Arrival returns the time the message's Date is judged against
 	// (message.ReferenceTime).
 	Arrival func() time.Time
+	// Rcpts are the envelope recipients, when known (empty offline).
+	Rcpts []string
+	// Brands is the brand table of the rule set (nil: DefaultBrands).
+	Brands *Brands
 }
 
 // Heuristic is one finding and how its rule may tune it.
@@ -133,4 +137,14 @@ var all = map[string]Heuristic{
 	"ATTACH_PDF_LURE_FREEMAIL":  {Fn: attachPDFLureFreemail, TakesMin: true, DefMin: 500, Doc: "min: characters of PDF text below which the PDF says little", TakesDomains: true, DomainsOf: "REPLYTO_FREEMAIL"},
 	"ATTACH_PDF_ACTIVE":         {Fn: attachPDFActive},
 	"ATTACH_ICS_LINK_STRANGER":  {Fn: attachICSLinkStranger},
+	// Brands and look-alike domains (brands.go, the table in brands.toml).
+	"BRAND_FROM_NAME":        {Fn: brandFromName},
+	"BRAND_SUBJECT":          {Fn: brandSubject},
+	"BRAND_LINKS_ELSEWHERE":  {Fn: brandLinksElsewhere},
+	"BRAND_REPLYTO_FREEMAIL": {Fn: brandReplyFreemail},
+	"RCPT_DOMAIN_BAIT":       {Fn: rcptDomainBait},
+	"LOOKALIKE_BRAND_DOMAIN": {Fn: brandLookalike},
+	"LOOKALIKE_RCPT_DOMAIN":  {Fn: rcptLookalike},
+	"PUNYCODE_HOST":          {Fn: punycodeHost},
+	"MIXED_SCRIPT_HOST":      {Fn: mixedScriptHost},
 }

@@ -1,0 +1,128 @@
+package heuristics
+
+import "testing"
+
+func TestSkeleton(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"paypal", "paypal"},
+		{"PayPal", "paypal"},
+		{"pаypal", "paypal"}, // Cyrillic а
+		{"αpple", "apple"},   // Greek alpha
+		{"paypa1", "paypal"}, // digit one
+		{"g00gle", "google"}, // digit zero
+		{"rnicrosoft", "microsoft"},
+		{"vvellsfargo", "wellsfargo"},
+		{"itaú", "itau"},     // accent removed
+		{"müller", "muller"}, // an umlaut is a u, nothing more
+		{"bäckerei", "backerei"},
+		{"xn--", "xn--"},
+	}
+	for _, tt := range tests {
+		if got := skeleton(tt.in); got != tt.want {
+			t.Errorf("skeleton(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		max  int
+		want int
+	}{
+		{"amazon", "amazon", 2, 0},
+		{"amazon", "amazom", 2, 1},       // substitution
+		{"amazon", "amazoon", 2, 1},      // insertion
+		{"amazon", "amzon", 2, 1},        // deletion
+		{"microsoft", "micorsoft", 2, 1}, // two neighbours swapped: one edit (Damerau)
+		{"netflix", "netfilx", 2, 1},
+		{"paypal", "paypall1", 2, 2},
+		{"paypal", "google", 1, 2}, // beyond max: max+1
+		{"ab", "abcdef", 1, 2},     // lengths too far apart
+		{"", "", 1, 0},
+		{"é", "e", 1, 1}, // runes, not bytes
+	}
+	for _, tt := range tests {
+		if got := editDistance(tt.a, tt.b, tt.max); got != tt.want {
+			t.Errorf("editDistance(%q, %q, %d) = %d, want %d", tt.a, tt.b, tt.max, got, tt.want)
+		}
+	}
+}
+
+func TestScriptMix(t *testing.T) {
+	for in, want := range map[string]bool{
+		"pаypal":   true,  // Latin with a Cyrillic а
+		"аррle":    true,  // Cyrillic а, р, р with Latin le
+		"яндекс":   false, // wholly Cyrillic: Russian, not a disguise
+		"müller":   false, // Latin with a diacritic
+		"paypal":   false,
+		"ελληνικά": false,
+	} {
+		if got := scriptMix(in); got != want {
+			t.Errorf("scriptMix(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestEmbeddedBrandsCompile(t *testing.T) {
+	b, err := NewBrands(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Len() < 80 {
+		t.Errorf("only %d brands in the embedded table", b.Len())
+	}
+	// Every brand word must be matchable, and no brand may claim another's
+	// domain by mistake (a domain listed twice makes BRAND_FROM_NAME blind
+	// to one of them).
+	seen := map[string]string{}
+	for _, e := range b.brands {
+		if len(e.phrases) == 0 || len(e.exact)+len(e.wild) == 0 {
+			t.Errorf("brand %s has no words or no domains", e.Name)
+		}
+		for _, d := range e.exact {
+			if prev, ok := seen[d]; ok && prev != e.Name {
+				t.Errorf("domain %s is listed for %s and %s", d, prev, e.Name)
+			}
+			seen[d] = e.Name
+		}
+	}
+}
+
+func TestBrandClaims(t *testing.T) {
+	b := DefaultBrands()
+	name := func(idx []int) []string {
+		var out []string
+		for _, i := range idx {
+			out = append(out, b.Name(i))
+		}
+		return out
+	}
+	tests := []struct {
+		text string
+		news bool // claimsOnly
+		want []string
+	}{
+		{"PayPal Service", false, []string{"PayPal"}},
+		{"РayPal", false, []string{"PayPal"}},       // Cyrillic Р
+		{"Pay\u200bPal", false, []string{"PayPal"}}, // zero-width space inside
+		{"Itaú Unibanco", false, []string{"Itau"}},  // accent
+		{"Bank of America alert", false, []string{"Bank of America"}},
+		{"User groups meeting", false, nil},  // ups inside groups
+		{"Chase Miller", false, nil},         // a first name, not the bank
+		{"Google Summer of Code", true, nil}, // news brand in a subject
+		{"Google Security", false, []string{"Google"}},
+	}
+	for _, tt := range tests {
+		got := name(b.Claims(tt.text, tt.news))
+		if len(got) != len(tt.want) || len(got) > 0 && got[0] != tt.want[0] {
+			t.Errorf("Claims(%q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+	if got := name(b.SenderClaims("Ledger")); len(got) != 1 || got[0] != "Ledger" {
+		t.Errorf("SenderClaims(Ledger) = %v: a display name that is all the brand's name claims it", got)
+	}
+	if got := b.SenderClaims("Ledger Accounting Services"); len(got) != 0 {
+		t.Errorf("SenderClaims(Ledger Accounting Services) = %v, want none", name(got))
+	}
+}
