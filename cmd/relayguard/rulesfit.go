@@ -31,7 +31,7 @@ first -spam). Every set and every class weighs the same in the fit.
 The model is L2-regularised logistic regression on "symbol fired", the
 regularisation chosen by k-fold cross-validation; the figures "after" are
 on held-out folds. The log-odds are scaled so that the point where each
-set's ham is at most 0.1% false positive scores add_header - 0.1; a score
+set's ham is at most -target-fp (0.1%) false positive scores add_header - 0.1; a score
 with no symbols stays 0. Each fitted score is capped (-min, -max), a rule
 whose score in force is positive stays >= 0 (and a negative one <= 0), and
 pinned rules keep their score. Symbols that are not content rules (GTUBE,
