@@ -74,7 +74,7 @@ type Example struct {
 // Options tunes Fit. Zero values take the defaults named.
 type Options struct {
 	Folds     int       // k of the k-fold cross-validation (5)
-	Lambdas   []float64 // L2 strengths tried (1e-5 … 1e-2)
+	Lambdas   []float64 // L2 strengths tried (1e-6 … 3e-2)
 	Min, Max  float64   // cap per fitted score (−5, +10)
 	AddHeader float64   // the add_header threshold (6)
 	Reject    float64   // the reject threshold (15)
@@ -88,7 +88,7 @@ type Options struct {
 
 // DefaultLambdas is the grid of L2 strengths cross-validation chooses from
 // (the loss is a weighted mean, so these are per unit of total weight).
-var DefaultLambdas = []float64{1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2}
+var DefaultLambdas = []float64{1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2}
 
 func (o *Options) defaults() {
 	if o.Folds == 0 {
