@@ -37,8 +37,11 @@ HAM and SPAM are folders of messages, scored with
 number after the name is the score: "ham/1.eml 7.3/5.0" reads as 7.3).
 
 With -rules it scores HAM and SPAM folders with the content rules alone,
-in-process (built-in rules, then any -rule-file), and prints each rule's hit
-rate in each folder and the highest-scoring ham with what fired.
+in-process (built-in rules, then any -rule-file), and prints the same
+accuracy figures, each rule's hit rate in each folder and the
+highest-scoring ham with what fired. -rules takes several HAM SPAM pairs
+(one per era) and reports each on its own:
+  corpusreport -rules old/ham old/spam modern/ham modern/spam
 
 Example:
   go build -o /tmp/relayguard ./cmd/relayguard
@@ -96,16 +99,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
+	if o.rules && fl.NArg() >= 2 && fl.NArg()%2 == 0 {
+		for i := 0; i < fl.NArg(); i += 2 {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			if err := ruleReport(stdout, o, fl.Arg(i), fl.Arg(i+1)); err != nil {
+				fmt.Fprintln(stderr, "corpusreport:", err)
+				return 1
+			}
+		}
+		return 0
+	}
 	if fl.NArg() != 2 {
 		fl.Usage()
 		return 2
-	}
-	if o.rules {
-		if err := ruleReport(stdout, o.ruleFiles, fl.Arg(0), fl.Arg(1), o.top); err != nil {
-			fmt.Fprintln(stderr, "corpusreport:", err)
-			return 1
-		}
-		return 0
 	}
 	var ham, spam []float64
 	var elapsed time.Duration

@@ -110,6 +110,24 @@ func TestRulesReport(t *testing.T) {
 	if row != "PHRASE_PHARMACY 5.00 0.00% 100.0%" {
 		t.Errorf("PHRASE_PHARMACY row %q in:\n%s", row, out.String())
 	}
+	// The accuracy figures come first, with the thresholds.
+	for _, want := range []string{"add_header (>= 6)", "reject (>= 15)", "FP <= 0.1% (>= ", "FP <= 1% (>= "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in:\n%s", want, out.String())
+		}
+	}
+
+	// One report per HAM SPAM pair (one per era); an odd count is refused.
+	out.Reset()
+	if code := run([]string{"-rules", "-top", "0", hamDir, spamDir, hamDir, spamDir}, &out, &errb); code != 0 {
+		t.Fatalf("two pairs: exit %d: %s", code, errb.String())
+	}
+	if n := strings.Count(out.String(), "add_header (>= 6)"); n != 2 {
+		t.Errorf("two pairs gave %d reports:\n%s", n, out.String())
+	}
+	if code := run([]string{"-rules", hamDir, spamDir, hamDir}, &out, &errb); code != 2 {
+		t.Errorf("three folders: exit %d, want 2", code)
+	}
 
 	// A broken rule file is refused with its file:line.
 	bad := filepath.Join(dir, "bad.toml")

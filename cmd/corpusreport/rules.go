@@ -27,8 +27,9 @@ type scoredMessage struct {
 // in each folder, then the top highest-scoring ham with what fired: the
 // figures to tune scores and phrase lists by. Floors on the totals are
 // asserted by the rules package's TestCorpusAccuracy.
-func ruleReport(w io.Writer, ruleFiles []string, hamDir, spamDir string, top int) error {
-	rs, err := rules.Load(ruleFiles, rules.Options{})
+func ruleReport(w io.Writer, o options, hamDir, spamDir string) error {
+	top := o.top
+	rs, err := rules.Load(o.ruleFiles, rules.Options{})
 	if err != nil {
 		return err
 	}
@@ -44,7 +45,8 @@ func ruleReport(w io.Writer, ruleFiles []string, hamDir, spamDir string, top int
 		return fmt.Errorf("%d ham and %d spam messages: need both", len(ham), len(spam))
 	}
 	hc, sc := hitCounts(ham), hitCounts(spam)
-	fmt.Fprintf(w, "content rules on %d ham (%s), %d spam (%s)\n", len(ham), hamDir, len(spam), spamDir)
+	summarize(scoresOf(ham), scoresOf(spam), o.addHeader, o.reject).print(w, fmt.Sprintf("content rules (%s, %s)", hamDir, spamDir))
+	fmt.Fprintf(w, "\nper rule, on %d ham (%s), %d spam (%s)\n", len(ham), hamDir, len(spam), spamDir)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "RULE\tSCORE\tHAM\tSPAM\t")
 	for _, r := range rs.Rules() {
@@ -101,6 +103,14 @@ func scoreWithRules(rs *rules.Ruleset, dir string) ([]scoredMessage, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+func scoresOf(set []scoredMessage) []float64 {
+	out := make([]float64, len(set))
+	for i, s := range set {
+		out[i] = s.score
+	}
+	return out
 }
 
 func hitCounts(set []scoredMessage) map[string]int {

@@ -22,6 +22,11 @@ const rulesUsage = `Usage:
   relayguard rules lint FILE...       check rule files as the proxy would load them;
                                       prints file:line for each problem, exit
                                       status 1 if any is an error
+  relayguard rules fit -ham [SET=]PATH -spam [SET=]PATH ...
+                                      fit every rule's score to labelled mail
+                                      (check --json output or folders) and
+                                      print them as a [scores] table, with the
+                                      accuracy before and after
 
 Rule files add rules ([[rule]] tables), replace built-in ones (same name) and
 change scores ([scores] NAME = 0 turns a rule off). Patterns are RE2 (Go regexp).
@@ -40,6 +45,8 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 		return rulesList(args[1:], stdout, stderr)
 	case "lint":
 		return rulesLint(args[1:], stdout, stderr)
+	case "fit":
+		return rulesFit(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, rulesUsage)
 		return 0

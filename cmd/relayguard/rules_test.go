@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -110,5 +111,54 @@ func TestSenderSymbolsCoverWhatChecksEmit(t *testing.T) {
 		if !slices.Contains(known, name) {
 			t.Errorf("%s is emitted by a sender check but unknown to rule loading", name)
 		}
+	}
+}
+
+// fitLines writes check --json lines: n messages with syms, then m without.
+func fitLines(n int, syms string, m int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "{\"file\":\"f%d\",\"score\":3,\"action\":\"accept\",\"symbols\":[%s]}\n", i, syms)
+	}
+	for i := 0; i < m; i++ {
+		fmt.Fprintf(&b, "{\"file\":\"g%d\",\"score\":0,\"action\":\"accept\",\"symbols\":[]}\n", i)
+	}
+	return b.String()
+}
+
+func TestRulesFitPrintsALintableScoresTable(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	sym := func(n string, s float64) string { return fmt.Sprintf("{\"name\":%q,\"score\":%g}", n, s) }
+	ham := write("ham.json", fitLines(20, sym("HTML_ONLY", 1.5), 380)+fitLines(5, sym("PHRASE_FREE", 1), 0))
+	spam := write("spam.json", fitLines(150, sym("URI_IP_LITERAL", 2.5)+","+sym("HTML_ONLY", 1.5), 40)+
+		fitLines(3, sym("GTUBE", 1000), 0)+fitLines(7, sym("PHRASE_FREE", 1), 0))
+	code, out, errs := runRulesCmd("fit", "-ham", "a="+ham, "-spam", "a="+spam, "-ham", ham, "-spam", spam)
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	for _, want := range []string{"[scores]\nHTML_ONLY = ", "\nPHRASE_FREE = ", "\nURI_IP_LITERAL = ", "# GTUBE = 1000.0", "Pinned, not refitted: GTUBE", "a          fitted", "set2       before"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	p := write("fitted.toml", out)
+	if code, lout, lerr := runRulesCmd("lint", p); code != 0 {
+		t.Errorf("lint of the fitted file: %d\n%s%s", code, lout, lerr)
+	}
+
+	bad := write("bad.json", fitLines(2, "", 0)+"{\"file\":\"x\",\"score\":\n")
+	code, _, errs = runRulesCmd("fit", "-ham", bad, "-spam", spam)
+	if code != 1 || !strings.Contains(errs, "bad.json:3: not a check --json line") {
+		t.Errorf("malformed input: code %d, stderr %q", code, errs)
+	}
+	if code, _, _ = runRulesCmd("fit", "-ham", ham); code != 2 {
+		t.Errorf("no -spam: code %d, want 2", code)
 	}
 }
