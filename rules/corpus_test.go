@@ -50,14 +50,15 @@ func TestCorpusAccuracy(t *testing.T) {
 	rs := defaultRuleset(t)
 	eras := []struct {
 		name, ham, spam string
-		// measured (spam at add_header / ham at add_header / ham at reject):
-		// 2002: 74.8% / 1.09% / 0%; 2019-2024: 36.6% / 0.17% / 0%.
+		// measured with the fitted default scores (spam at add_header /
+		// ham at add_header / ham at reject), 2026-11-27:
+		// 2002: 62.4% / 0.18% / 0%; 2019-2024: 71.9% / 0.08% / 0%.
 		minDetected    float64 // percent of spam at or above add_header
 		maxFPAddHeader float64 // percent of ham at or above add_header
 		maxFPReject    float64 // percent of ham at or above reject
 	}{
-		{name: "2002", ham: "ham", spam: "spam", minDetected: 70, maxFPAddHeader: 1.5, maxFPReject: 0.1},
-		{name: "2019-2024", ham: "modern/ham", spam: "modern/spam", minDetected: 33, maxFPAddHeader: 0.5, maxFPReject: 0.1},
+		{name: "2002", ham: "ham", spam: "spam", minDetected: 56, maxFPAddHeader: 0.5, maxFPReject: 0.1},
+		{name: "2019-2024", ham: "modern/ham", spam: "modern/spam", minDetected: 66, maxFPAddHeader: 0.3, maxFPReject: 0.1},
 	}
 	for _, era := range eras {
 		t.Run(era.name, func(t *testing.T) {

@@ -30,7 +30,9 @@ first -spam). Every set and every class weighs the same in the fit.
 
 The model is L2-regularised logistic regression on "symbol fired", the
 regularisation chosen by k-fold cross-validation; the figures "after" are
-on held-out folds. The log-odds are scaled so that the point where each
+on held-out folds. The regularisation pulls each score towards the score in
+force (-toward-hand), so a rule the mail says little about keeps about its
+score, and the mail moves the others as far as it supports. The log-odds are scaled so that the point where each
 set's ham is at most -target-fp (0.1%) false positive scores add_header - 0.1; a score
 with no symbols stays 0. Each fitted score is capped (-min, -max), a rule
 whose score in force is positive stays >= 0 (and a negative one <= 0), and
@@ -82,6 +84,8 @@ func rulesFit(args []string, stdout, stderr io.Writer) int {
 	maxScore := fl.Float64("max", 10, "highest fitted `score` of a rule")
 	seed := fl.Uint64("seed", 1, "`seed` of the fold assignment")
 	targetFP := fl.Float64("target-fp", 0.001, "held-out false-positive `rate` (of the stricter set) that scores add_header - 0.1")
+	keepOnScore := fl.Float64("keep-on", 0, "`score` for a rule whose fitted score is 0, so that it stays on as evidence (0: leave it at 0, which turns it off)")
+	towardHand := fl.Bool("toward-hand", true, "centre the regularisation on the scores in force, not on 0: a rule the mail says little about keeps about its score")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -120,7 +124,7 @@ func rulesFit(args []string, stdout, stderr io.Writer) int {
 	opts := fit.Options{
 		Folds: *folds, Min: *minScore, Max: *maxScore,
 		AddHeader: cfg.Scoring.AddHeader, Reject: cfg.Scoring.Reject,
-		Hand: hand, Pinned: pinned, Seed: *seed, TargetFP: *targetFP,
+		Hand: hand, Pinned: pinned, Seed: *seed, TargetFP: *targetFP, TowardHand: *towardHand, KeepOn: *keepOnScore,
 	}
 	res, err := fit.Fit(examples, opts)
 	if err != nil {

@@ -81,6 +81,20 @@ type Options struct {
 	TargetFP  float64   // false-positive rate mapped to AddHeader (0.001)
 	// Hand holds the current scores: their signs constrain the fit.
 	Hand map[string]float64
+	// TowardHand centres the L2 penalty on the hand scores instead of 0:
+	// λ/2·(w − hand)². A rule the sample says little about (it fires on a
+	// few messages, or only beside stronger rules) then keeps about its
+	// hand score instead of being pulled to 0, and cross-validation
+	// decides how far the evidence may move the rest. Scores are fitted on
+	// one corpus and used on mail it has not seen: this keeps what the
+	// rule's author knew where the corpus is silent.
+	TowardHand bool
+	// KeepOn, when above 0, is the score (with the hand score's sign) a
+	// rule gets when its fitted score rounds to 0: the fit found it adds
+	// nothing beyond the other rules on this mail, but a score of 0 would
+	// turn it off, and on other mail it may be the only evidence. 0 leaves
+	// such rules at 0.
+	KeepOn float64
 	// Pinned scores are kept as they are, not refitted.
 	Pinned map[string]float64
 	Seed   uint64 // fold assignment (1)
@@ -88,7 +102,7 @@ type Options struct {
 
 // DefaultLambdas is the grid of L2 strengths cross-validation chooses from
 // (the loss is a weighted mean, so these are per unit of total weight).
-var DefaultLambdas = []float64{1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2}
+var DefaultLambdas = []float64{1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1}
 
 func (o *Options) defaults() {
 	if o.Folds == 0 {
@@ -201,9 +215,9 @@ func Fit(ex []Example, o Options) (*Result, error) {
 	res.Scale, res.Lambda, res.Losses = scale, cv.lambda, cv.losses
 
 	lo, hi := p.bounds(o, scale)
-	final := p.fit(p.allFolds(), cv.lambda, lo, hi, p.offsets(scale), &cv.models[0])
+	final := p.fit(p.allFolds(), cv.lambda, lo, hi, p.offsets(scale), p.centres(o, scale), &cv.models[0])
 	for j, n := range p.names {
-		res.Scores[n] = toScore(final.w[j], scale, o)
+		res.Scores[n] = keepOn(toScore(final.w[j], scale, o), o.Hand[n], o.KeepOn)
 	}
 
 	res.Before = p.accuracy(func(i, _ int) float64 { return ex[i].Score }, o)
@@ -211,7 +225,7 @@ func Fit(ex []Example, o Options) (*Result, error) {
 	for f, m := range cv.models {
 		foldScores[f] = make([]float64, len(p.names))
 		for j := range p.names {
-			foldScores[f][j] = toScore(m.w[j], scale, o)
+			foldScores[f][j] = keepOn(toScore(m.w[j], scale, o), o.Hand[p.names[j]], o.KeepOn)
 		}
 	}
 	res.After = p.accuracy(func(_, u int) float64 {
@@ -222,6 +236,15 @@ func Fit(ex []Example, o Options) (*Result, error) {
 		return s
 	}, o)
 	return res, nil
+}
+
+// keepOn gives a rule whose fitted score is 0 the score floor (with its
+// hand score's sign), when floor is set.
+func keepOn(score, hand, floor float64) float64 {
+	if score != 0 || floor <= 0 || hand == 0 {
+		return score
+	}
+	return math.Copysign(floor, hand)
 }
 
 // toScore scales a weight to points, caps it and rounds it to 0.1.
@@ -350,6 +373,19 @@ func (p *problem) bounds(o Options, scale float64) (lo, hi []float64) {
 	return lo, hi
 }
 
+// centres are where the L2 penalty pulls each weight: 0, or with
+// TowardHand the hand score in log-odds (scale 0: not known yet, 0).
+func (p *problem) centres(o Options, scale float64) []float64 {
+	mu := make([]float64, len(p.names))
+	if !o.TowardHand || scale <= 0 {
+		return mu
+	}
+	for j, n := range p.names {
+		mu[j] = o.Hand[n] / scale
+	}
+	return mu
+}
+
 // offsets are the pinned scores in log-odds (scale 0: taken as log-odds).
 func (p *problem) offsets(scale float64) []float64 {
 	off := make([]float64, len(p.pinned))
@@ -386,6 +422,7 @@ type cvResult struct {
 func (p *problem) crossValidate(o Options, scale float64) cvResult {
 	lo, hi := p.bounds(o, scale)
 	off := p.offsets(scale)
+	mu := p.centres(o, scale)
 	best := cvResult{}
 	bestLoss := math.Inf(1)
 	// From the strongest regularisation down, each fit starting from the
@@ -406,7 +443,7 @@ func (p *problem) crossValidate(o Options, scale float64) cvResult {
 			if prev != nil {
 				start = &prev[f]
 			}
-			m := p.fit(train, lambda, lo, hi, off, start)
+			m := p.fit(train, lambda, lo, hi, off, mu, start)
 			models[f] = m
 			for i := range p.y {
 				if p.fold[i] != f {
@@ -455,11 +492,11 @@ func (p *problem) marginAtFP(margin []float64, rate float64) (float64, error) {
 	return m, nil
 }
 
-// fit minimises Σ weight·log(1+exp(−y(b+w·x+off))) + λ/2·|w|² over the
-// training examples, lo ≤ w ≤ hi, by cyclic coordinate descent.
+// fit minimises Σ weight·log(1+exp(−y(b+w·x+off))) + λ/2·|w − mu|² over
+// the training examples, lo ≤ w ≤ hi, by cyclic coordinate descent.
 // start, if not nil, is where the descent begins (a warm start from the
 // neighbouring regularisation strength).
-func (p *problem) fit(train []bool, lambda float64, lo, hi, off []float64, start *model) model {
+func (p *problem) fit(train []bool, lambda float64, lo, hi, off, mu []float64, start *model) model {
 	total := 0.0
 	for i, t := range train {
 		if t {
@@ -495,9 +532,9 @@ func (p *problem) fit(train []bool, lambda float64, lo, hi, off []float64, start
 		}
 	}
 	for sweep := 0; sweep < 500; sweep++ {
-		moved := p.step(all, c, z, &m.b, 0, math.Inf(-1), math.Inf(1))
+		moved := p.step(all, c, z, &m.b, 0, 0, math.Inf(-1), math.Inf(1))
 		for j := range m.w {
-			moved = math.Max(moved, p.step(p.cols[j], c, z, &m.w[j], lambda, lo[j], hi[j]))
+			moved = math.Max(moved, p.step(p.cols[j], c, z, &m.w[j], lambda, mu[j], lo[j], hi[j]))
 		}
 		if moved < 1e-5 { // log-odds; scores are rounded to 0.1 points
 			break
@@ -506,11 +543,11 @@ func (p *problem) fit(train []bool, lambda float64, lo, hi, off []float64, start
 	return m
 }
 
-// step moves one coordinate v (touching examples idx) by a Newton step
-// within [lo, hi], halved until the objective does not rise, and returns
-// how far it moved.
-func (p *problem) step(idx []int32, c, z []float64, v *float64, lambda, lo, hi float64) float64 {
-	g, h := lambda**v, lambda
+// step moves one coordinate v (touching examples idx, pulled towards mu)
+// by a Newton step within [lo, hi], halved until the objective does not
+// rise, and returns how far it moved.
+func (p *problem) step(idx []int32, c, z []float64, v *float64, lambda, mu, lo, hi float64) float64 {
+	g, h := lambda*(*v-mu), lambda
 	for _, i := range idx {
 		if c[i] == 0 {
 			continue
@@ -527,7 +564,7 @@ func (p *problem) step(idx []int32, c, z []float64, v *float64, lambda, lo, hi f
 		h = 1e-12
 	}
 	obj := func(d float64) float64 {
-		s := lambda / 2 * (*v + d) * (*v + d)
+		s := lambda / 2 * (*v + d - mu) * (*v + d - mu)
 		for _, i := range idx {
 			if c[i] != 0 {
 				s += c[i] * logLoss(p.y[i]*(z[i]+d))

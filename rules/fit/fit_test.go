@@ -183,3 +183,55 @@ func TestMeasure(t *testing.T) {
 		t.Errorf("0.1%% point: %+v, want threshold 8.01 catching 40%%", a.FP01)
 	}
 }
+
+// TestFitTowardHandKeepsWhatTheSampleCannotTell: a rule that fires on a
+// single spam beside a perfect separator tells the sample almost nothing.
+// Pulled towards 0 it is dropped; pulled towards its hand score it keeps
+// about that score.
+func TestFitTowardHandKeepsWhatTheSampleCannotTell(t *testing.T) {
+	var ex []Example
+	for i := range 400 {
+		spam := i%2 == 0
+		var syms []string
+		if spam {
+			syms = append(syms, "STRONG")
+			if i == 0 {
+				syms = append(syms, "RARE")
+			}
+		}
+		if i%10 == 1 { // a little ham on STRONG, so it is not infinite
+			syms = append(syms, "STRONG")
+		}
+		ex = append(ex, Example{Set: "a", Spam: spam, Symbols: syms})
+	}
+	hand := map[string]float64{"STRONG": 5, "RARE": 4}
+	zero, err := Fit(ex, Options{Hand: hand, Lambdas: []float64{1e-2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toward, err := Fit(ex, Options{Hand: hand, Lambdas: []float64{1e-2}, TowardHand: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("RARE: toward 0 %v, toward hand %v", zero.Scores["RARE"], toward.Scores["RARE"])
+	if z, h := zero.Scores["RARE"], toward.Scores["RARE"]; !(h > z+1) || math.Abs(h-4) > 1.5 {
+		t.Errorf("RARE: %v pulled to 0, %v towards its hand score 4; want about 4 and well above the other", z, h)
+	}
+}
+
+// TestFitKeepOn: a rule the fit zeroes stays on at the floor, with its
+// hand score's sign, only when asked.
+func TestFitKeepOn(t *testing.T) {
+	if got := keepOn(0, 2, 0.1); got != 0.1 {
+		t.Errorf("keepOn(0, 2, 0.1) = %v, want 0.1", got)
+	}
+	if got := keepOn(0, -1, 0.1); got != -0.1 {
+		t.Errorf("keepOn(0, -1, 0.1) = %v, want -0.1", got)
+	}
+	if got := keepOn(0, 2, 0); got != 0 {
+		t.Errorf("keepOn(0, 2, 0) = %v, want 0 (not asked)", got)
+	}
+	if got := keepOn(1.5, 2, 0.1); got != 1.5 {
+		t.Errorf("keepOn(1.5, 2, 0.1) = %v, want the fitted 1.5", got)
+	}
+}
