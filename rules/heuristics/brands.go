@@ -395,12 +395,8 @@ func (t *Brands) lookalikeOf(h string, isClaimed func([]int) bool) (lookalike, b
 	// A brand's domain worn as a subdomain: paypal.com.evil.example.
 	reg := registeredDomain(h)
 	if sub, ok := strings.CutSuffix(h, "."+reg); ok {
-		for i := range t.brands {
-			for _, d := range t.brands[i].exact {
-				if sub == d || strings.HasSuffix(sub, "."+d) || strings.HasPrefix(sub, d+".") || strings.Contains(sub, "."+d+".") {
-					return lookalike{h, d, "brand domain as a subdomain"}, true
-				}
-			}
+		if d, ok := t.brandDomainIn(sub); ok {
+			return lookalike{h, d, "brand domain as a subdomain"}, true
 		}
 	}
 	label, _, icann := unicodeLabel(h)

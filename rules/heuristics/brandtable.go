@@ -53,6 +53,20 @@ type Brands struct {
 	// word (paypal, wellsfargo), with their brands: the names a domain
 	// carries to pose as the brand (paypal-secure, netflix.xyz).
 	names map[string][]int
+	// domains holds every brand domain, and wild every label written
+	// "label.*", so a host is looked up label by label instead of against
+	// every brand.
+	domains map[string]bool
+	wild    map[string]bool
+	// byFirst maps the first word of each brand phrase to the phrases
+	// that start with it, so Claims reads the text once.
+	byFirst map[string][]phraseRef
+}
+
+// phraseRef is one brand phrase, split into words, and its brand.
+type phraseRef struct {
+	brand int
+	words []string
 }
 
 type brandEntry struct {
@@ -106,7 +120,9 @@ func NewBrands(extra []Brand) (*Brands, error) {
 			list = append(list, e)
 		}
 	}
-	t := &Brands{providers: map[string]bool{}, freemail: map[string]bool{}, labels: map[string][]int{}, skeletons: map[string]string{}, names: map[string][]int{}}
+	t := &Brands{providers: map[string]bool{}, freemail: map[string]bool{}, labels: map[string][]int{},
+		skeletons: map[string]string{}, names: map[string][]int{}, domains: map[string]bool{}, wild: map[string]bool{},
+		byFirst: map[string][]phraseRef{}}
 	for _, d := range f.Providers {
 		t.providers[strings.ToLower(d)] = true
 	}
@@ -120,6 +136,16 @@ func NewBrands(extra []Brand) (*Brands, error) {
 		}
 		idx := len(t.brands)
 		t.brands = append(t.brands, e)
+		for _, d := range e.exact {
+			t.domains[d] = true
+		}
+		for l := range e.wild {
+			t.wild[l] = true
+		}
+		for _, p := range e.phrases {
+			words := strings.Fields(p)
+			t.byFirst[words[0]] = append(t.byFirst[words[0]], phraseRef{idx, words})
+		}
 		for _, l := range e.labels() {
 			if !slices.Contains(t.labels[l], idx) {
 				t.labels[l] = append(t.labels[l], idx)
@@ -240,10 +266,12 @@ func (t *Brands) ownedByAny(host string, ownFreemail bool) bool {
 	if !ownFreemail && t.Freemail(host) {
 		return false
 	}
-	for i := range t.brands {
-		if t.brands[i].owns(host) {
-			return true
-		}
+	if inDomainSet(t.domains, host) {
+		return true
+	}
+	if len(t.wild) > 0 {
+		label, _, icann := splitRegistrable(host)
+		return icann && t.wild[label]
 	}
 	return false
 }
@@ -275,20 +303,37 @@ func (t *Brands) Claims(text string, claimsOnly bool) []int {
 	if text == "" {
 		return nil
 	}
-	w := brandWords(text)
+	words := strings.Fields(brandWords(text))
 	var out []int
-	for i, e := range t.brands {
-		if claimsOnly && e.News {
-			continue
-		}
-		for _, p := range e.phrases {
-			if strings.Contains(w, p) {
-				out = append(out, i)
-				break
+	for i, w := range words {
+		for _, p := range t.byFirst[w] {
+			if claimsOnly && t.brands[p.brand].News || slices.Contains(out, p.brand) {
+				continue
+			}
+			if len(words)-i >= len(p.words) && slices.Equal(words[i:i+len(p.words)], p.words) {
+				out = append(out, p.brand)
 			}
 		}
 	}
+	slices.Sort(out) // table order, as callers expect
 	return out
+}
+
+func (t *Brands) hasDomain(d string) bool { return t.domains[d] }
+
+// brandDomainIn finds a brand domain written as a whole run of labels of
+// sub (the part of a host left of its registrable domain): paypal.com in
+// paypal.com.secure-login, and the brand whose domain it is.
+func (t *Brands) brandDomainIn(sub string) (string, bool) {
+	labels := strings.Split(sub, ".")
+	for i := range labels {
+		for j := len(labels); j > i+1; j-- { // brand domains have two labels or more
+			if d := strings.Join(labels[i:j], "."); t.hasDomain(d) {
+				return d, true
+			}
+		}
+	}
+	return "", false
 }
 
 // SenderClaims lists the brands that a From display name claims: those it
