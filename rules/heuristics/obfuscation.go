@@ -64,6 +64,9 @@ func fieldMarks(in *Input, k marksKey) *marks {
 // newsletters use for hyphenation, do not.
 func scanMarks(s string, header bool) *marks {
 	m := &marks{}
+	if isASCII(s) {
+		return m // every mark counted here is outside ASCII: most mail stops here
+	}
 	if !norm.NFC.IsNormalString(s) {
 		s = norm.NFC.String(s)
 	}
@@ -284,3 +287,12 @@ func invisibleWords(m *marks) (int, string) { return m.invisibleWords, m.invisib
 func bidiControls(m *marks) (int, string)   { return m.bidi, m.bidiEx }
 func styledLetters(m *marks) (int, string)  { return m.styled, m.styledEx }
 func markedLetters(m *marks) (int, string)  { return m.marked, m.markedEx }
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
