@@ -240,22 +240,7 @@ func TestAttachmentRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hits := hitsOf(rs, parse(tt.raw))
-			for _, n := range tt.fire {
-				if _, ok := hits[n]; !ok {
-					t.Errorf("%s did not fire; hits: %v", n, hitNames(hits))
-				}
-			}
-			for _, n := range tt.silent {
-				if h, ok := hits[n]; ok {
-					t.Errorf("%s fired (%q); it should not", n, h.Match)
-				}
-			}
-			for n, want := range tt.match {
-				if h := hits[n]; !strings.Contains(h.Match, want) {
-					t.Errorf("%s matched %q, want it to contain %q", n, h.Match, want)
-				}
-			}
+			checkHits(t, hitsOf(rs, parse(tt.raw)), tt.fire, tt.silent, tt.match)
 		})
 	}
 }

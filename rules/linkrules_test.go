@@ -159,21 +159,7 @@ func TestWhereLinksGoRules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := message.ParseMessage(strings.NewReader(tc.raw), int64(len(tc.raw)))
 			hits := hitsOf(rs, m)
-			for _, n := range tc.fire {
-				if _, ok := hits[n]; !ok {
-					t.Errorf("%s did not fire; hits: %v", n, hitList(hits))
-				}
-			}
-			for _, n := range tc.silent {
-				if h, ok := hits[n]; ok {
-					t.Errorf("%s fired: %q", n, h.Match)
-				}
-			}
-			for n, want := range tc.match {
-				if h := hits[n]; !strings.Contains(h.Match, want) {
-					t.Errorf("%s match %q, want it to contain %q", n, h.Match, want)
-				}
-			}
+			checkHits(t, hits, tc.fire, tc.silent, tc.match)
 			if tc.maxScore > 0 {
 				var s float64
 				for _, h := range hits {

@@ -226,7 +226,11 @@ func thinBody(m *message.Message) (int, bool) {
 
 // attachPDFLinkThin: a PDF with a link and little text in a message that
 // says little itself.
-func attachPDFLinkThin(in *Input) (string, bool) {
+func attachPDFLinkThin(in *Input) (string, bool) { return pdfLure(in) }
+
+// pdfLure finds a PDF with a link and little text in a thin message, and
+// says so.
+func pdfLure(in *Input) (string, bool) {
 	a, ok := pdfLinkThin(in)
 	if !ok {
 		return "", false
@@ -249,15 +253,11 @@ func attachPDFLureFreemail(in *Input) (string, bool) {
 	if !in.Domains[d] && !in.Domains[registeredDomain(d)] {
 		return "", false
 	}
-	a, ok := pdfLinkThin(in)
+	detail, ok := pdfLure(in)
 	if !ok {
 		return "", false
 	}
-	words, thin := thinBody(in.Msg)
-	if !thin {
-		return "", false
-	}
-	return from.Addr + ", " + pdfDetail(a, words), true
+	return from.Addr + ", " + detail, true
 }
 
 func pdfDetail(a *message.Attachment, words int) string {
