@@ -46,6 +46,23 @@ type Config struct {
 	URIBL      []List     `toml:"uribl"`
 	// Scores overrides the scores of sender-check symbols by name.
 	Scores map[string]float64 `toml:"scores"`
+	Store  Store              `toml:"store"`
+}
+
+// Store says where the state kept between messages lives (classifier
+// tokens, rate-limit counters, learned-message ids).
+type Store struct {
+	// Dir holds the embedded store's file (relayguard.db); created on
+	// first use. Ignored when Redis is set.
+	Dir string `toml:"dir"`
+	// Redis, when set, is the Redis every instance shares:
+	// redis://[:password@]host:port/db, or for Sentinel
+	// redis-sentinel://host:port,host:port/master-name/db.
+	Redis string `toml:"redis"`
+	// OnError is what the rate limits do while the store cannot be
+	// reached: "accept" lets mail through, "tempfail" answers 451 4.3.0.
+	// The classifier abstains either way.
+	OnError string `toml:"on_error"`
 }
 
 // DNS configures the one resolver every sender check uses.
@@ -271,6 +288,12 @@ func keyErr(key, format string, args ...any) error {
 }
 
 func (c *Config) validate() error {
+	if !oneOf(c.Store.OnError, "accept", "tempfail") {
+		return keyErr("store.on_error", `want "accept" or "tempfail", got %q`, c.Store.OnError)
+	}
+	if c.Store.Dir == "" && c.Store.Redis == "" {
+		return keyErr("store.dir", "set store.dir (the embedded store) or store.redis")
+	}
 	s := &c.Server
 	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
 		return keyErr("server.listen", "want host:port, got %q", s.Listen)
