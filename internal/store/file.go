@@ -1,12 +1,15 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -156,8 +159,20 @@ func (f *File) TokenCounts(_ context.Context, tokens []string) ([]TokenCounts, e
 		if b == nil {
 			return nil
 		}
-		for i, t := range tokens {
-			out[i], _ = decodeToken(b.Get([]byte(t)))
+		// One cursor for every token (Bucket.Get makes one per call and
+		// grows its stack each time), sought in key order so the walk
+		// down the B+tree revisits pages the CPU cache still holds.
+		order := make([]int, len(tokens))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(x, y int) int { return strings.Compare(tokens[x], tokens[y]) })
+		c := b.Cursor()
+		for _, i := range order {
+			key := []byte(tokens[i])
+			if k, v := c.Seek(key); bytes.Equal(k, key) {
+				out[i], _ = decodeToken(v)
+			}
 		}
 		return nil
 	})
