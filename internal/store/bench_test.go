@@ -4,7 +4,9 @@ import (
 	"context"
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"relayguard/internal/store"
 	"relayguard/internal/store/redistest"
@@ -111,5 +113,41 @@ func BenchmarkStoreSize10k(b *testing.B) {
 		}
 		b.ReportMetric(float64(st.Bytes)/(1<<20), "MiB")
 		b.ReportMetric(float64(st.Tokens), "tokens")
+	})
+}
+
+// BenchmarkAddParallel: rate-limit counters from concurrent sessions, the
+// write on every message's path.
+func BenchmarkAddParallel(b *testing.B) {
+	benchStores(b, func(b *testing.B, s store.Store) {
+		ctx := context.Background()
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for i := 0; pb.Next(); i++ {
+				if _, err := s.Add(ctx, "user:u"+strconv.Itoa(i%100)+":1h", 1, time.Hour); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkLearnParallel: learning from several goroutines, as a bulk
+// `relayguard learn` may.
+func BenchmarkLearnParallel(b *testing.B) {
+	benchStores(b, func(b *testing.B, s store.Store) {
+		ctx := context.Background()
+		b.SetParallelism(4)
+		var seed atomic.Uint64
+		b.RunParallel(func(pb *testing.PB) {
+			gen := newSynthetic(10 + seed.Add(1))
+			for pb.Next() {
+				if err := s.Learn(ctx, true, gen.message(300), 1); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
 	})
 }

@@ -103,6 +103,8 @@ func OpenFile(dir string, o FileOptions) (*File, error) {
 			return nil, fmt.Errorf("store: %s: %w", path, err)
 		}
 	}
+	// A lone change waits at most this long for company before it commits.
+	db.MaxBatchDelay = 2 * time.Millisecond
 	f := &File{db: db, path: path, now: o.Now, stop: make(chan struct{})}
 	if !o.ReadOnly && o.SweepEvery > 0 {
 		f.done.Add(1)
@@ -124,8 +126,13 @@ func (f *File) view(op string, fn func(tx *bolt.Tx) error) error {
 	return nil
 }
 
+// update commits through bbolt's Batch: changes from concurrent sessions
+// (a counter per message, learning from several goroutines) share one
+// transaction and one fsync instead of queueing for one each. fn may run
+// again if another change in its batch fails, so it only sets its
+// results from what it reads in the transaction.
 func (f *File) update(op string, fn func(tx *bolt.Tx) error) error {
-	if err := f.db.Update(fn); err != nil {
+	if err := f.db.Batch(fn); err != nil {
 		return fmt.Errorf("store %s %s: %w: %w", f.path, op, ErrUnavailable, err)
 	}
 	return nil
@@ -378,7 +385,8 @@ func (f *File) sweepBucket(name []byte, dead func(v []byte) bool) error {
 	var from []byte
 	for {
 		var next []byte
-		err := f.update("sweep", func(tx *bolt.Tx) error {
+		// Update, not Batch: the sweep counts what it prunes, and runs alone.
+		err := f.db.Update(func(tx *bolt.Tx) error {
 			c := tx.Bucket(name).Cursor()
 			k, v := c.First()
 			if from != nil {
@@ -403,8 +411,11 @@ func (f *File) sweepBucket(name []byte, dead func(v []byte) bool) error {
 			}
 			return nil
 		})
-		if err != nil || next == nil {
-			return err
+		if err != nil {
+			return fmt.Errorf("store %s sweep: %w: %w", f.path, ErrUnavailable, err)
+		}
+		if next == nil {
+			return nil
 		}
 		from = next
 	}
