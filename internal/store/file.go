@@ -191,8 +191,10 @@ func (f *File) Learn(_ context.Context, spam bool, tokens []string, delta int) e
 	return f.update("learn", func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTokens)
 		for _, t := range tokens {
-			if t == "" {
-				continue // bbolt refuses empty keys; no tokenizer makes one
+			if t == "" || len(t) > bolt.MaxKeySize {
+				// bbolt refuses such keys, and one odd token must not
+				// fail the whole message; no tokenizer makes one.
+				continue
 			}
 			c, _ := decodeToken(b.Get([]byte(t)))
 			if spam {

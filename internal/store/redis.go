@@ -75,6 +75,15 @@ type RedisStore struct {
 	cluster bool
 }
 
+// quiet drops go-redis's own log lines: it prints one per failed dial,
+// to stderr, outside relayguard's log format; every failure reaches the
+// caller as an error instead, and callers log an outage once.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+var silenceOnce sync.Once
+
 // OpenRedis makes a client for the Redis a store.redis URL names (see
 // ParseRedisURL). It does not wait for Redis: a relay must start, and
 // pass mail by its outage policy, while Redis is down, and connects when
@@ -84,6 +93,7 @@ func OpenRedis(rawURL string) (*RedisStore, error) {
 	if err != nil {
 		return nil, err
 	}
+	silenceOnce.Do(func() { redis.SetLogger(quiet{}) })
 	c := redis.NewUniversalClient(opts)
 	_, cluster := c.(*redis.ClusterClient)
 	return &RedisStore{c: c, where: where, cluster: cluster}, nil
@@ -109,7 +119,8 @@ func (r *RedisStore) Where() string { return r.where }
 //	                                              Cluster (seed nodes; db is always 0)
 //
 // where is the address without the password, for logs and Stats.
-// Timeouts are short (250ms to dial, read and write, no retries) so a
+// Timeouts are short (250ms to dial, read and write, one dial attempt,
+// no retries) so a
 // dead Redis costs a message milliseconds, not seconds.
 func ParseRedisURL(raw string) (opts *redis.UniversalOptions, where string, err error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
@@ -136,6 +147,9 @@ func ParseRedisURL(raw string) (opts *redis.UniversalOptions, where string, err 
 		Addrs: addrs, Username: user, Password: pass,
 		DialTimeout: redisTimeout, ReadTimeout: redisTimeout, WriteTimeout: redisTimeout,
 		PoolTimeout: redisTimeout, MaxRetries: -1,
+		// go-redis dials up to 5 times 100ms apart by default: a down
+		// Redis would cost every message half a second.
+		DialerRetries: 1, DialerRetryTimeout: time.Millisecond,
 	}
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	db := func(s string) error {
