@@ -183,3 +183,51 @@ func FuzzParseRedisURL(f *testing.F) {
 		}
 	})
 }
+
+// TestRedisClusterStore: the same behaviour on a Redis Cluster, where
+// Learn runs one script per hash-tag shard and Stats scans every master.
+func TestRedisClusterStore(t *testing.T) {
+	srv := redistest.StartCluster(t)
+	ctx := context.Background()
+	storetest.Conformance(t, func(t *testing.T) store.Store {
+		r, err := store.OpenRedis(srv.ClusterURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+		defer c.Close()
+		if err := c.FlushAll(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}, nil) // expiry is Redis's own, tested on one server
+	// A message whose tokens span every shard is counted in each, and
+	// the totals with them.
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer c.Close()
+	if err := c.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := store.OpenRedis(srv.ClusterURL())
+	defer r.Close()
+	toks := make([]string, 200)
+	for i := range toks {
+		toks[i] = "tok" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + strings.Repeat("y", i/26)
+	}
+	if err := r.Learn(ctx, true, toks, 1); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.TokenCounts(ctx, toks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range got {
+		if g.Spam != 1 {
+			t.Errorf("token %q: %+v after one learn", toks[i], g)
+		}
+	}
+	if st, err := r.Stats(ctx); err != nil || st.LearnedSpam != 1 || st.Tokens != int64(len(toks)) {
+		t.Errorf("stats %+v %v", st, err)
+	}
+}

@@ -5,6 +5,7 @@ package redistest
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // EnvDepsInstalled is set by scripts/test.sh once scripts/test-deps.txt is
@@ -23,11 +26,12 @@ const EnvDepsInstalled = "RELAYGUARD_TEST_DEPS_INSTALLED"
 
 // Server is a running (or stopped) redis-server.
 type Server struct {
-	Addr string // 127.0.0.1:port
-	bin  string
-	dir  string
-	cmd  *exec.Cmd
-	t    testing.TB
+	Addr    string // 127.0.0.1:port
+	bin     string
+	dir     string
+	cmd     *exec.Cmd
+	t       testing.TB
+	cluster bool
 }
 
 // URL is the store.redis URL of database db.
@@ -58,9 +62,39 @@ func Binary(t testing.TB) string {
 }
 
 // Start runs redis-server on a free loopback port until the test ends.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { t.Helper(); return start(t, false) }
+
+// StartCluster runs a one-node Redis Cluster holding every slot: the
+// Cluster code paths (a script's keys in one slot, pipelines split by
+// node, commands on every master) with one process.
+func StartCluster(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{bin: Binary(t), dir: t.TempDir(), t: t}
+	s := start(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	defer c.Close()
+	if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
+		t.Fatalf("assigning the cluster's slots: %v", err)
+	}
+	// The node says ok once it has taken the slots.
+	for {
+		info, err := c.ClusterInfo(ctx).Result()
+		if err == nil && strings.Contains(info, "cluster_state:ok") {
+			return s
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("cluster on %s not ok: %v %s", s.Addr, err, info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ClusterURL is the store.redis URL of a StartCluster server.
+func (s *Server) ClusterURL() string { return "redis-cluster://" + s.Addr }
+
+func start(t testing.TB, cluster bool) *Server {
+	s := &Server{bin: Binary(t), dir: t.TempDir(), t: t, cluster: cluster}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -76,8 +110,12 @@ func Start(t testing.TB) *Server {
 func (s *Server) Restart() {
 	s.t.Helper()
 	_, port, _ := net.SplitHostPort(s.Addr)
-	s.cmd = exec.Command(s.bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log"))
+	args := []string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log")}
+	if s.cluster {
+		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(s.dir, "nodes.conf"))
+	}
+	s.cmd = exec.Command(s.bin, args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("starting redis-server: %v", err)
 	}
