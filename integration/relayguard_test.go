@@ -68,6 +68,7 @@ type relayguardProc struct {
 func startRelayguard(t *testing.T, cfg rgConfig, extraArgs ...string) *relayguardProc {
 	t.Helper()
 	dir := testDir(t, "relayguard")
+	cfg = withOwnStore(cfg, dir)
 	var buf bytes.Buffer
 	if err := toml.NewEncoder(&buf).Encode(cfg); err != nil {
 		t.Fatal(err)
@@ -76,6 +77,16 @@ func startRelayguard(t *testing.T, cfg rgConfig, extraArgs ...string) *relayguar
 	addr, _ := cfg["server"]["listen"].(string)
 	args := append([]string{"serve", "-config", conf}, extraArgs...)
 	return runRelayguard(t, dir, addr, args, "relayguard.toml:\n"+buf.String())
+}
+
+// withOwnStore gives an instance its own store.dir under dir unless the
+// test set [store]: instances of parallel tests must not share (and lock)
+// the default /var/lib/relayguard.
+func withOwnStore(cfg rgConfig, dir string) rgConfig {
+	if cfg["store"] == nil {
+		cfg = cfg.set("store", "dir", filepath.Join(dir, "store"))
+	}
+	return cfg
 }
 
 // runRelayguard runs the binary with args and waits until addr accepts

@@ -289,7 +289,7 @@ func (w *senderWorld) rgConfig(t *testing.T, upstream string) rgConfig {
 func startRelayguardLists(t *testing.T, cfg rgConfig) *relayguardProc {
 	t.Helper()
 	dir := testDir(t, "relayguard")
-	text := writeListsConfig(t, dir, cfg)
+	text := writeListsConfig(t, dir, withOwnStore(cfg, dir))
 	addr, _ := cfg["server"]["listen"].(string)
 	return runRelayguard(t, dir, addr, []string{"serve", "-config", filepath.Join(dir, "relayguard.toml")}, "relayguard.toml:\n"+text)
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"relayguard/config"
+	"relayguard/internal/store"
 	"relayguard/rules"
 	"relayguard/scoring"
 	"relayguard/scoring/auth"
@@ -29,17 +30,33 @@ type services struct {
 	monitor   *dnsbl.Monitor // nil without lists
 	monitorOf string         // the list settings monitor was built for
 	stopMon   context.CancelFunc
+
+	// store is the state kept between messages (classifier tokens,
+	// rate-limit counters, marks): the file under store.dir or Redis.
+	// Never nil; a one-shot command may get an in-memory one.
+	store store.Store
 }
 
-// newServices builds the services a configuration asks for. network is
-// false for `check --local`: nothing that asks the DNS.
+// newServices builds the services a configuration asks for, for serve:
+// the store opened for writing. network is false for `check --local`:
+// nothing that asks the DNS.
 func newServices(c *config.Config, log *slog.Logger, network bool) (*services, error) {
-	s := &services{log: log, stopMon: func() {}}
+	return newServicesStore(c, log, network, false)
+}
+
+// newServicesStore is newServices; oneShot opens the store read-only, and
+// falls back to an empty in-memory one (see openStore).
+func newServicesStore(c *config.Config, log *slog.Logger, network, oneShot bool) (*services, error) {
+	st, err := openStore(c, log, oneShot)
+	if err != nil {
+		return nil, err
+	}
+	s := &services{log: log, stopMon: func() {}, store: st}
 	if !network {
 		return s, nil
 	}
-	var err error
 	if s.resolver, err = newResolver(c, log); err != nil {
+		st.Close()
 		return nil, err
 	}
 	s.dnsOf = resolverSettings(c.DNS)
@@ -84,8 +101,13 @@ func resolverSettings(d config.DNS) string {
 	return fmt.Sprint(d.Servers, d.Timeout.Duration, d.Retries, d.CacheSize)
 }
 
-// close stops what the services run.
-func (s *services) close() { s.stopMon() }
+// close stops what the services run and closes the store.
+func (s *services) close() {
+	s.stopMon()
+	if err := s.store.Close(); err != nil {
+		s.log.Error("closing the state store", "err", err)
+	}
+}
 
 // engineParts is what one build of the engine holds besides the checks.
 type engineParts struct {

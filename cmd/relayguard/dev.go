@@ -50,6 +50,9 @@ Loopback clients may relay anywhere, as in the default config.
 		return 1
 	}
 	cfg.Relay.Upstream = "maildir:" + maildir
+	// The store lives beside the maildir (unless the configuration names
+	// Redis), so dev never needs root or /var/lib.
+	cfg.Store.Dir = filepath.Join(maildir, "store")
 	log := newLogger(cfg.Log.Format, cfg.Log.Level, stderr)
 	tlsCfg, err := selfSignedTLS(cfg.Server.Hostname)
 	if err != nil {

@@ -25,6 +25,9 @@ Usage:
                                   reverse DNS)
   relayguard passwd USER          make an access.users_file line (asks for the
                                   password; reads one line when not a terminal)
+  relayguard store stats [-config FILE]
+                                  what the state store holds: size, keys,
+                                  learned messages
   relayguard config default       print the default configuration, commented
   relayguard config check FILE    check a configuration and every file it names
   relayguard version              print the version
@@ -41,6 +44,7 @@ func main() {
 var subcommands = map[string][]string{
 	"config": {"default", "check"},
 	"rules":  {"default", "list", "lint"},
+	"store":  {"stats"},
 }
 
 // helpRequested reports whether args ask for help (-h, -help, --help before
@@ -97,6 +101,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return runLookup(rest, stdout, stderr)
 	case "passwd":
 		return runPasswd(rest, os.Stdin, stdout, stderr)
+	case "store":
+		return runStore(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		if helpRequested(rest) {
 			fmt.Fprint(stdout, "Usage: relayguard version\n\nPrints the version and how it was built.\n")

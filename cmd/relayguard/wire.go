@@ -53,9 +53,10 @@ func engineOn(c *config.Config, svc *services) (*scoring.Engine, *engineParts, e
 
 // buildEngine builds a one-off engine with services of its own, for
 // commands that judge and exit (check, config check). network is false
-// for `check --local`: only what reads the message itself.
+// for `check --local`: only what reads the message itself. The store is
+// opened read-only, so a running serve keeps it.
 func buildEngine(c *config.Config, log *slog.Logger, network bool) (*scoring.Engine, *rules.Ruleset, error) {
-	svc, err := newServices(c, log, network)
+	svc, err := newServicesStore(c, log, network, true)
 	if err != nil {
 		return nil, nil, err
 	}
