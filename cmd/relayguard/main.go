@@ -25,6 +25,9 @@ Usage:
                                   reverse DNS)
   relayguard passwd USER          make an access.users_file line (asks for the
                                   password; reads one line when not a terminal)
+  relayguard learn --spam|--ham [--forget] PATH...|-
+                                  train the classifier on mail (files,
+                                  folders, Maildirs, mbox, stdin); --stats
   relayguard config default       print the default configuration, commented
   relayguard config check FILE    check a configuration and every file it names
   relayguard version              print the version
@@ -97,6 +100,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return runLookup(rest, stdout, stderr)
 	case "passwd":
 		return runPasswd(rest, os.Stdin, stdout, stderr)
+	case "learn":
+		return runLearn(rest, os.Stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		if helpRequested(rest) {
 			fmt.Fprint(stdout, "Usage: relayguard version\n\nPrints the version and how it was built.\n")
