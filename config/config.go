@@ -47,6 +47,21 @@ type Config struct {
 	// Scores overrides the scores of sender-check symbols by name.
 	Scores map[string]float64 `toml:"scores"`
 	Store  Store              `toml:"store"`
+	// Classifier configures the statistical filter (scores of its BAYES_
+	// symbols are in [scores]).
+	Classifier Classifier `toml:"classifier"`
+}
+
+// Classifier configures the statistical filter trained on the site's mail.
+type Classifier struct {
+	Enabled bool `toml:"enabled"`
+	// MinLearns of each class must be learned before it says anything.
+	MinLearns int64 `toml:"min_learns"`
+	// Autolearn learns from verdicts whose score (without BAYES_) is at
+	// or above AutolearnSpam or at or below AutolearnHam.
+	Autolearn     bool    `toml:"autolearn"`
+	AutolearnSpam float64 `toml:"autolearn_spam"`
+	AutolearnHam  float64 `toml:"autolearn_ham"`
 }
 
 // Store says where the state kept between messages lives (classifier
@@ -288,6 +303,9 @@ func keyErr(key, format string, args ...any) error {
 }
 
 func (c *Config) validate() error {
+	if err := c.Classifier.validate(c.Scoring); err != nil {
+		return err
+	}
 	if !oneOf(c.Store.OnError, "accept", "tempfail") {
 		return keyErr("store.on_error", `want "accept" or "tempfail", got %q`, c.Store.OnError)
 	}
@@ -454,3 +472,18 @@ func (a *Access) List() *access.List {
 }
 
 func oneOf(v string, allowed ...string) bool { return slices.Contains(allowed, v) }
+
+// validate keeps autolearn far from the thresholds: learning from
+// verdicts near them is how autolearn learns its own mistakes.
+func (cl Classifier) validate(sc Scoring) error {
+	if cl.MinLearns < 1 {
+		return keyErr("classifier.min_learns", "want at least 1, got %d", cl.MinLearns)
+	}
+	if cl.Autolearn && cl.AutolearnSpam <= sc.Reject {
+		return keyErr("classifier.autolearn_spam", "want above scoring.reject (%g), got %g", sc.Reject, cl.AutolearnSpam)
+	}
+	if cl.Autolearn && cl.AutolearnHam >= sc.AddHeader {
+		return keyErr("classifier.autolearn_ham", "want below scoring.add_header (%g), got %g", sc.AddHeader, cl.AutolearnHam)
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -61,6 +62,15 @@ type normaliser struct {
 	sStart  int32
 	sEnd    int32
 	sLet    int
+}
+
+// NormaliseWords returns the words of s as the wording rules see them
+// (look-alikes, leet and spaced-out letters undone, lower case), so that
+// other readers of the text, such as the classifier's tokenizer, count
+// v1agra and viagra as one word.
+func NormaliseWords(s string) []string {
+	out, _ := normaliseWords(s, false)
+	return strings.Fields(string(out))
 }
 
 // normaliseWords returns " w1 w2 ... wn " for s. With track set it also

@@ -108,3 +108,11 @@ func FuzzNormaliseWords(f *testing.F) {
 		}
 	})
 }
+
+func TestExportedNormaliseWordsSplitsWords(t *testing.T) {
+	got := NormaliseWords("Buy V1AGRA now, v i a g r a!")
+	want := []string{"buy", "viagra", "now", "viagra"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("NormaliseWords = %q, want %q", got, want)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"relayguard/rules"
 	"relayguard/scoring"
 	"relayguard/scoring/auth"
+	"relayguard/scoring/classifier"
 	"relayguard/scoring/dns"
 	"relayguard/scoring/dnsbl"
 	"relayguard/scoring/rdns"
@@ -125,6 +126,13 @@ func buildChecks(c *config.Config, svc *services) (*engineParts, error) {
 	}
 	p := &engineParts{rules: rs, checks: []scoring.Check{scoring.GTUBE{}}}
 	p.checks = append(p.checks, scoring.ContentChecks(rs)...)
+	if svc.store != nil && c.Classifier.Enabled {
+		cl, err := newClassifier(c, svc)
+		if err != nil {
+			return nil, err
+		}
+		p.checks = append(p.checks, cl.Checks()...)
+	}
 	if svc.resolver == nil {
 		return p, nil
 	}
@@ -209,7 +217,11 @@ func ourIPs(c *config.Config) []netip.Addr {
 func splitScores(scores map[string]float64) (authScores, rdnsScores map[string]float64, err error) {
 	authKnown, rdnsKnown := auth.DefaultScores(), rdns.DefaultScores()
 	authScores, rdnsScores = map[string]float64{}, map[string]float64{}
+	bayesKnown := classifier.DefaultScores()
 	for name, v := range scores {
+		if _, ok := bayesKnown[name]; ok {
+			continue // newClassifier takes these
+		}
 		switch _, inAuth := authKnown[name]; {
 		case inAuth:
 			authScores[name] = v
@@ -227,6 +239,9 @@ func splitScores(scores map[string]float64) (authScores, rdnsScores map[string]f
 // name besides content rules (list symbols depend on the configured zones).
 func senderSymbols() []string {
 	names := []string{"GTUBE"}
+	for name := range classifier.DefaultScores() {
+		names = append(names, name)
+	}
 	for name := range auth.DefaultScores() {
 		names = append(names, name)
 	}
@@ -241,4 +256,18 @@ func senderSymbols() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// newClassifier builds the classifier on the services' store, with the
+// BAYES_ scores of [scores].
+func newClassifier(c *config.Config, svc *services) (*classifier.Classifier, error) {
+	scores := map[string]float64{}
+	for name := range classifier.DefaultScores() {
+		if v, ok := c.Scores[name]; ok {
+			scores[name] = v
+		}
+	}
+	return classifier.New(classifier.Options{Store: svc.store, MinLearns: c.Classifier.MinLearns, Scores: scores,
+		Autolearn: c.Classifier.Autolearn, AutolearnSpam: c.Classifier.AutolearnSpam,
+		AutolearnHam: c.Classifier.AutolearnHam, Log: svc.log})
 }

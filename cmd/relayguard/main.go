@@ -28,6 +28,9 @@ Usage:
   relayguard store stats [-config FILE]
                                   what the state store holds: size, keys,
                                   learned messages
+  relayguard learn --spam|--ham [--forget] PATH...|-
+                                  train the classifier on mail (files,
+                                  folders, Maildirs, mbox, stdin); --stats
   relayguard config default       print the default configuration, commented
   relayguard config check FILE    check a configuration and every file it names
   relayguard version              print the version
@@ -103,6 +106,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return runPasswd(rest, os.Stdin, stdout, stderr)
 	case "store":
 		return runStore(rest, stdout, stderr)
+	case "learn":
+		return runLearn(rest, os.Stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		if helpRequested(rest) {
 			fmt.Fprint(stdout, "Usage: relayguard version\n\nPrints the version and how it was built.\n")
