@@ -1,6 +1,8 @@
 package main
 
 import (
+	"relayguard/internal/store"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -29,12 +31,17 @@ type services struct {
 	monitor   *dnsbl.Monitor // nil without lists
 	monitorOf string         // the list settings monitor was built for
 	stopMon   context.CancelFunc
+
+	// store is the state kept between messages (rate-limit counters,
+	// holds, AUTH blocks). In-memory here until the store engineer's
+	// opener (store.dir / store.redis) lands; the lead merges the two.
+	store store.Store
 }
 
 // newServices builds the services a configuration asks for. network is
 // false for `check --local`: nothing that asks the DNS.
 func newServices(c *config.Config, log *slog.Logger, network bool) (*services, error) {
-	s := &services{log: log, stopMon: func() {}}
+	s := &services{log: log, stopMon: func() {}, store: store.NewMemory(nil)}
 	if !network {
 		return s, nil
 	}
@@ -85,7 +92,10 @@ func resolverSettings(d config.DNS) string {
 }
 
 // close stops what the services run.
-func (s *services) close() { s.stopMon() }
+func (s *services) close() {
+	s.stopMon()
+	s.store.Close()
+}
 
 // engineParts is what one build of the engine holds besides the checks.
 type engineParts struct {

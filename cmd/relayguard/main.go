@@ -25,6 +25,8 @@ Usage:
                                   reverse DNS)
   relayguard passwd USER          make an access.users_file line (asks for the
                                   password; reads one line when not a terminal)
+  relayguard ratelimit show|release KEY
+                                  a key's rate-limit counters; lift a hold
   relayguard config default       print the default configuration, commented
   relayguard config check FILE    check a configuration and every file it names
   relayguard version              print the version
@@ -39,8 +41,9 @@ func main() {
 // subcommands of the commands that have them: help for "config check -h"
 // is the subcommand's, not the command's.
 var subcommands = map[string][]string{
-	"config": {"default", "check"},
-	"rules":  {"default", "list", "lint"},
+	"config":    {"default", "check"},
+	"rules":     {"default", "list", "lint"},
+	"ratelimit": {"show", "release"},
 }
 
 // helpRequested reports whether args ask for help (-h, -help, --help before
@@ -93,6 +96,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return runConfig(rest, stdout, stderr)
 	case "rules":
 		return runRules(rest, stdout, stderr)
+	case "ratelimit":
+		return runRatelimit(rest, stdout, stderr)
 	case "lookup":
 		return runLookup(rest, stdout, stderr)
 	case "passwd":
