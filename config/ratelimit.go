@@ -68,7 +68,8 @@ func (w *Window) UnmarshalText(b []byte) error {
 		return nil
 	}
 	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days > 0 {
+		// Bounded, or days*24h overflows time.Duration (found by FuzzWindow).
+		if days, err := strconv.Atoi(n); err == nil && days > 0 && days <= 3660 {
 			w.Duration = time.Duration(days) * 24 * time.Hour
 			return nil
 		}

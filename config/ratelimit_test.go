@@ -75,3 +75,17 @@ func TestBadRateLimitRefused(t *testing.T) {
 		})
 	}
 }
+
+// FuzzWindow: a window either parses to a non-negative length or is
+// refused with an error; never a panic.
+func FuzzWindow(f *testing.F) {
+	for _, s := range []string{"minute", "hour", "day", "2d", "10m", "1h30m", "-1h", "d", "0d", "99999999999d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var w Window
+		if err := w.UnmarshalText([]byte(s)); err == nil && w.Duration < 0 {
+			t.Errorf("%q parsed to %v", s, w.Duration)
+		}
+	})
+}
