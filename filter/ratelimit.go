@@ -2,6 +2,7 @@ package filter
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"relayguard/internal/limit"
@@ -23,9 +24,15 @@ const limitTimeout = 2 * time.Second
 
 func (s *session) limiter() *limit.Limiter { return s.srv.opts.Limiter }
 
-// subject is what the transaction is counted by.
+// subject is what the transaction is counted by. A trusted relay's own
+// address is not: it carries every customer's mail, and an "ip" limit on
+// it would stop them all; the host behind it is counted as original_ip.
 func (s *session) subject() limit.Subject {
-	return limit.Subject{User: s.user, Sender: s.from, IP: s.ip}
+	sub := limit.Subject{User: s.user, Sender: s.from, IP: s.ip}
+	if a := s.srv.policy.Access; a != nil && a.Trusted(s.ip) {
+		sub.IP = netip.Addr{}
+	}
+	return sub
 }
 
 // limitReply turns a refusal into the client's reply, and logs the key

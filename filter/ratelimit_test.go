@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"golang.org/x/crypto/bcrypt"
 
+	"relayguard/internal/access"
 	"relayguard/internal/limit"
 	"relayguard/internal/store"
 	"relayguard/scoring"
@@ -188,5 +191,60 @@ func TestStoreDownFollowsOnError(t *testing.T) {
 				t.Error("error text leaked")
 			}
 		})
+	}
+}
+
+// TestTrustedRelayCountedByTheHostBehindIt: behind a trusted relay the
+// relay's own address is not limited (it carries everyone's mail); the
+// original IP from its Received field is, at end of DATA.
+func TestTrustedRelayCountedByTheHostBehindIt(t *testing.T) {
+	acc := access.New(access.Options{
+		TrustedRelays: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		RelayNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		LocalDomains:  []string{"local.example"},
+	})
+	engine, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second,
+		Trust: acc, Checks: []scoring.Check{scoring.GTUBE{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := defaultTestOptions()
+	opts.Limiter = limit.New(store.NewMemory(nil), limit.Options{Rules: []limit.Rule{
+		{Key: limit.KeyIP, Window: time.Hour, Limits: limit.Limits{Messages: 1}},
+		{Key: limit.KeyOriginalIP, Window: time.Hour, Limits: limit.Limits{Messages: 2}},
+	}})
+	up := &fakeUpstream{}
+	srv := NewServer(opts, &Policy{Access: acc}, nil, engine, up, discardLog())
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+
+	from := func(ip string) string {
+		return "Received: from mail.example.com (mail.example.com [" + ip + "])\n" +
+			"\tby relay.example.net with esmtps id 1abc; Tue, 03 Jun 2025 10:00:00 +0000\n" + ham
+	}
+	c := dial(t, l.Addr().String())
+	c.hello()
+	for i, tt := range []struct {
+		ip   string
+		code int
+		want string
+	}{
+		{"203.0.113.7", 250, "relayed"},
+		{"198.51.100.9", 250, "relayed"}, // past the relay's "ip" limit of 1: not counted
+		{"203.0.113.7", 250, "relayed"},
+		{"203.0.113.7", 451, "original address 203.0.113.7 sent 2 messages in the last hour, the limit is 2"},
+	} {
+		c.envelope("sam@client.test", "user@local.example")
+		c.sendMessage(from(tt.ip))
+		if got := c.expect(tt.code, tt.want); tt.code == 451 && !strings.Contains(got, "4.7.1") {
+			t.Errorf("message %d: %s, want 4.7.1", i, got)
+		}
+	}
+	if n := len(up.messages()); n != 3 {
+		t.Errorf("%d relayed, want 3", n)
 	}
 }

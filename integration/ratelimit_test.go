@@ -119,3 +119,33 @@ duration = "1h"
 	}
 	samSends(t, rg, "Budget notes", hamBody).exit(t, swaksOK)
 }
+
+func TestPasswordGuesserBlockedFromAUTH(t *testing.T) {
+	needHarness(t)
+	needSwaksTLS(t)
+	t.Parallel()
+	_, rg, _ := limitedPair(t, `
+[auth_failures]
+max = 2
+window = "10m"
+block = "1h"
+`)
+	guess := func(password string) transcript {
+		return runSwaks(t, rg.Addr, "--tls", "--auth", "PLAIN", "--auth-user", "sam", "--auth-password", password,
+			"--from", "sam@client.test", "--to", "alice@example.com",
+			"--data", messageFile(t, "sam@client.test", "alice@example.com", "Budget notes", hamBody))
+	}
+	for _, pw := range []string{"guess1", "guess2"} {
+		tr := guess(pw)
+		tr.exit(t, swaksAuthFailed)
+		tr.expect(t, "C: AUTH PLAIN", "S: 535 5.7.8 ")
+	}
+	// Now even the right password waits: the address is blocked, in a
+	// new session, with a temporary reply.
+	tr := guess("correct horse battery staple")
+	tr.exit(t, swaksAuthFailed)
+	tr.expect(t, "C: AUTH PLAIN", "S: 454 4.7.0 Too many failed logins from your address, try again later")
+	if !strings.Contains(rg.log.String(), "AUTH blocked for the client address") {
+		t.Errorf("no log line for the block:\n%s", rg.log)
+	}
+}
