@@ -47,6 +47,10 @@ type Config struct {
 	// Scores overrides the scores of sender-check symbols by name.
 	Scores map[string]float64 `toml:"scores"`
 	Store  Store              `toml:"store"`
+	// The volume limits, the hold and the AUTH-failure block (ratelimit.go).
+	RateLimit    []RateLimit  `toml:"ratelimit"`
+	Hold         Hold         `toml:"hold"`
+	AuthFailures AuthFailures `toml:"auth_failures"`
 	// Classifier configures the statistical filter (scores of its BAYES_
 	// symbols are in [scores]).
 	Classifier Classifier `toml:"classifier"`
@@ -402,7 +406,7 @@ func (c *Config) validate() error {
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		return keyErr("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
 	}
-	return nil
+	return c.validateLimits()
 }
 
 func (d *DNS) validate() error {

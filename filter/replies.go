@@ -143,3 +143,24 @@ func wireReply(hostname string, e *smtp.SMTPError) string {
 	}
 	return fmt.Sprintf("%d %d.%d.%d %s\r\n", e.Code, e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2], text)
 }
+
+// The volume limits, the hold and the AUTH block (internal/limit).
+var (
+	// kindLimited: RFC 3463 4.7.1, delivery not authorized for now; the
+	// text says which limit and when to retry.
+	kindLimited = kind(451, smtp.EnhancedCode{4, 7, 1})
+	// errLimitsUnavailable: store.on_error = "tempfail" while the state
+	// store cannot be reached (RFC 3463 4.3.0, a local system problem).
+	errLimitsUnavailable = fixed(451, smtp.EnhancedCode{4, 3, 0}, "Sending limits cannot be checked now, try again later")
+	// errAuthBlocked: RFC 4954 §6 454 4.7.0, temporary authentication
+	// failure. Not 535 5.7.8: the credentials were not judged, and a
+	// mail client told its password is wrong asks its user for a new
+	// one or stops trying; the block ends by itself.
+	errAuthBlocked = fixed(454, smtp.EnhancedCode{4, 7, 0}, "Too many failed logins from your address, try again later")
+)
+
+// limited is the reply over a volume limit or for a held account: the
+// limiter's plain sentence and the session reference.
+func limited(text, ref string) *smtp.SMTPError {
+	return kindLimited.text(fmt.Sprintf("%s (ref %s)", clip(text, 300), ref))
+}

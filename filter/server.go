@@ -17,6 +17,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"relayguard/internal/limit"
 	"relayguard/rules/message"
 	"relayguard/scoring"
 )
@@ -42,6 +43,9 @@ type Options struct {
 	RejectEarly bool
 	// ParseOptions bound the work of parsing a message (rules.max_scan_bytes).
 	ParseOptions message.Options
+	// Limiter applies the volume limits, the hold and the AUTH block;
+	// nil: none.
+	Limiter *limit.Limiter
 }
 
 // Server is relayguard's SMTP front door.

@@ -70,9 +70,14 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	if s.srv.users == nil {
 		return nil, errAuthNotConfigured
 	}
+	if s.authBlocked() {
+		s.log.Warn("auth refused: address blocked after repeated failures", "session", s.id, "ip", s.ip)
+		return nil, errAuthBlocked
+	}
 	check := func(user, pass string) error {
 		if err := s.srv.users.Verify(user, pass); err != nil {
 			s.authFailures++
+			s.authFailed()
 			// The password is never logged, nor the user name of a failed
 			// attempt beyond what helps an operator spot guessing.
 			s.log.Warn("auth failed", "session", s.id, "ip", s.ip, "user", user, "failures", s.authFailures)
@@ -110,6 +115,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	utf8 := opts != nil && opts.UTF8
 	if err := CheckSender(from, utf8); err != nil {
 		s.log.Info("sender refused", "session", s.id, "ip", s.ip, "helo", s.helo, "from", from, "reply", err.Message)
+		return err
+	}
+	if err := s.checkMailLimits(from); err != nil {
 		return err
 	}
 	reused := s.up != nil
@@ -203,6 +211,9 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if reply := s.rejectEarly(); reply != nil {
 		return reply
 	}
+	if err := s.checkRcptLimits(); err != nil {
+		return err
+	}
 	if !s.inTx || s.up == nil {
 		return upstreamUnavailable(s.ref())
 	}
@@ -277,6 +288,7 @@ func (s *session) Data(r io.Reader) error {
 	msg := message.ParseMessageOptions(sp, sp.Size(), s.srv.opts.ParseOptions)
 	verdict := s.job.Finish(msg)
 	rec := s.record(sp, &verdict)
+	s.recordVerdict(verdict.Spam())
 
 	switch verdict.Action {
 	case scoring.ActionReject:
@@ -287,6 +299,12 @@ func (s *session) Data(r io.Reader) error {
 	case scoring.ActionTempfail:
 		reply := tempfailed(verdict.TempfailLines(s.ref()))
 		rec.reply = "451 4.4.3 checks failed"
+		s.logMessage(rec)
+		return s.abort(reply)
+	}
+
+	if reply := s.checkDataLimits(); reply != nil {
+		rec.reply = replyText(reply)
 		s.logMessage(rec)
 		return s.abort(reply)
 	}
@@ -307,6 +325,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	rec.reply = "250 " + text
 	s.logMessage(rec)
+	s.countAccepted()
 	return relayed(s.ref(), text)
 }
 

@@ -121,6 +121,9 @@ type Job struct {
 	txCtx      context.Context
 	txCancel   context.CancelFunc
 	tx         Input
+	// facts are the last message's facts, for the front door's limits
+	// (the original hop behind a trusted relay).
+	facts Facts
 }
 
 // run is one check in flight.
@@ -285,6 +288,7 @@ func (j *Job) Finish(msg *message.Message) Verdict {
 	in.Rcpts = append([]string(nil), in.Rcpts...)
 	in.Message = msg
 	j.messageFacts(&in.Facts, msg)
+	j.facts = in.Facts
 	dataRuns := j.startIn(j.ctx, PhaseData, in)
 
 	all := append(j.sofar(), dataRuns...)
@@ -298,6 +302,11 @@ func (j *Job) Finish(msg *message.Message) Verdict {
 	failed = append(failed, ff...)
 	return decide(j.e.policy, syms, auth, failed)
 }
+
+// Facts returns the facts of the message Finish judged last: the front
+// door counts the original hop's volume by them without re-reading the
+// Received chain.
+func (j *Job) Facts() Facts { return j.facts }
 
 // messageFacts reads what the message says of its origin, once: its From
 // domains, and behind a trusted relay the original hop, which is the host

@@ -31,6 +31,8 @@ Usage:
   relayguard learn --spam|--ham [--forget] PATH...|-
                                   train the classifier on mail (files,
                                   folders, Maildirs, mbox, stdin); --stats
+  relayguard ratelimit show|release KEY
+                                  a key's rate-limit counters; lift a hold
   relayguard config default       print the default configuration, commented
   relayguard config check FILE    check a configuration and every file it names
   relayguard version              print the version
@@ -45,9 +47,10 @@ func main() {
 // subcommands of the commands that have them: help for "config check -h"
 // is the subcommand's, not the command's.
 var subcommands = map[string][]string{
-	"config": {"default", "check"},
-	"rules":  {"default", "list", "lint"},
-	"store":  {"stats"},
+	"config":    {"default", "check"},
+	"rules":     {"default", "list", "lint"},
+	"store":     {"stats"},
+	"ratelimit": {"show", "release"},
 }
 
 // helpRequested reports whether args ask for help (-h, -help, --help before
@@ -100,6 +103,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return runConfig(rest, stdout, stderr)
 	case "rules":
 		return runRules(rest, stdout, stderr)
+	case "ratelimit":
+		return runRatelimit(rest, stdout, stderr)
 	case "lookup":
 		return runLookup(rest, stdout, stderr)
 	case "passwd":

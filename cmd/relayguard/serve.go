@@ -76,7 +76,7 @@ func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Log
 	}
 	svc.adopt(p)
 	logRuleWarnings(p.rules, log)
-	srv, err := buildServer(cfg, engine, log, tlsCfg)
+	srv, err := buildServer(cfg, engine, log, tlsCfg, svc)
 	if err != nil {
 		return err
 	}

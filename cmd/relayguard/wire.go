@@ -9,6 +9,8 @@ import (
 
 	"relayguard/config"
 	"relayguard/filter"
+	"relayguard/internal/limit"
+	"relayguard/internal/store"
 	"relayguard/rules"
 	"relayguard/rules/message"
 	"relayguard/scoring"
@@ -68,7 +70,8 @@ func buildEngine(c *config.Config, log *slog.Logger, network bool) (*scoring.Eng
 }
 
 // buildServer wires the front door from the configuration.
-func buildServer(c *config.Config, engine *scoring.Engine, log *slog.Logger, tlsCfg *tls.Config) (*filter.Server, error) {
+// The limiter works on the services' store, so it outlives a reload.
+func buildServer(c *config.Config, engine *scoring.Engine, log *slog.Logger, tlsCfg *tls.Config, svc *services) (*filter.Server, error) {
 	up, err := buildUpstream(c)
 	if err != nil {
 		return nil, err
@@ -98,6 +101,7 @@ func buildServer(c *config.Config, engine *scoring.Engine, log *slog.Logger, tls
 		TLS:                 tlsCfg,
 		RejectEarly:         c.Scoring.RejectEarly,
 		ParseOptions:        message.Options{MaxScanBytes: c.Rules.MaxScanBytes},
+		Limiter:             limiterOf(c, svc.store, log),
 	}
 	policy := &filter.Policy{Access: c.Access.List()}
 	return filter.NewServer(opts, policy, users, engine, up, log), nil
@@ -128,4 +132,32 @@ func loadTLS(c *config.Config) (*tls.Config, error) {
 		return nil, fmt.Errorf("server.tls_cert/tls_key: %w", err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// limiterOf builds the volume limits, the hold and the AUTH block of the
+// configuration on st.
+func limiterOf(c *config.Config, st store.Store, log *slog.Logger) *limit.Limiter {
+	o := limit.Options{
+		Hold: limit.HoldPolicy{SpamMessages: c.Hold.SpamMessages, Window: c.Hold.Window.Duration,
+			Duration: c.Hold.Duration.Duration},
+		Auth: limit.AuthPolicy{Failures: c.AuthFailures.Max, Window: c.AuthFailures.Window.Duration,
+			Block: c.AuthFailures.Block.Duration},
+		FailClosed: c.Store.OnError == "tempfail",
+		Log:        log,
+	}
+	for _, r := range c.RateLimit {
+		rule := limit.Rule{Key: limit.Key(r.Key), Window: r.Window.Duration,
+			Limits: limit.Limits{Messages: r.Messages, Recipients: r.Recipients}}
+		if len(r.Override) > 0 {
+			rule.Overrides = map[string]limit.Limits{}
+			for k, v := range r.Override {
+				if r.Key == "sender" {
+					k = strings.ToLower(k)
+				}
+				rule.Overrides[k] = limit.Limits{Messages: v.Messages, Recipients: v.Recipients}
+			}
+		}
+		o.Rules = append(o.Rules, rule)
+	}
+	return limit.New(st, o)
 }
