@@ -12,8 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 
 	"relayguard/config"
+	"relayguard/internal/control"
 	"relayguard/internal/store"
 	"relayguard/rules/message"
 	"relayguard/scoring/classifier"
@@ -94,6 +96,9 @@ func runLearn(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	st, err := learnStore(cfg, f.stats)
+	if errors.Is(err, store.ErrInUse) {
+		return learnViaServe(cfg, f, fl.Args(), stdin, stdout, stderr)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "relayguard learn: state store:", err)
 		return 1
@@ -133,31 +138,103 @@ func runLearn(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 type learnTally struct{ learned, already, moved, forgotten, unknown int }
 
 func (t *learnTally) apply(ctx context.Context, cl *classifier.Classifier, m *message.Message, f learnFlags) error {
-	if f.forget {
-		prev, err := cl.Forget(ctx, m, nil)
-		if err != nil {
-			return err
-		}
-		if prev == "" {
-			t.unknown++
-		} else {
-			t.forgotten++
-		}
-		return nil
-	}
-	out, err := cl.Learn(ctx, m, nil, f.spam)
+	out, err := learnOne(ctx, cl, m, f)
 	if err != nil {
 		return err
 	}
-	switch out {
-	case classifier.Learned:
-		t.learned++
-	case classifier.AlreadyLearned:
-		t.already++
-	case classifier.Moved:
-		t.moved++
-	}
+	t.count(out)
 	return nil
+}
+
+// What learnOne says it did.
+const (
+	outLearned   = "learned"
+	outAlready   = "already"
+	outMoved     = "moved"
+	outForgotten = "forgotten"
+	outUnknown   = "unknown"
+)
+
+// learnOne learns or forgets one message, here or in the running serve
+// (the control socket's "learn"), and says what it did.
+func learnOne(ctx context.Context, cl *classifier.Classifier, m *message.Message, f learnFlags) (string, error) {
+	if f.forget {
+		prev, err := cl.Forget(ctx, m, nil)
+		switch {
+		case err != nil:
+			return "", err
+		case prev == "":
+			return outUnknown, nil
+		}
+		return outForgotten, nil
+	}
+	out, err := cl.Learn(ctx, m, nil, f.spam)
+	if err != nil {
+		return "", err
+	}
+	switch out {
+	case classifier.AlreadyLearned:
+		return outAlready, nil
+	case classifier.Moved:
+		return outMoved, nil
+	}
+	return outLearned, nil
+}
+
+func (t *learnTally) count(out string) {
+	switch out {
+	case outLearned:
+		t.learned++
+	case outAlready:
+		t.already++
+	case outMoved:
+		t.moved++
+	case outForgotten:
+		t.forgotten++
+	case outUnknown:
+		t.unknown++
+	}
+}
+
+// learnViaServe sends the messages to the running serve, which holds the
+// embedded store, one request each.
+func learnViaServe(cfg *config.Config, f learnFlags, paths []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if f.stats {
+		out, err := askServe(cfg, control.Request{Op: "learn-stats"})
+		io.WriteString(stdout, out)
+		if err != nil {
+			fmt.Fprintln(stderr, "relayguard learn:", err)
+			return 1
+		}
+		return 0
+	}
+	mode := "ham"
+	if f.spam {
+		mode = "spam"
+	}
+	var tally learnTally
+	failed := false
+	for _, path := range paths {
+		err := eachMessage(path, stdin, func(name string, raw []byte) {
+			out, err := askServe(cfg, control.Request{Op: "learn", Body: raw,
+				Args: map[string]string{"mode": mode, "forget": strconv.FormatBool(f.forget)}})
+			if err != nil {
+				fmt.Fprintf(stderr, "relayguard learn: %s: %v\n", name, err)
+				failed = true
+				return
+			}
+			tally.count(out)
+		})
+		if err != nil {
+			fmt.Fprintln(stderr, "relayguard learn:", err)
+			failed = true
+		}
+	}
+	tally.print(stdout, f)
+	if failed {
+		return 1
+	}
+	return 0
 }
 
 func (t *learnTally) print(w io.Writer, f learnFlags) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"relayguard/config"
+	"relayguard/internal/control"
 	"relayguard/internal/limit"
 )
 
@@ -51,6 +52,9 @@ func runRatelimit(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger("text", "error", stderr)
 	svc, err := newServices(cfg, log, false)
+	if code, ok := viaServe(cfg, err, control.Request{Op: "ratelimit", Args: map[string]string{"sub": sub, "key": rest[0]}}, stdout, stderr); ok {
+		return code
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "relayguard:", err)
 		return 1
@@ -59,25 +63,30 @@ func runRatelimit(args []string, stdout, stderr io.Writer) int {
 	lim := limiterOf(cfg, svc.store, log)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	return ratelimitDo(ctx, lim, sub, rest[0], stdout, stderr)
+}
+
+// ratelimitDo is `ratelimit show|release KEY`, here or in the running serve.
+func ratelimitDo(ctx context.Context, lim *limit.Limiter, sub, key string, stdout, stderr io.Writer) int {
 	if sub == "release" {
-		had, err := lim.Release(ctx, rest[0])
+		had, err := lim.Release(ctx, key)
 		if err != nil {
 			fmt.Fprintln(stderr, "relayguard:", err)
 			return 1
 		}
 		if !had {
-			fmt.Fprintf(stdout, "account %s was not held\n", rest[0])
+			fmt.Fprintf(stdout, "account %s was not held\n", key)
 			return 0
 		}
-		fmt.Fprintf(stdout, "account %s released\n", rest[0])
+		fmt.Fprintf(stdout, "account %s released\n", key)
 		return 0
 	}
-	usage, hold, err := lim.Show(ctx, rest[0])
+	usage, hold, err := lim.Show(ctx, key)
 	if err != nil {
 		fmt.Fprintln(stderr, "relayguard:", err)
 		return 1
 	}
-	printUsage(stdout, rest[0], usage, hold)
+	printUsage(stdout, key, usage, hold)
 	return 0
 }
 

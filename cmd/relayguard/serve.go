@@ -76,6 +76,13 @@ func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Log
 	}
 	svc.adopt(p)
 	logRuleWarnings(p.rules, log)
+	ctl, err := startControl(cfg, svc, log)
+	if err != nil {
+		return err
+	}
+	if ctl != nil {
+		defer ctl.Close()
+	}
 	srv, err := buildServer(cfg, engine, log, tlsCfg, svc)
 	if err != nil {
 		return err

@@ -8,11 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"relayguard/config"
+	"relayguard/internal/control"
 	"relayguard/internal/store"
 )
 
@@ -94,21 +93,21 @@ store.redis to share state between processes).
 // storeStats is `store stats`.
 func storeStats(cfg *config.Config, stdout, stderr io.Writer) int {
 	st, err := store.Open(store.OpenOptions{Dir: cfg.Store.Dir, Redis: cfg.Store.Redis, ReadOnly: true, LockTimeout: oneShotLockWait})
+	if code, ok := viaServe(cfg, err, control.Request{Op: "store-stats"}, stdout, stderr); ok {
+		return code
+	}
 	if err != nil {
-		path := filepath.Join(cfg.Store.Dir, store.FileName)
-		fi, statErr := os.Stat(path)
-		if cfg.Store.Redis != "" || statErr != nil {
-			fmt.Fprintln(stderr, "relayguard:", err)
-			return 1
-		}
-		// Locked by serve: the size is still worth knowing.
-		fmt.Fprintf(stdout, "kind      file\nwhere     %s\nsize      %s\n", path, humanBytes(fi.Size()))
-		fmt.Fprintln(stderr, "relayguard:", err, "(key counts need the file; stop serve to read them)")
+		fmt.Fprintln(stderr, "relayguard:", err)
 		return 1
 	}
 	defer st.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	return printStoreStats(ctx, st, stdout, stderr)
+}
+
+// printStoreStats prints what st holds, here or in the running serve.
+func printStoreStats(ctx context.Context, st store.Store, stdout, stderr io.Writer) int {
 	s, err := st.Stats(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "relayguard:", err)

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"relayguard/config"
 	"relayguard/internal/store"
 	"relayguard/internal/store/redistest"
 )
@@ -80,10 +82,10 @@ func TestStoreStatsReportsWhatIsKept(t *testing.T) {
 	}
 }
 
-// TestOneShotsWhileServeHoldsTheFile: with the file held (as a running
-// serve holds it), `store stats` says who holds it and shows the size,
-// and `check` judges without the store, warning once, instead of hanging
-// or failing.
+// TestOneShotsWhileServeHoldsTheFile: with the file held by a process that
+// does not answer on the control socket, `store stats` says so, and
+// `check` judges without the store, warning once, instead of hanging or
+// failing.
 func TestOneShotsWhileServeHoldsTheFile(t *testing.T) {
 	dir := t.TempDir()
 	held, err := store.OpenFile(dir, store.FileOptions{})
@@ -94,7 +96,7 @@ func TestOneShotsWhileServeHoldsTheFile(t *testing.T) {
 	cfg := storeConfig(t, "dir", dir)
 
 	code, out, errOut := runCmd("store", "stats", "-config", cfg)
-	if code != 1 || !strings.Contains(out, "size") || !strings.Contains(errOut, "in use by another relayguard; use store.redis") {
+	if code != 1 || !strings.Contains(errOut, "is locked, and no relayguard answers on") {
 		t.Errorf("store stats: exit %d\n%s\n%s", code, out, errOut)
 	}
 	code, out, errOut = runCmd("check", "--local", "-config", cfg, "testdata/ham.eml")
@@ -113,5 +115,50 @@ func TestCheckWithoutAStoreYet(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), "never-made")); err == nil {
 		t.Error("check created the store folder; a one-shot must not write")
+	}
+}
+
+// TestCommandsReachTheServeThatHoldsTheFile: while serve holds the
+// embedded store, learn, store stats and ratelimit are carried out by it
+// through the control socket, so training works while the proxy runs.
+func TestCommandsReachTheServeThatHoldsTheFile(t *testing.T) {
+	dir := t.TempDir()
+	held, err := store.OpenFile(dir, store.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	cfgPath := storeConfig(t, "dir", dir)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := newLogger("text", "error", io.Discard)
+	ctl, err := startControl(cfg, &services{store: held, log: log, stopMon: func() {}}, log)
+	if err != nil || ctl == nil {
+		t.Fatalf("control socket: %v %v", ctl, err)
+	}
+	defer ctl.Close()
+
+	code, out, errOut := runCmd("learn", "--spam", "-config", cfgPath, "testdata/gtube.eml")
+	if code != 0 || !strings.Contains(out, "learned 1 messages as spam") {
+		t.Fatalf("learn: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, _ = runCmd("learn", "--spam", "-config", cfgPath, "testdata/gtube.eml"); code != 0 || !strings.Contains(out, "1 already were") {
+		t.Errorf("learning it again: exit %d\n%s", code, out)
+	}
+	// The running process's store has it: the learner did not write
+	// another copy of the file.
+	if sp, _, err := held.Totals(context.Background()); err != nil || sp != 1 {
+		t.Errorf("serve's store holds %d spam (%v), want 1", sp, err)
+	}
+	if code, out, errOut = runCmd("learn", "--stats", "-config", cfgPath); code != 0 || !strings.Contains(out, "learned:   1 spam, 0 ham") {
+		t.Errorf("learn --stats: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut = runCmd("store", "stats", "-config", cfgPath); code != 0 || !strings.Contains(out, "learned   1 spam, 0 ham") {
+		t.Errorf("store stats: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut = runCmd("ratelimit", "release", "-config", cfgPath, "alice"); code != 0 || !strings.Contains(out, "account alice was not held") {
+		t.Errorf("ratelimit release: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
