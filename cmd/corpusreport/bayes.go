@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"relayguard/internal/store"
@@ -93,28 +90,16 @@ func bayesReport(w io.Writer, o options, dirs []string) error {
 }
 
 func loadCorpus(rs *rules.Ruleset, dir string, topt classifier.TokenOptions) ([]corpusMessage, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*"))
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(files)
-	out := make([]corpusMessage, 0, len(files))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		m := message.ParseMessage(bytes.NewReader(data), int64(len(data)))
-		hits := rs.Evaluate(m, time.Time{})
-		names := make([]string, len(hits))
-		for i, h := range hits {
-			names[i] = h.Name
-		}
+	var out []corpusMessage
+	err := eachScored(rs, dir, func(_ string, m *message.Message, hits []rules.Hit) {
 		var score float64
-		for _, h := range append(hits, rs.EvaluateMeta(m, names)...) {
+		for _, h := range hits {
 			score += h.Score
 		}
 		out = append(out, corpusMessage{msg: m, rules: score, tokens: classifier.Tokens(m, nil, topt)})
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no messages", dir)

@@ -76,16 +76,29 @@ func ruleReport(w io.Writer, o options, hamDir, spamDir string) error {
 }
 
 func scoreWithRules(rs *rules.Ruleset, dir string) ([]scoredMessage, error) {
+	var out []scoredMessage
+	err := eachScored(rs, dir, func(file string, _ *message.Message, hits []rules.Hit) {
+		s := scoredMessage{file: filepath.Base(file), hits: hits}
+		for _, h := range hits {
+			s.score += h.Score
+		}
+		out = append(out, s)
+	})
+	return out, err
+}
+
+// eachScored parses every message file of dir, in name order, runs the
+// content rules and the meta rules on it, and hands both to fn.
+func eachScored(rs *rules.Ruleset, dir string, fn func(file string, m *message.Message, hits []rules.Hit)) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sort.Strings(files)
-	out := make([]scoredMessage, 0, len(files))
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		m := message.ParseMessage(bytes.NewReader(data), int64(len(data)))
 		// A zero arrival time: archived mail is dated against its own
@@ -95,14 +108,9 @@ func scoreWithRules(rs *rules.Ruleset, dir string) ([]scoredMessage, error) {
 		for i, h := range hits {
 			names[i] = h.Name
 		}
-		hits = append(hits, rs.EvaluateMeta(m, names)...)
-		s := scoredMessage{file: filepath.Base(f), hits: hits}
-		for _, h := range hits {
-			s.score += h.Score
-		}
-		out = append(out, s)
+		fn(f, m, append(hits, rs.EvaluateMeta(m, names)...))
 	}
-	return out, nil
+	return nil
 }
 
 func scoresOf(set []scoredMessage) []float64 {

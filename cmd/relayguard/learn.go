@@ -113,15 +113,25 @@ func runLearn(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if f.stats {
 		return learnStats(ctx, cl, st, cfg, stdout, stderr)
 	}
+	return learnPaths(fl.Args(), stdin, stdout, stderr, f, func(raw []byte) (string, error) {
+		return learnOne(ctx, cl, message.ParseMessage(bytes.NewReader(raw), int64(len(raw))), f)
+	})
+}
+
+// learnPaths learns every message of paths with learn (here, or in the
+// running serve), counts what was done and prints the tally.
+func learnPaths(paths []string, stdin io.Reader, stdout, stderr io.Writer, f learnFlags, learn func(raw []byte) (string, error)) int {
 	var tally learnTally
 	failed := false
-	for _, path := range fl.Args() {
+	for _, path := range paths {
 		err := eachMessage(path, stdin, func(name string, raw []byte) {
-			m := message.ParseMessage(bytes.NewReader(raw), int64(len(raw)))
-			if err := tally.apply(ctx, cl, m, f); err != nil {
+			out, err := learn(raw)
+			if err != nil {
 				fmt.Fprintf(stderr, "relayguard learn: %s: %v\n", name, err)
 				failed = true
+				return
 			}
+			tally.count(out)
 		})
 		if err != nil {
 			fmt.Fprintln(stderr, "relayguard learn:", err)
@@ -136,15 +146,6 @@ func runLearn(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 type learnTally struct{ learned, already, moved, forgotten, unknown int }
-
-func (t *learnTally) apply(ctx context.Context, cl *classifier.Classifier, m *message.Message, f learnFlags) error {
-	out, err := learnOne(ctx, cl, m, f)
-	if err != nil {
-		return err
-	}
-	t.count(out)
-	return nil
-}
 
 // What learnOne says it did.
 const (
@@ -212,29 +213,10 @@ func learnViaServe(cfg *config.Config, f learnFlags, paths []string, stdin io.Re
 	if f.spam {
 		mode = "spam"
 	}
-	var tally learnTally
-	failed := false
-	for _, path := range paths {
-		err := eachMessage(path, stdin, func(name string, raw []byte) {
-			out, err := askServe(cfg, control.Request{Op: "learn", Body: raw,
-				Args: map[string]string{"mode": mode, "forget": strconv.FormatBool(f.forget)}})
-			if err != nil {
-				fmt.Fprintf(stderr, "relayguard learn: %s: %v\n", name, err)
-				failed = true
-				return
-			}
-			tally.count(out)
-		})
-		if err != nil {
-			fmt.Fprintln(stderr, "relayguard learn:", err)
-			failed = true
-		}
-	}
-	tally.print(stdout, f)
-	if failed {
-		return 1
-	}
-	return 0
+	forget := strconv.FormatBool(f.forget)
+	return learnPaths(paths, stdin, stdout, stderr, f, func(raw []byte) (string, error) {
+		return askServe(cfg, control.Request{Op: "learn", Body: raw, Args: map[string]string{"mode": mode, "forget": forget}})
+	})
 }
 
 func (t *learnTally) print(w io.Writer, f learnFlags) {
