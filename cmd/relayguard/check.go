@@ -113,7 +113,7 @@ message could not be read or judged (tempfail), whatever the others were.
 		return scoreFile(engine, conn, f.from, rcpts, path, message.Options{MaxScanBytes: cfg.Rules.MaxScanBytes})
 	}, func(path string, v *scoring.Verdict, err error) {
 		if err != nil {
-			fmt.Fprintf(stderr, "relayguard: %s: %s\n", path, config.PlainFileError(err))
+			fmt.Fprintf(stderr, "relayguard: %s: %s\n", path, plainFileError(err))
 			return
 		}
 		switch v.Action {
@@ -159,7 +159,7 @@ func isStdin(arg string) bool { return arg == "-" || arg == "/dev/stdin" }
 // argument that cannot be read is named on stderr and counted.
 func listInputs(args []string, stderr io.Writer) (files []string, unreadable int) {
 	report := func(path string, err error) {
-		fmt.Fprintf(stderr, "relayguard: %s: %s\n", path, config.PlainFileError(err))
+		fmt.Fprintf(stderr, "relayguard: %s: %s\n", path, plainFileError(err))
 		unreadable++
 	}
 	seen := map[string]bool{} // directories read, by real path

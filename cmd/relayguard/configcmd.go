@@ -53,7 +53,7 @@ func configCheck(path string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if probs := cfg.CheckFiles(); len(probs) > 0 {
+	if probs := checkConfigFiles(cfg); len(probs) > 0 {
 		for _, p := range probs {
 			fmt.Fprintf(stderr, "config %s: %s\n", path, p)
 		}

@@ -149,7 +149,7 @@ func parseLabelled(v string, spam bool, n int) labelled {
 func readLabelled(in labelled, cfg *config.Config, engine **scoring.Engine, stderr io.Writer) ([]fit.Verdict, error) {
 	st, err := os.Stat(in.path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s", in.path, config.PlainFileError(err))
+		return nil, fmt.Errorf("%s: %s", in.path, plainFileError(err))
 	}
 	if !st.IsDir() {
 		f, err := os.Open(in.path)
@@ -170,7 +170,7 @@ func readLabelled(in labelled, cfg *config.Config, engine **scoring.Engine, stde
 		return scoreFile(*engine, scoring.Conn{SessionID: "fit"}, "", nil, path, message.Options{MaxScanBytes: cfg.Rules.MaxScanBytes})
 	}, func(path string, v *scoring.Verdict, err error) {
 		if err != nil {
-			fmt.Fprintf(stderr, "relayguard: %s: %s\n", path, config.PlainFileError(err))
+			fmt.Fprintf(stderr, "relayguard: %s: %s\n", path, plainFileError(err))
 			return
 		}
 		score := v.Score

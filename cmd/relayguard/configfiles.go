@@ -1,4 +1,4 @@
-package config
+package main
 
 import (
 	"crypto/tls"
@@ -10,32 +10,33 @@ import (
 	"strings"
 	"syscall"
 
+	"relayguard/config"
 	"relayguard/filter"
 	"relayguard/rules"
 )
 
-// FileProblem is one file or directory a configuration names that serve
+// fileProblem is one file or directory a configuration names that serve
 // could not use.
-type FileProblem struct {
+type fileProblem struct {
 	Key  string // the configuration key that names it, e.g. "server.tls_cert"
 	Path string
 	Msg  string // plain words: "does not exist", "cannot be read: permission denied"
 }
 
-func (p FileProblem) String() string {
+func (p fileProblem) String() string {
 	if p.Path == "" {
 		return p.Key + ": " + p.Msg
 	}
 	return p.Key + ": " + p.Path + ": " + p.Msg
 }
 
-// CheckFiles opens every file and directory c names the way serve will,
+// checkConfigFiles opens every file and directory c names the way serve will,
 // and returns every problem found, in the order of the configuration file,
 // nil when all are usable. Load checks the values; this checks what they
 // point at, which only the machine that runs serve can tell.
-func (c *Config) CheckFiles() []FileProblem {
-	var ps []FileProblem
-	add := func(key, path, msg string) { ps = append(ps, FileProblem{key, path, msg}) }
+func checkConfigFiles(c *config.Config) []fileProblem {
+	var ps []fileProblem
+	add := func(key, path, msg string) { ps = append(ps, fileProblem{key, path, msg}) }
 
 	s := &c.Server
 	if s.TLSCert != "" {
@@ -85,7 +86,7 @@ func (c *Config) CheckFiles() []FileProblem {
 func checkReadable(add func(key, path, msg string), key, path string) bool {
 	st, err := os.Stat(path)
 	if err != nil {
-		add(key, path, PlainFileError(err))
+		add(key, path, plainFileError(err))
 		return false
 	}
 	if st.IsDir() {
@@ -94,7 +95,7 @@ func checkReadable(add func(key, path, msg string), key, path string) bool {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		add(key, path, PlainFileError(err))
+		add(key, path, plainFileError(err))
 		return false
 	}
 	f.Close()
@@ -107,7 +108,7 @@ func checkReadable(add func(key, path, msg string), key, path string) bool {
 func checkWritableDir(add func(key, path, msg string), key, dir string) bool {
 	st, err := os.Stat(dir)
 	if err != nil {
-		add(key, dir, PlainFileError(err))
+		add(key, dir, plainFileError(err))
 		return false
 	}
 	if !st.IsDir() {
@@ -116,7 +117,7 @@ func checkWritableDir(add func(key, path, msg string), key, dir string) bool {
 	}
 	f, err := os.CreateTemp(dir, ".relayguard-config-check-*")
 	if err != nil {
-		add(key, dir, "cannot create files in it: "+PlainFileError(err))
+		add(key, dir, "cannot create files in it: "+plainFileError(err))
 		return false
 	}
 	f.Close()
@@ -141,7 +142,7 @@ func checkMaildir(add func(key, path, msg string), dir string) {
 		}
 		// ENOTDIR: a part of the path is a file; the walk up finds it.
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
-			add(key, "maildir:"+dir, PlainFileError(err))
+			add(key, "maildir:"+dir, plainFileError(err))
 			return
 		}
 		parent := filepath.Dir(p)
@@ -165,10 +166,10 @@ func checkMaildir(add func(key, path, msg string), dir string) {
 	checkWritableDir(add, key, p)
 }
 
-// PlainFileError turns an error from the os package into plain words,
+// plainFileError turns an error from the os package into plain words,
 // without repeating the path (the caller names it already): for config
 // check's problem lines and for any command that reports a file.
-func PlainFileError(err error) string {
+func plainFileError(err error) string {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return "does not exist"
