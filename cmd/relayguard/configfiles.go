@@ -57,6 +57,9 @@ func checkConfigFiles(c *config.Config) []fileProblem {
 	if dir, ok := strings.CutPrefix(c.Relay.Upstream, "maildir:"); ok {
 		checkMaildir(add, dir)
 	}
+	if c.Store.Redis == "" {
+		checkStoreDir(add, c.Store.Dir)
+	}
 
 	if f := c.Access.UsersFile; f != "" && checkReadable(add, "access.users_file", f) {
 		if _, err := filter.LoadUsers(f); err != nil {
@@ -125,31 +128,38 @@ func checkWritableDir(add func(key, path, msg string), key, dir string) bool {
 	return true
 }
 
-// checkMaildir checks that the maildir upstream can be used: serve creates
-// dir and its new, cur and tmp folders (with parents) when missing, so the
-// nearest part of the path that exists must be a directory we can write.
-func checkMaildir(add func(key, path, msg string), dir string) {
-	const key = "relay.upstream"
-	p := filepath.Clean(dir)
+// nearestDir walks up from dir to the nearest folder that exists (serve
+// creates the rest on first use). problem is set when a part of the path
+// is a file or cannot be looked at.
+func nearestDir(dir string) (p, problem string) {
+	p = filepath.Clean(dir)
 	for {
 		st, err := os.Stat(p)
 		if err == nil {
 			if !st.IsDir() {
-				add(key, "maildir:"+dir, p+" is not a directory")
-				return
+				return p, p + " is not a directory"
 			}
-			break
+			return p, ""
 		}
 		// ENOTDIR: a part of the path is a file; the walk up finds it.
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
-			add(key, "maildir:"+dir, plainFileError(err))
-			return
+			return p, plainFileError(err)
 		}
 		parent := filepath.Dir(p)
 		if parent == p {
-			break
+			return p, ""
 		}
 		p = parent
+	}
+}
+
+// checkMaildir checks that the maildir upstream can be made and written.
+func checkMaildir(add func(key, path, msg string), dir string) {
+	const key = "relay.upstream"
+	p, problem := nearestDir(dir)
+	if problem != "" {
+		add(key, "maildir:"+dir, problem)
+		return
 	}
 	if p == filepath.Clean(dir) {
 		for _, sub := range []string{"tmp", "new", "cur"} {
@@ -162,6 +172,18 @@ func checkMaildir(add func(key, path, msg string), dir string) {
 		if st, err := os.Stat(filepath.Join(p, "tmp")); err == nil && st.IsDir() {
 			p = filepath.Join(p, "tmp")
 		}
+	}
+	checkWritableDir(add, key, p)
+}
+
+// checkStoreDir checks that the embedded store's folder can be made and
+// written (serve creates it and the file on first use).
+func checkStoreDir(add func(key, path, msg string), dir string) {
+	const key = "store.dir"
+	p, problem := nearestDir(dir)
+	if problem != "" {
+		add(key, dir, problem)
+		return
 	}
 	checkWritableDir(add, key, p)
 }

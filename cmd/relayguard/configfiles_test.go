@@ -22,7 +22,7 @@ func TestCheckFilesReportsWhatServeCannotUse(t *testing.T) {
 		set  func(c *config.Config)
 		want string // "" = no problem
 	}{
-		{"defaults", func(c *config.Config) {}, ""},
+		{"defaults", func(c *config.Config) { c.Store.Dir = dir }, ""},
 		{"cert is not PEM", func(c *config.Config) { c.Server.TLSCert, c.Server.TLSKey = file, file }, "server.tls_cert: " + file + ": not a usable certificate"},
 		{"cert is a directory", func(c *config.Config) { c.Server.TLSCert, c.Server.TLSKey = dir, file }, "server.tls_cert: " + dir + ": is a directory, want a file"},
 		{"spool is a file", func(c *config.Config) { c.Server.SpoolDir = file }, "server.spool_dir: " + file + ": is not a directory"},
@@ -30,6 +30,8 @@ func TestCheckFilesReportsWhatServeCannotUse(t *testing.T) {
 		{"users file missing", func(c *config.Config) { c.Access.UsersFile = dir + "/nope" }, "access.users_file: " + dir + "/nope: does not exist"},
 		{"maildir made on start", func(c *config.Config) { c.Relay.Upstream = "maildir:" + dir + "/a/b" }, ""},
 		{"maildir tmp is a file", func(c *config.Config) { c.Relay.Upstream = "maildir:" + maildirWithFileTmp }, "tmp is not a directory"},
+		{"store made on start", func(c *config.Config) { c.Store.Dir = dir + "/state/rg" }, ""},
+		{"store under a file", func(c *config.Config) { c.Store.Dir = file + "/rg" }, "store.dir: " + file + "/rg: " + file + " is not a directory"},
 		{"rule file missing", func(c *config.Config) { c.Rules.Files = []string{dir + "/r.toml"} }, "rules.files: " + dir + "/r.toml: does not exist"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
