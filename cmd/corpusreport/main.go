@@ -15,10 +15,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/exec"
-	"sort"
+	"relayguard/rules/fit"
 	"strconv"
 	"strings"
 	"time"
@@ -278,44 +277,13 @@ type rates struct {
 	fp        float64 // percent of ham at or above threshold
 }
 
+// summarize measures scores the way `relayguard rules fit` reports them
+// (rules/fit.Measure), so both commands give one figure for one threshold.
 func summarize(ham, spam []float64, addHeader, reject float64) summary {
-	h := append([]float64(nil), ham...)
-	sort.Sort(sort.Reverse(sort.Float64Slice(h)))
-	s := summary{ham: len(ham), spam: len(spam), addHeader: addHeader, reject: reject}
-	at := func(th float64) rates {
-		return rates{threshold: th, detected: pct(count(spam, th), len(spam)), fp: pct(count(ham, th), len(ham))}
-	}
-	s.atAdd, s.atReject = at(addHeader), at(reject)
-	s.fp01 = at(thresholdFor(h, 0.001))
-	s.fp1 = at(thresholdFor(h, 0.01))
-	return s
-}
-
-// thresholdFor returns the lowest threshold at which at most rate of the
-// ham (sorted high to low) scores at or above it: just above the score of
-// the first ham that would be one too many. Ties move it up, never down.
-func thresholdFor(hamDesc []float64, rate float64) float64 {
-	allowed := int(rate * float64(len(hamDesc)))
-	if allowed >= len(hamDesc) {
-		return hamDesc[len(hamDesc)-1]
-	}
-	return nextAbove(hamDesc[allowed])
-}
-
-// nextAbove is the smallest threshold on the 0.01 grid (scores are
-// printed to 0.01) that is above s.
-func nextAbove(s float64) float64 {
-	return (math.Floor(s*100+1e-6) + 1) / 100
-}
-
-func count(scores []float64, th float64) int {
-	n := 0
-	for _, s := range scores {
-		if s >= th {
-			n++
-		}
-	}
-	return n
+	a := fit.Measure("", ham, spam, addHeader, reject)
+	at := func(r fit.Rates) rates { return rates{threshold: r.Threshold, detected: r.Caught, fp: r.FP} }
+	return summary{ham: a.Ham, spam: a.Spam, addHeader: addHeader, reject: reject,
+		atAdd: at(a.AtAdd), atReject: at(a.AtReject), fp01: at(a.FP01), fp1: at(a.FP1)}
 }
 
 func pct(n, of int) float64 { return float64(n) * 100 / float64(of) }

@@ -37,17 +37,6 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func TestTiesNeverExceedTheRate(t *testing.T) {
-	ham := []float64{5, 5, 5, 5, 0, 0, 0, 0, 0, 0}
-	th := thresholdFor([]float64{5, 5, 5, 5, 0, 0, 0, 0, 0, 0}, 0.1)
-	if n := count(ham, th); n > 1 {
-		t.Errorf("threshold %v lets %d of 10 ham through", th, n)
-	}
-	if nextAbove(-1.5) != -1.49 || nextAbove(2) != 2.01 {
-		t.Errorf("nextAbove: %v %v", nextAbove(-1.5), nextAbove(2))
-	}
-}
-
 func TestInputs(t *testing.T) {
 	dir := t.TempDir()
 	hamJSON := filepath.Join(dir, "ham.jsonl")

@@ -235,3 +235,18 @@ func TestFitKeepOn(t *testing.T) {
 		t.Errorf("keepOn(1.5, 2, 0.1) = %v, want the fitted 1.5", got)
 	}
 }
+
+// TestTiesNeverExceedTheRate: ham tied at the cut moves the threshold up,
+// never down, and thresholds sit on the 0.01 grid scores are printed on.
+func TestTiesNeverExceedTheRate(t *testing.T) {
+	ham := []float64{5, 5, 5, 5, 0, 0, 0, 0, 0, 0}
+	if fp := percentAtOrAbove(ham, thresholdFor(ham, 0.1)); fp > 10 {
+		t.Errorf("%.0f%% of ham at the 10%% threshold", fp)
+	}
+	if th := thresholdFor([]float64{-1.5}, 0); th != -1.49 {
+		t.Errorf("threshold above -1.5 = %v, want -1.49", th)
+	}
+	if th := thresholdFor([]float64{2}, 0); th != 2.01 {
+		t.Errorf("threshold above 2 = %v, want 2.01", th)
+	}
+}
