@@ -133,6 +133,13 @@ func startServer(t testing.TB, opts Options, policy scoring.Policy, up *fakeUpst
 		LocalDomains:  []string{"local.example", "kiosk.test", "xn--bcher-kva.example"},
 	})}
 	srv := NewServer(opts, pol, nil, engine, up, discardLog())
+	return &testServer{addr: serveTest(t, srv), up: up, srv: srv}
+}
+
+// serveTest serves srv on a loopback port until the test ends and
+// returns the address.
+func serveTest(t testing.TB, srv *Server) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +150,7 @@ func startServer(t testing.TB, opts Options, policy scoring.Policy, up *fakeUpst
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
-	return &testServer{addr: l.Addr().String(), up: up, srv: srv}
+	return l.Addr().String()
 }
 
 // client speaks SMTP line by line, so tests read like transcripts.

@@ -42,17 +42,7 @@ func wireServer(t *testing.T, tune func(*Options)) (*Server, string, *mta) {
 	})}
 	up := &SMTPUpstream{Addr: mtaAddr, Hostname: "relayguard.test", TLS: TLSOff, Timeout: 5 * time.Second}
 	srv := NewServer(opts, pol, nil, engine, up, discardLog())
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return srv, l.Addr().String(), m
+	return srv, serveTest(t, srv), m
 }
 
 func (m *mta) count() int {
