@@ -65,7 +65,7 @@ type content struct {
 	images   []Image
 	parts    []Part
 	findings []string
-	alts     []altPair // text and HTML versions of one multipart/alternative
+	alts     []Alternative // text and HTML versions of one multipart/alternative
 	hasPlain bool
 	hasHTML  bool
 	htmlTags int // HTML elements seen
@@ -86,9 +86,6 @@ type content struct {
 	// files the message carries (attachments.go)
 	attachments []Attachment
 }
-
-// altPair holds the two renderings of one multipart/alternative.
-type altPair struct{ plain, html string }
 
 // content parses the body on first use. It is safe for concurrent use.
 func (m *Message) content() *content {
@@ -273,7 +270,7 @@ func (w *walker) multipart(h message.Header, mt string, params map[string]string
 		return w.text(h, "text/plain", params, body, false)
 	}
 	mr := textproto.NewMultipartReader(body, boundary)
-	var alt altPair
+	var alt Alternative
 	n := 0
 	for !w.stopped {
 		p, err := mr.NextPart()
@@ -290,20 +287,20 @@ func (w *walker) multipart(h message.Header, mt string, params map[string]string
 		}
 		n++
 		pt, ph := w.entity(message.Header{Header: p.Header}, p, depth+1, false)
-		if alt.plain == "" {
-			alt.plain = pt
+		if alt.Plain == "" {
+			alt.Plain = pt
 		}
-		if alt.html == "" {
-			alt.html = ph
+		if alt.HTML == "" {
+			alt.HTML = ph
 		}
 	}
 	if n == 0 && !w.stopped {
 		w.finding(mt + " with no parts")
 	}
-	if mt == "multipart/alternative" && alt.plain != "" && alt.html != "" {
+	if mt == "multipart/alternative" && alt.Plain != "" && alt.HTML != "" {
 		w.c.alts = append(w.c.alts, alt)
 	}
-	return alt.plain, alt.html
+	return alt.Plain, alt.HTML
 }
 
 // text decodes a text part into the plain or HTML text, within budget.
@@ -544,18 +541,15 @@ type Structure struct {
 // Alternative holds the two renderings of one multipart/alternative.
 type Alternative struct{ Plain, HTML string }
 
-// Structure reports the message's structure (parsed on first use).
+// Structure reports the message's structure (parsed on first use). Its
+// slices are the message's own, shared by every reader: read, never modify.
 func (m *Message) Structure() Structure {
 	c := m.content()
-	alts := make([]Alternative, len(c.alts))
-	for i, a := range c.alts {
-		alts[i] = Alternative{Plain: a.plain, HTML: a.html}
-	}
 	return Structure{
 		HasPlain: c.hasPlain, HasHTML: c.hasHTML, HTMLTags: c.htmlTags,
 		CommentSplits: c.commentSplits, Forms: c.forms, Scripts: c.scripts,
 		BigFonts: c.bigFonts, EntityRuns: c.entityRuns, Mailtos: c.mailtos,
 		HTMLForms: c.formList, PasswordInputs: c.passwords, InlineLinks: c.inlineLinks,
-		Base64Text: c.base64Text, Truncated: c.truncated, Alternatives: alts,
+		Base64Text: c.base64Text, Truncated: c.truncated, Alternatives: c.alts,
 	}
 }
