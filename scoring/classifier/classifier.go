@@ -112,11 +112,19 @@ func (c *Classifier) tokens(m *message.Message, hop *trace.Hop) []string {
 	return m.Memo(tokensKey{hop}, func() any { return Tokens(m, hop, c.tok) }).([]string)
 }
 
-// Classify judges a message: one read of the totals and one of the
-// token counts (tokenizing only when the totals say it is ready would save
-// little: the memo shares the tokens with autolearn).
+// Classify judges a message: one read of the totals, and when enough is
+// learned the tokens and one read of their counts. Until then the message
+// is not tokenized at all: a new installation (the default) would pay for
+// tokens on every message only to ignore them.
 func (c *Classifier) Classify(ctx context.Context, m *message.Message, hop *trace.Hop) (Verdict, error) {
-	return c.ClassifyTokens(ctx, c.tokens(m, hop))
+	nSpam, nHam, ready, err := c.ready(ctx)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if !ready {
+		return Verdict{Prob: 0.5}, nil
+	}
+	return c.judge(ctx, c.tokens(m, hop), nSpam, nHam)
 }
 
 // failed logs the first failure of an outage and passes err on.
@@ -260,14 +268,32 @@ func (c *Classifier) Forget(ctx context.Context, m *message.Message, hop *trace.
 // ClassifyTokens judges already-hashed tokens (Tokens): for tools that
 // tokenize once and classify many times, like the accuracy report.
 func (c *Classifier) ClassifyTokens(ctx context.Context, toks []string) (Verdict, error) {
-	nSpam, nHam, err := c.st.Totals(ctx)
+	nSpam, nHam, ready, err := c.ready(ctx)
 	if err != nil {
-		return Verdict{}, c.failed(err)
+		return Verdict{}, err
+	}
+	if !ready {
+		return Verdict{Prob: 0.5}, nil
+	}
+	return c.judge(ctx, toks, nSpam, nHam)
+}
+
+// ready reads the learned totals and tells whether MinLearns of each class
+// are learned.
+func (c *Classifier) ready(ctx context.Context) (nSpam, nHam int64, ready bool, err error) {
+	nSpam, nHam, err = c.st.Totals(ctx)
+	if err != nil {
+		return 0, 0, false, c.failed(err)
 	}
 	if nSpam < c.minLearns || nHam < c.minLearns {
 		c.recovered()
-		return Verdict{Prob: 0.5}, nil
+		return nSpam, nHam, false, nil
 	}
+	return nSpam, nHam, true, nil
+}
+
+// judge combines the counts of toks into the verdict.
+func (c *Classifier) judge(ctx context.Context, toks []string, nSpam, nHam int64) (Verdict, error) {
 	counts, err := c.st.TokenCounts(ctx, toks)
 	if err != nil {
 		return Verdict{}, c.failed(err)
