@@ -140,6 +140,8 @@ starttls = "off"
 [scoring]
 reject = 15.0
 add_header = 6.0
+[store]
+dir = "$work/store"
 EOF
 
 start_relayguard() {
