@@ -72,7 +72,7 @@ func BenchmarkTokenCounts300(b *testing.B) {
 		}
 		b.ResetTimer()
 		for i := 0; b.Loop(); i++ {
-			if _, err := s.TokenCounts(ctx, msgs[i%len(msgs)]); err != nil {
+			if _, _, err := s.TokenCounts(ctx, msgs[i%len(msgs)]); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -159,9 +159,11 @@ func encodeToken(c TokenCounts, day uint16) []byte {
 // dayOf is the day since the epoch, which fits 16 bits until 2149.
 func dayOf(t time.Time) uint16 { return uint16(t.Unix() / 86400) }
 
-func (f *File) TokenCounts(_ context.Context, tokens []string) ([]TokenCounts, error) {
+func (f *File) TokenCounts(_ context.Context, tokens []string) ([]TokenCounts, Totals, error) {
 	out := make([]TokenCounts, len(tokens))
+	var tot Totals
 	err := f.view("token counts", func(tx *bolt.Tx) error {
+		tot = readTotals(tx)
 		b := bucket(tx, bucketTokens)
 		if b == nil {
 			return nil
@@ -183,7 +185,7 @@ func (f *File) TokenCounts(_ context.Context, tokens []string) ([]TokenCounts, e
 		}
 		return nil
 	})
-	return out, err
+	return out, tot, err
 }
 
 func (f *File) Learn(_ context.Context, spam bool, tokens []string, delta int) error {
@@ -232,13 +234,20 @@ func getInt64(v []byte) int64 {
 func putInt64(n int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(n)) }
 
 func (f *File) Totals(context.Context) (spam, ham int64, err error) {
+	var t Totals
 	err = f.view("totals", func(tx *bolt.Tx) error {
-		if b := bucket(tx, bucketTotals); b != nil {
-			spam, ham = getInt64(b.Get(keySpam)), getInt64(b.Get(keyHam))
-		}
+		t = readTotals(tx)
 		return nil
 	})
-	return spam, ham, err
+	return t.Spam, t.Ham, err
+}
+
+func readTotals(tx *bolt.Tx) Totals {
+	b := bucket(tx, bucketTotals)
+	if b == nil {
+		return Totals{}
+	}
+	return Totals{Spam: getInt64(b.Get(keySpam)), Ham: getInt64(b.Get(keyHam))}
 }
 
 // live reports whether an expiry (Unix nanoseconds, 0: never) is still

@@ -66,7 +66,7 @@ func TestFileStoreKeepsStateAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := openFile(t, dir, store.FileOptions{})
-	got, _ := g.TokenCounts(ctx, []string{"cheap"})
+	got, _, _ := g.TokenCounts(ctx, []string{"cheap"})
 	n, _ := g.Counts(ctx, []string{"user:alice:1h"})
 	v, ok, _ := g.Mark(ctx, "hold:alice")
 	if got[0].Spam != 1 || n[0] != 3 || !ok || v != "spam burst" {
@@ -122,7 +122,7 @@ func TestFileReadOnlyReadsAndRefusesWrites(t *testing.T) {
 	f.Learn(ctx, false, []string{"meeting"}, 1)
 	f.Close()
 	r := openFile(t, dir, store.FileOptions{ReadOnly: true})
-	if got, err := r.TokenCounts(ctx, []string{"meeting"}); err != nil || got[0].Ham != 1 {
+	if got, _, err := r.TokenCounts(ctx, []string{"meeting"}); err != nil || got[0].Ham != 1 {
 		t.Errorf("read-only counts %+v %v", got, err)
 	}
 	if err := r.Learn(ctx, true, []string{"x"}, 1); !errors.Is(err, store.ErrUnavailable) {
@@ -159,7 +159,7 @@ func TestFileSweepFollowsExpiryPolicy(t *testing.T) {
 
 	tokens := []string{"oneoff", "common", "significant"}
 	present := func() []bool {
-		got, err := f.TokenCounts(ctx, tokens)
+		got, _, err := f.TokenCounts(ctx, tokens)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,7 +255,7 @@ func TestFileSurvivesKillMidLearn(t *testing.T) {
 	for i := range spam + 5 {
 		probe = append(probe, "msg"+strconv.FormatInt(i, 10))
 	}
-	got, err := f.TokenCounts(ctx, probe)
+	got, _, err := f.TokenCounts(ctx, probe)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,14 +33,14 @@ func NewMemory(now func() time.Time) *Memory {
 		counters: map[string]expiring[int64]{}, marks: map[string]expiring[string]{}}
 }
 
-func (m *Memory) TokenCounts(_ context.Context, tokens []string) ([]TokenCounts, error) {
+func (m *Memory) TokenCounts(_ context.Context, tokens []string) ([]TokenCounts, Totals, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]TokenCounts, len(tokens))
 	for i, t := range tokens {
 		out[i] = m.tokens[t]
 	}
-	return out, nil
+	return out, Totals{Spam: m.spam, Ham: m.ham}, nil
 }
 
 func (m *Memory) Learn(_ context.Context, spam bool, tokens []string, delta int) error {

@@ -217,28 +217,28 @@ func tokenKey(t string) string {
 	return fmt.Sprintf("%s{%02x}:%s", prefixToken, tokenShard(t), t)
 }
 
-// TokenCounts reads every token in one pipelined round trip (in a
-// Cluster, one per node, in parallel).
-func (r *RedisStore) TokenCounts(ctx context.Context, tokens []string) ([]TokenCounts, error) {
+// TokenCounts reads the totals and every token in one pipelined round
+// trip (in a Cluster, one per node, in parallel).
+func (r *RedisStore) TokenCounts(ctx context.Context, tokens []string) ([]TokenCounts, Totals, error) {
 	out := make([]TokenCounts, len(tokens))
-	if len(tokens) == 0 {
-		return out, nil
-	}
 	cmds := make([]*redis.SliceCmd, len(tokens))
+	var totals *redis.SliceCmd
 	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		totals = p.HMGet(ctx, keyTotals, "s", "h")
 		for i, t := range tokens {
 			cmds[i] = p.HMGet(ctx, tokenKey(t), "s", "h")
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, r.fail("token counts", err)
+		return nil, Totals{}, r.fail("token counts", err)
 	}
 	for i, c := range cmds {
 		v := c.Val()
 		out[i] = TokenCounts{Spam: countOf(v, 0), Ham: countOf(v, 1)}
 	}
-	return out, nil
+	t := totals.Val()
+	return out, Totals{Spam: int64(countOf(t, 0)), Ham: int64(countOf(t, 1))}, nil
 }
 
 func countOf(v []any, i int) uint32 {

@@ -94,7 +94,7 @@ func TestRedisDownFailsFastAndRecovers(t *testing.T) {
 	}
 	srv.Stop()
 	ops := map[string]func() error{
-		"token counts": func() error { _, err := r.TokenCounts(ctx, []string{"a"}); return err },
+		"token counts": func() error { _, _, err := r.TokenCounts(ctx, []string{"a"}); return err },
 		"learn":        func() error { return r.Learn(ctx, true, []string{"a"}, 1) },
 		"totals":       func() error { _, _, err := r.Totals(ctx); return err },
 		"add":          func() error { _, err := r.Add(ctx, "k", 1, time.Hour); return err },
@@ -218,7 +218,7 @@ func TestRedisClusterStore(t *testing.T) {
 	if err := r.Learn(ctx, true, toks, 1); err != nil {
 		t.Fatal(err)
 	}
-	got, err := r.TokenCounts(ctx, toks)
+	got, _, err := r.TokenCounts(ctx, toks)
 	if err != nil {
 		t.Fatal(err)
 	}

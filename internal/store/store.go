@@ -34,11 +34,16 @@ type Store interface {
 // TokenCounts is how many learned spam and ham messages carried a token.
 type TokenCounts struct{ Spam, Ham uint32 }
 
+// Totals are how many spam and ham messages are learned.
+type Totals struct{ Spam, Ham int64 }
+
 // Tokens holds the classifier's counts.
 type Tokens interface {
-	// TokenCounts returns the counts of each token, in order, in one
-	// round trip; a token never learned counts zero.
-	TokenCounts(ctx context.Context, tokens []string) ([]TokenCounts, error)
+	// TokenCounts returns the counts of each token, in order, and the
+	// learned totals, read together in one round trip (a trained
+	// classifier needs both for every message); a token never learned
+	// counts zero.
+	TokenCounts(ctx context.Context, tokens []string) ([]TokenCounts, Totals, error)
 	// Learn adds delta (+1 to learn a message, -1 to forget one) to the
 	// spam or ham count of every token and to that class's message total,
 	// as one atomic change: a crash or a concurrent learner never leaves

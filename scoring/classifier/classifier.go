@@ -66,6 +66,10 @@ type Classifier struct {
 	// down is set while the store is failing, so the outage is logged
 	// once and its end once.
 	down atomic.Bool
+	// trained is set once the totals reached MinLearns of each class:
+	// from then on the totals come with the token counts, one read per
+	// message; it is cleared when they are seen to fall short (forget).
+	trained atomic.Bool
 }
 
 // New makes a classifier on a store.
@@ -112,19 +116,15 @@ func (c *Classifier) tokens(m *message.Message, hop *trace.Hop) []string {
 	return m.Memo(tokensKey{hop}, func() any { return Tokens(m, hop, c.tok) }).([]string)
 }
 
-// Classify judges a message: one read of the totals, and when enough is
-// learned the tokens and one read of their counts. Until then the message
-// is not tokenized at all: a new installation (the default) would pay for
-// tokens on every message only to ignore them.
+// Classify judges a message. Until enough is learned it reads only the
+// totals and does not tokenize: a new installation (the default) would pay
+// for tokens on every message only to ignore them. Once trained, the
+// totals come with the token counts: one read per message.
 func (c *Classifier) Classify(ctx context.Context, m *message.Message, hop *trace.Hop) (Verdict, error) {
-	nSpam, nHam, ready, err := c.ready(ctx)
-	if err != nil {
-		return Verdict{}, err
+	if ready, err := c.ready(ctx); err != nil || !ready {
+		return Verdict{Prob: 0.5}, err
 	}
-	if !ready {
-		return Verdict{Prob: 0.5}, nil
-	}
-	return c.judge(ctx, c.tokens(m, hop), nSpam, nHam)
+	return c.judge(ctx, c.tokens(m, hop))
 }
 
 // failed logs the first failure of an outage and passes err on.
@@ -268,37 +268,45 @@ func (c *Classifier) Forget(ctx context.Context, m *message.Message, hop *trace.
 // ClassifyTokens judges already-hashed tokens (Tokens): for tools that
 // tokenize once and classify many times, like the accuracy report.
 func (c *Classifier) ClassifyTokens(ctx context.Context, toks []string) (Verdict, error) {
-	nSpam, nHam, ready, err := c.ready(ctx)
-	if err != nil {
-		return Verdict{}, err
+	if ready, err := c.ready(ctx); err != nil || !ready {
+		return Verdict{Prob: 0.5}, err
 	}
-	if !ready {
-		return Verdict{Prob: 0.5}, nil
-	}
-	return c.judge(ctx, toks, nSpam, nHam)
+	return c.judge(ctx, toks)
 }
 
-// ready reads the learned totals and tells whether MinLearns of each class
-// are learned.
-func (c *Classifier) ready(ctx context.Context) (nSpam, nHam int64, ready bool, err error) {
-	nSpam, nHam, err = c.st.Totals(ctx)
-	if err != nil {
-		return 0, 0, false, c.failed(err)
+// ready tells whether MinLearns of each class are learned. Once they were,
+// it answers from memory and judge checks the totals it reads anyway.
+func (c *Classifier) ready(ctx context.Context) (bool, error) {
+	if c.trained.Load() {
+		return true, nil
 	}
-	if nSpam < c.minLearns || nHam < c.minLearns {
-		c.recovered()
-		return nSpam, nHam, false, nil
-	}
-	return nSpam, nHam, true, nil
-}
-
-// judge combines the counts of toks into the verdict.
-func (c *Classifier) judge(ctx context.Context, toks []string, nSpam, nHam int64) (Verdict, error) {
-	counts, err := c.st.TokenCounts(ctx, toks)
+	nSpam, nHam, err := c.st.Totals(ctx)
 	if err != nil {
-		return Verdict{}, c.failed(err)
+		return false, c.failed(err)
 	}
 	c.recovered()
-	p, used := combine(counts, nSpam, nHam)
+	ok := c.enough(store.Totals{Spam: nSpam, Ham: nHam})
+	c.trained.Store(ok)
+	return ok, nil
+}
+
+func (c *Classifier) enough(t store.Totals) bool {
+	return t.Spam >= c.minLearns && t.Ham >= c.minLearns
+}
+
+// judge reads the counts of toks with the totals and combines them into
+// the verdict; silent if the totals fell short of MinLearns since the
+// classifier was last ready.
+func (c *Classifier) judge(ctx context.Context, toks []string) (Verdict, error) {
+	counts, tot, err := c.st.TokenCounts(ctx, toks)
+	if err != nil {
+		return Verdict{Prob: 0.5}, c.failed(err)
+	}
+	c.recovered()
+	if !c.enough(tot) {
+		c.trained.Store(false)
+		return Verdict{Prob: 0.5}, nil
+	}
+	p, used := combine(counts, tot.Spam, tot.Ham)
 	return Verdict{Ready: true, Prob: p, Used: used, Tokens: len(toks)}, nil
 }

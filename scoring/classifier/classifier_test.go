@@ -206,7 +206,7 @@ func TestLearnTwiceCountsOnceAndReclassMoves(t *testing.T) {
 		if spam != s.spam || ham != s.ham {
 			t.Errorf("step %d %s: totals %d/%d, want %d/%d", i, s.do, spam, ham, s.spam, s.ham)
 		}
-		counts, _ := st.TokenCounts(ctx, []string{Hash("cheap")})
+		counts, _, _ := st.TokenCounts(ctx, []string{Hash("cheap")})
 		if int64(counts[0].Spam) != s.spam || int64(counts[0].Ham) != s.ham {
 			t.Errorf("step %d %s: token counts %+v, want %d/%d", i, s.do, counts[0], s.spam, s.ham)
 		}
@@ -252,6 +252,50 @@ func TestSilentUntilMinLearns(t *testing.T) {
 	}
 }
 
+// reads counts the classifier's reads of the store.
+type reads struct {
+	*store.Memory
+	totals, tokens int
+}
+
+func (r *reads) Totals(ctx context.Context) (int64, int64, error) {
+	r.totals++
+	return r.Memory.Totals(ctx)
+}
+
+func (r *reads) TokenCounts(ctx context.Context, toks []string) ([]store.TokenCounts, store.Totals, error) {
+	r.tokens++
+	return r.Memory.TokenCounts(ctx, toks)
+}
+
+// A trained classifier costs one store round trip per message (Redis: one
+// pipeline), and goes silent again when forgetting takes it below
+// MinLearns, even on another instance sharing the store.
+func TestOneStoreReadPerMessageOnceTrained(t *testing.T) {
+	st := &reads{Memory: store.NewMemory(nil)}
+	c := newTestClassifier(t, st, 5)
+	train(t, c, 5)
+	spam := mail("new", "winner prize", "claim your lottery prize money")
+	runCheck(c, spam, scoring.Facts{}) // the first sees the totals reach MinLearns
+	st.totals, st.tokens = 0, 0
+	for i := range 10 {
+		if r := runCheck(c, mail(fmt.Sprint("n", i), "winner prize", "claim your lottery prize money"), scoring.Facts{}); len(r.Symbols) != 1 {
+			t.Fatalf("symbols %v, want one BAYES_ band", r.Symbols)
+		}
+	}
+	if st.totals+st.tokens != 10 {
+		t.Errorf("10 messages made %d totals reads and %d token reads, want 10 reads in all", st.totals, st.tokens)
+	}
+	// Another instance forgets a ham: below MinLearns, silent again.
+	other := newTestClassifier(t, st.Memory, 5)
+	if prev, err := other.Forget(context.Background(), mail("h0", "meeting notes", "the patch review meeting is moved to thursday 0"), nil); err != nil || prev != ClassHam {
+		t.Fatalf("forget: %q %v, want it found as ham", prev, err)
+	}
+	if r := runCheck(c, spam, scoring.Facts{}); len(r.Symbols) != 0 {
+		t.Errorf("after forgetting below MinLearns: symbols %v, want silence", r.Symbols)
+	}
+}
+
 // failing is a store whose every call fails as a store that cannot be
 // reached does.
 type failing struct{ *store.Memory }
@@ -259,8 +303,8 @@ type failing struct{ *store.Memory }
 var errDown = fmt.Errorf("redis 127.0.0.1:6379: connection refused: %w", store.ErrUnavailable)
 
 func (failing) Totals(context.Context) (int64, int64, error) { return 0, 0, errDown }
-func (failing) TokenCounts(context.Context, []string) ([]store.TokenCounts, error) {
-	return nil, errDown
+func (failing) TokenCounts(context.Context, []string) ([]store.TokenCounts, store.Totals, error) {
+	return nil, store.Totals{}, errDown
 }
 
 func TestStoreFailureAbstains(t *testing.T) {

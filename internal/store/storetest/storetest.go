@@ -24,9 +24,12 @@ func Conformance(t *testing.T, open func(t *testing.T) store.Store, advance func
 		if err := s.Learn(ctx, false, []string{"b"}, 1); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.TokenCounts(ctx, []string{"a", "b", "c"})
+		got, tot, err := s.TokenCounts(ctx, []string{"a", "b", "c"})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if tot != (store.Totals{Spam: 1, Ham: 1}) {
+			t.Errorf("totals read with the tokens: %+v, want 1 spam 1 ham", tot)
 		}
 		want := []store.TokenCounts{{Spam: 1}, {Spam: 1, Ham: 1}, {}}
 		for i := range want {
@@ -44,9 +47,16 @@ func Conformance(t *testing.T, open func(t *testing.T) store.Store, advance func
 		if err := s.Learn(ctx, true, []string{"a"}, -1); err != nil {
 			t.Fatal(err)
 		}
-		got, _ = s.TokenCounts(ctx, []string{"a", "b"})
+		got, tot, _ = s.TokenCounts(ctx, []string{"a", "b"})
 		if got[0] != (store.TokenCounts{}) || got[1] != (store.TokenCounts{Ham: 1}) {
 			t.Errorf("after forget: %+v", got)
+		}
+		if tot != (store.Totals{Ham: 1}) {
+			t.Errorf("totals read with the tokens after forget: %+v, want 1 ham", tot)
+		}
+		// No tokens still reads the totals (a message with no words).
+		if _, tot, err := s.TokenCounts(ctx, nil); err != nil || tot != (store.Totals{Ham: 1}) {
+			t.Errorf("totals with no tokens: %+v %v, want 1 ham", tot, err)
 		}
 		if sp, _, _ := s.Totals(ctx); sp != 0 {
 			t.Errorf("spam total %d after forgetting more than was learned, want 0", sp)
