@@ -84,7 +84,12 @@ func (t *tokenizer) words(prefix, s string) []string {
 func Features(m *message.Message, hop *trace.Hop, o TokenOptions) []string {
 	t := &tokenizer{seen: make(map[string]struct{}, 512)}
 	// Headers first: they are few and telling, so the bound never cuts them.
-	t.words("s:", m.HeaderText("Subject"))
+	list := isListMail(m)
+	subject := m.HeaderText("Subject")
+	if list {
+		subject = withoutSubjectTags(subject)
+	}
+	t.words("s:", subject)
 	if a, ok := m.FirstAddress("From"); ok {
 		t.words("fn:", a.Name)
 		if d := a.Domain(); d != "" {
@@ -125,8 +130,12 @@ func Features(m *message.Message, hop *trace.Hop, o TokenOptions) []string {
 			t.add("att:" + a.Sniffed)
 		}
 	}
+	text, footers := m.VisibleText(), ""
+	if list {
+		text, footers = withoutListFooters(m)
+	}
 	for _, l := range m.Links() {
-		if l.Host == "" {
+		if l.Host == "" || (footers != "" && strings.Contains(footers, l.URL)) {
 			continue
 		}
 		t.add("h:" + l.Host)
@@ -137,7 +146,7 @@ func Features(m *message.Message, hop *trace.Hop, o TokenOptions) []string {
 			break
 		}
 	}
-	body := t.words("", m.VisibleText())
+	body := t.words("", text)
 	if o.Bigrams {
 		for i := 0; i < len(body) && !t.full(); i++ {
 			for d := 1; d < osbWindow && i+d < len(body); d++ {
@@ -146,6 +155,22 @@ func Features(m *message.Message, hop *trace.Hop, o TokenOptions) []string {
 		}
 	}
 	return t.out
+}
+
+// withoutListFooters is the visible text with the list footer cut from its
+// plain and its HTML text, and the footers cut.
+func withoutListFooters(m *message.Message) (text, footers string) {
+	plain, pf := cutListFooter(m.PlainText())
+	html, hf := cutListFooter(m.HTMLText())
+	switch {
+	case plain == "":
+		text = html
+	case html == "":
+		text = plain
+	default:
+		text = plain + "\n" + html
+	}
+	return text, pf + "\n" + hf
 }
 
 // Tokens returns the message's features hashed, so that the store never
