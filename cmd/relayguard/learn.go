@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 
 	"relayguard/config"
 	"relayguard/internal/control"
@@ -118,26 +119,53 @@ func runLearn(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	})
 }
 
+// learners is how many messages are learned at once. The embedded store
+// commits concurrent changes in one transaction and one fsync (bbolt's
+// Batch), so four learners learn a folder about 2.5 times as fast as one
+// (README, "State store"); Redis overlaps the round trips.
+const learners = 4
+
 // learnPaths learns every message of paths with learn (here, or in the
-// running serve), counts what was done and prints the tally.
+// running serve), counts what was done and prints the tally. learn must be
+// safe for concurrent use.
 func learnPaths(paths []string, stdin io.Reader, stdout, stderr io.Writer, f learnFlags, learn func(raw []byte) (string, error)) int {
-	var tally learnTally
-	failed := false
-	for _, path := range paths {
-		err := eachMessage(path, stdin, func(name string, raw []byte) {
-			out, err := learn(raw)
-			if err != nil {
-				fmt.Fprintf(stderr, "relayguard learn: %s: %v\n", name, err)
-				failed = true
-				return
+	type job struct {
+		name string
+		raw  []byte
+	}
+	var (
+		tally  learnTally
+		failed bool
+		mu     sync.Mutex // tally, failed and stderr
+		wg     sync.WaitGroup
+	)
+	jobs := make(chan job)
+	for range learners {
+		wg.Go(func() {
+			for j := range jobs {
+				out, err := learn(j.raw)
+				mu.Lock()
+				if err != nil {
+					fmt.Fprintf(stderr, "relayguard learn: %s: %v\n", j.name, err)
+					failed = true
+				} else {
+					tally.count(out)
+				}
+				mu.Unlock()
 			}
-			tally.count(out)
 		})
+	}
+	for _, path := range paths {
+		err := eachMessage(path, stdin, func(name string, raw []byte) { jobs <- job{name, raw} })
 		if err != nil {
+			mu.Lock()
 			fmt.Fprintln(stderr, "relayguard learn:", err)
 			failed = true
+			mu.Unlock()
 		}
 	}
+	close(jobs)
+	wg.Wait()
 	tally.print(stdout, f)
 	if failed {
 		return 1
