@@ -87,6 +87,13 @@ func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Log
 	if err != nil {
 		return err
 	}
+	rd := newReadiness(cfg)
+	rd.loaded.Store(true) // the engine above is built from it
+	stopMetrics, err := startMetrics(cfg, rd, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	l, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("server.listen: %w", err)
