@@ -18,16 +18,26 @@ import (
 // Registry holds every relayguard metric, built once.
 var Registry = prometheus.NewRegistry()
 
-func newCounterVec(name, help string, labels ...string) *prometheus.CounterVec {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+// names are the relayguard metrics registered (Gather omits a vector
+// until its first child exists).
+var names = map[string]bool{}
+
+// register adds c, named name, to the registry.
+func register[C prometheus.Collector](name string, c C) C {
 	Registry.MustRegister(c)
+	names[name] = true
 	return c
 }
 
+// Registered reports whether name is a registered relayguard metric.
+func Registered(name string) bool { return names[name] }
+
+func newCounterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return register(name, prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels))
+}
+
 func newCounter(name, help string) prometheus.Counter {
-	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
-	Registry.MustRegister(c)
-	return c
+	return register(name, prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help}))
 }
 
 // Latency buckets from a cache hit (sub-millisecond) to a verdict that
@@ -41,18 +51,10 @@ var (
 		"Messages by what became of them at end of DATA (relayed, rejected, tempfailed, limited, upstream_refused, upstream_failed, aborted).", "action")
 	symbols = newCounterVec("relayguard_symbol_hits_total",
 		"Symbols found in verdicts, by symbol name.", "symbol")
-	verdictSeconds = func() prometheus.Histogram {
-		h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "relayguard_verdict_seconds",
-			Help: "Time from end of DATA to the verdict (the wait for the checks still running).", Buckets: latencyBuckets})
-		Registry.MustRegister(h)
-		return h
-	}()
-	checkSeconds = func() *prometheus.HistogramVec {
-		h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "relayguard_check_seconds",
-			Help: "Time each check ran, by check name.", Buckets: latencyBuckets}, []string{"check"})
-		Registry.MustRegister(h)
-		return h
-	}()
+	verdictSeconds = register("relayguard_verdict_seconds", prometheus.NewHistogram(prometheus.HistogramOpts{Name: "relayguard_verdict_seconds",
+		Help: "Time from end of DATA to the verdict (the wait for the checks still running).", Buckets: latencyBuckets}))
+	checkSeconds = register("relayguard_check_seconds", prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "relayguard_check_seconds",
+		Help: "Time each check ran, by check name.", Buckets: latencyBuckets}, []string{"check"}))
 	dnsQueries = newCounterVec("relayguard_dns_list_queries_total",
 		"Blocklist lookups by list zone and result (listed, clean, error).", "zone", "result")
 	dnsCacheHits    = newCounter("relayguard_dns_cache_hits_total", "DNS questions answered from the cache.")
@@ -65,20 +67,12 @@ var (
 		"Bytes of message data spooled to a temporary file (messages above server.spool_memory_bytes).")
 	rateLimited = newCounterVec("relayguard_ratelimit_trips_total",
 		"Refusals by a volume limit, the hold or the AUTH-failure block, by key kind (user, sender, ip, original_ip, hold, auth_failures).", "key")
-	egressListed = func() *prometheus.GaugeVec {
-		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "relayguard_egress_listed",
-			Help: "1 when one of our egress IPs (access.egress_ips) is listed on the zone, else 0. The log names the IP."}, []string{"zone"})
-		Registry.MustRegister(g)
-		return g
-	}()
+	egressListed = register("relayguard_egress_listed", prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "relayguard_egress_listed",
+		Help: "1 when one of our egress IPs (access.egress_ips) is listed on the zone, else 0. The log names the IP."}, []string{"zone"}))
 	egressChecks = newCounterVec("relayguard_egress_checks_total",
 		"Lookups of our egress IPs on the blocklists, by result (listed, clean, error).", "result")
-	ready = func() prometheus.Gauge {
-		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "relayguard_ready",
-			Help: "1 when /readyz answers 200: configuration loaded and the upstream answered a recent probe."})
-		Registry.MustRegister(g)
-		return g
-	}()
+	ready = register("relayguard_ready", prometheus.NewGauge(prometheus.GaugeOpts{Name: "relayguard_ready",
+		Help: "1 when /readyz answers 200: configuration loaded and the upstream answered a recent probe."}))
 )
 
 func init() {
