@@ -15,6 +15,7 @@ import (
 
 	"relayguard/config"
 	"relayguard/filter"
+	"relayguard/internal/metrics"
 	"relayguard/rules"
 )
 
@@ -86,6 +87,14 @@ func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Log
 	srv, err := buildServer(cfg, engine, log, tlsCfg, svc)
 	if err != nil {
 		return err
+	}
+	if cfg.Classifier.Enabled {
+		// Read on scrape, never per message; min_learns as at start.
+		minLearns := cfg.Classifier.MinLearns
+		metrics.SetClassifierState(func(ctx context.Context) (int64, int64, bool, error) {
+			spam, ham, err := svc.store.Totals(ctx)
+			return spam, ham, spam >= minLearns && ham >= minLearns, err
+		})
 	}
 	rd := newReadiness(cfg)
 	rd.loaded.Store(true) // the engine above is built from it

@@ -140,3 +140,25 @@ func BenchmarkMessage(b *testing.B) {
 		Message(ActionRelayed)
 	}
 }
+
+func TestClassifierStateReadOnScrape(t *testing.T) {
+	reads := 0
+	SetClassifierState(func(context.Context) (int64, int64, bool, error) { reads++; return 250, 190, true, nil })
+	defer SetClassifierState(nil)
+	if reads != 0 {
+		t.Fatal("read before any scrape")
+	}
+	tests := []struct {
+		name string
+		want float64
+	}{{"relayguard_classifier_learned_spam", 250}, {"relayguard_classifier_learned_ham", 190}, {"relayguard_classifier_ready", 1}}
+	for _, tt := range tests {
+		if got := Value(tt.name); got != tt.want {
+			t.Errorf("%s = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	SetClassifierState(func(context.Context) (int64, int64, bool, error) { return 0, 0, false, errors.New("store down") })
+	if got := Value("relayguard_classifier_ready"); got != 0 {
+		t.Errorf("ready with the store down = %v, want no series", got)
+	}
+}
