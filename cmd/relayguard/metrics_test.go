@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
+
+	"relayguard/config"
 )
 
 // fakeMTA answers every connection with greeting (nothing when empty),
@@ -76,5 +79,65 @@ func TestReadinessCachesTheProbe(t *testing.T) {
 	}
 	if probes != 1 {
 		t.Errorf("%d probes for 5 asks within %v, want 1", probes, probeEvery)
+	}
+}
+
+// TestEgressWatchOutlivesReload: a reload with the same lists, egress IPs
+// and interval keeps the running watch (no second round of queries, no
+// repeated ERROR lines); a change of any of them replaces it.
+func TestEgressWatchOutlivesReload(t *testing.T) {
+	load := func(extra string) *config.Config {
+		t.Helper()
+		c, err := config.Parse([]byte(`
+[store]
+dir = "`+t.TempDir()+`"
+[dns]
+servers = ["127.0.0.1:1"]
+[access]
+egress_ips = ["192.0.2.25"]
+[[dnsbl]]
+zone = "bl.test"
+weight = 6.0
+`+extra), "test.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := load("")
+	svc, err := newServices(c, slog.New(slog.DiscardHandler), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.close()
+	build := func(c *config.Config) *engineParts {
+		t.Helper()
+		_, p, err := engineOn(c, svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.adopt(p)
+		return p
+	}
+	first := build(c)
+	if first.egress == nil {
+		t.Fatal("no egress watch with egress_ips and a list")
+	}
+	tests := []struct {
+		name  string
+		extra string
+		kept  bool
+	}{
+		{"same settings", "", true},
+		{"scores changed only", "[scoring]\nreject = 20.0\n", true},
+		{"interval changed", "[blocklists]\negress_check_interval = \"30m\"\n", false},
+	}
+	running := first.egress
+	for _, tt := range tests {
+		p := build(load(tt.extra))
+		if (p.egress == running) != tt.kept {
+			t.Errorf("%s: watch kept = %v, want %v", tt.name, p.egress == running, tt.kept)
+		}
+		running = svc.egress
 	}
 }
