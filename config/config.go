@@ -54,6 +54,14 @@ type Config struct {
 	// Classifier configures the statistical filter (scores of its BAYES_
 	// symbols are in [scores]).
 	Classifier Classifier `toml:"classifier"`
+	// Metrics is the Prometheus endpoint (/metrics, /healthz, /readyz).
+	Metrics Metrics `toml:"metrics"`
+}
+
+// Metrics configures the HTTP endpoint for Prometheus and health probes.
+type Metrics struct {
+	// Listen is host:port; empty: off.
+	Listen string `toml:"listen"`
 }
 
 // Classifier configures the statistical filter trained on the site's mail.
@@ -154,6 +162,12 @@ type Scoring struct {
 type Blocklists struct {
 	MonitorInterval Duration `toml:"monitor_interval"`
 	URIBLMaxLookups int      `toml:"uribl_max_lookups"`
+	// EgressCheckInterval is how often access.egress_ips are looked up on
+	// every [[dnsbl]] list.
+	EgressCheckInterval Duration `toml:"egress_check_interval"`
+	// RemovalPages maps a zone suffix to the page where a listing is
+	// explained and removal asked; the longest matching suffix wins.
+	RemovalPages map[string]string `toml:"removal_pages"`
 }
 
 // RDNS configures the forward-confirmed reverse DNS check.
@@ -383,6 +397,14 @@ func (c *Config) validate() error {
 	}
 	if c.Blocklists.MonitorInterval.Duration < time.Minute {
 		return keyErr("blocklists.monitor_interval", "at least 1m, got %v (lists have query limits)", c.Blocklists.MonitorInterval.Duration)
+	}
+	if c.Blocklists.EgressCheckInterval.Duration < time.Second {
+		return keyErr("blocklists.egress_check_interval", "at least 1s, got %v (and minutes in production: lists have query limits)", c.Blocklists.EgressCheckInterval.Duration)
+	}
+	if c.Metrics.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			return keyErr("metrics.listen", "want host:port, got %q", c.Metrics.Listen)
+		}
 	}
 	if c.RDNS.MaxNames <= 0 {
 		return keyErr("rdns.max_names", "must be positive, got %d", c.RDNS.MaxNames)

@@ -147,3 +147,53 @@ bitmask = true
 		}
 	}
 }
+
+func TestObservabilityKeys(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		wantErr string
+		check   func(t *testing.T, c *Config)
+	}{
+		{name: "defaults: metrics off, egress every 15m, known removal pages", file: "",
+			check: func(t *testing.T, c *Config) {
+				if c.Metrics.Listen != "" || c.Blocklists.EgressCheckInterval.Duration != 15*time.Minute {
+					t.Errorf("metrics.listen %q, egress_check_interval %v", c.Metrics.Listen, c.Blocklists.EgressCheckInterval)
+				}
+				if c.Blocklists.RemovalPages["spamhaus.org"] != "https://check.spamhaus.org/" {
+					t.Errorf("removal_pages: %v", c.Blocklists.RemovalPages)
+				}
+			}},
+		{name: "a removal page added keeps the built-in ones",
+			file: "[blocklists.removal_pages]\n\"bl.example.net\" = \"https://bl.example.net/remove\"\n",
+			check: func(t *testing.T, c *Config) {
+				p := c.Blocklists.RemovalPages
+				if p["bl.example.net"] != "https://bl.example.net/remove" || p["spamcop.net"] == "" {
+					t.Errorf("removal_pages: %v", p)
+				}
+			}},
+		{name: "metrics on loopback", file: "[metrics]\nlisten = \"127.0.0.1:9325\"\n"},
+		{name: "metrics listen not host:port", file: "[metrics]\nlisten = \"9325\"\n", wantErr: "metrics.listen"},
+		{name: "egress interval too short", file: "[blocklists]\negress_check_interval = \"100ms\"\n", wantErr: "blocklists.egress_check_interval"},
+	}
+	for _, tt := range tests {
+		var data []byte
+		if tt.file != "" {
+			data = []byte(tt.file)
+		}
+		c, err := Parse(data, "test.toml")
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: err %v, want one naming %s", tt.name, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if tt.check != nil {
+			tt.check(t, c)
+		}
+	}
+}

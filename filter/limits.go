@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"relayguard/internal/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,15 +47,30 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		ip := remoteIP(c)
 		if reply := l.admit(ip); reply != nil {
+			metrics.ConnRefused(refusalReason(reply))
 			go l.refuse(c, ip, reply)
 			continue
 		}
+		metrics.ConnAccepted()
 		tc := &trackedConn{Conn: c, l: l, ip: ip}
 		l.mu.Lock()
 		l.live[tc] = struct{}{}
 		l.mu.Unlock()
 		return tc, nil
 	}
+}
+
+// refusalReason is the metrics label of a refusal by admit.
+func refusalReason(reply *smtp.SMTPError) string {
+	switch reply {
+	case errShuttingDown:
+		return "draining"
+	case errTooManyConnections:
+		return "max_connections"
+	case errTooManyFromIP:
+		return "max_connections_per_ip"
+	}
+	return "other"
 }
 
 // admit counts the connection in, or gives the reply that keeps it out.

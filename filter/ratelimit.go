@@ -3,9 +3,11 @@ package filter
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"time"
 
 	"relayguard/internal/limit"
+	"relayguard/internal/metrics"
 )
 
 // The volume limits as gates of the session. Messages are checked at MAIL
@@ -45,9 +47,20 @@ func (s *session) limitReply(stage string, r *limit.Refusal) error {
 		s.log.Info("limits unavailable, tempfailed", "session", s.id, "stage", stage)
 		return errLimitsUnavailable
 	}
+	metrics.RateLimited(limitKind(r))
 	s.log.Warn("rate limited", "session", s.id, "stage", stage, "ip", s.ip, "user", s.user,
 		"from", s.from, "key", r.Key, "detail", r.Detail)
 	return limited(r.Text, s.ref())
+}
+
+// limitKind is the metrics label of a refusal: the hold, or the kind of
+// key that went over (user, sender, ip, original_ip), never its value.
+func limitKind(r *limit.Refusal) string {
+	if r.Kind == limit.Held {
+		return "hold"
+	}
+	kind, _, _ := strings.Cut(r.Key, ":")
+	return kind
 }
 
 func (s *session) checkMailLimits(from string) error {

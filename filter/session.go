@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"relayguard/internal/metrics"
 	"relayguard/rules/message"
 	"relayguard/scoring"
 )
@@ -71,6 +72,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 		return nil, errAuthNotConfigured
 	}
 	if s.authBlocked() {
+		metrics.RateLimited("auth_failures")
 		s.log.Warn("auth refused: address blocked after repeated failures", "session", s.id, "ip", s.ip)
 		return nil, errAuthBlocked
 	}
@@ -137,6 +139,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if err != nil {
 		return s.upstreamError("MAIL", err)
 	}
+	metrics.UpstreamReply(250)
 	s.inTx = true
 	s.from, s.utf8 = from, utf8
 	s.started = time.Now()
@@ -167,6 +170,7 @@ func (s *session) upstream() error {
 	up, err := s.srv.upstream.Open(ctx)
 	if err != nil {
 		s.log.Error("upstream unavailable", "session", s.id, "err", err)
+		metrics.UpstreamReply(0)
 		return upstreamUnavailable(s.ref())
 	}
 	s.up = up
@@ -178,12 +182,14 @@ func (s *session) upstream() error {
 // conversation is 451 4.4.1 and the connection is dropped.
 func (s *session) upstreamError(stage string, err error) error {
 	if se, ok := isReply(err); ok {
+		metrics.UpstreamReply(se.Code)
 		s.log.Info("upstream refused", "session", s.id, "stage", stage, "code", se.Code, "reply", se.Message)
 		if se.Code == 421 { // the next hop is closing the connection
 			s.dropUpstream()
 		}
 		return se
 	}
+	metrics.UpstreamReply(0)
 	s.log.Error("upstream failed", "session", s.id, "stage", stage, "err", err)
 	s.dropUpstream()
 	return upstreamUnavailable(s.ref())
@@ -220,6 +226,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if err := s.up.Rcpt(to); err != nil {
 		return s.upstreamError("RCPT", err)
 	}
+	metrics.UpstreamReply(250)
 	s.rcpts = append(s.rcpts, to)
 	s.job.Rcpt(to)
 	return nil
@@ -235,6 +242,7 @@ func (s *session) rejectEarly() error {
 		v := s.job.Early()
 		s.early = &v
 		if v.Action == scoring.ActionReject {
+			countVerdict(&v, metrics.ActionRejected)
 			s.logMessage(&record{verdict: &v, reply: "554 5.7.1 rejected at RCPT"})
 		}
 	}
@@ -273,7 +281,10 @@ func (s *session) Data(r io.Reader) error {
 	}
 	sp := newSpool(s.srv.opts.SpoolMemoryBytes, s.srv.opts.SpoolDir)
 	defer sp.Close()
-	if err := sp.fill(lm); err != nil {
+	err := sp.fill(lm)
+	metrics.Spooled(sp.Size(), sp.onDisk())
+	if err != nil {
+		metrics.Message(metrics.ActionAborted)
 		return s.abort(s.spoolError(err))
 	}
 	if chunked && s.tc != nil && s.tc.clientClosed() {
@@ -286,7 +297,9 @@ func (s *session) Data(r io.Reader) error {
 		return s.abort(errHeaderTooLarge)
 	}
 	msg := message.ParseMessageOptions(sp, sp.Size(), s.srv.opts.ParseOptions)
+	finishing := time.Now()
 	verdict := s.job.Finish(msg)
+	metrics.Verdict(time.Since(finishing))
 	rec := s.record(sp, &verdict)
 	s.recordVerdict(verdict.Spam())
 
@@ -294,16 +307,19 @@ func (s *session) Data(r io.Reader) error {
 	case scoring.ActionReject:
 		reply := rejected(verdict.RejectLines(s.ref()))
 		rec.reply = "554 5.7.1 rejected"
+		countVerdict(&verdict, metrics.ActionRejected)
 		s.logMessage(rec)
 		return s.abort(reply)
 	case scoring.ActionTempfail:
 		reply := tempfailed(verdict.TempfailLines(s.ref()))
 		rec.reply = "451 4.4.3 checks failed"
+		countVerdict(&verdict, metrics.ActionTempfailed)
 		s.logMessage(rec)
 		return s.abort(reply)
 	}
 
 	if reply := s.checkDataLimits(); reply != nil {
+		countVerdict(&verdict, metrics.ActionLimited)
 		rec.reply = replyText(reply)
 		s.logMessage(rec)
 		return s.abort(reply)
@@ -319,14 +335,30 @@ func (s *session) Data(r io.Reader) error {
 	s.inTx = false
 	if err != nil {
 		reply := s.upstreamError("DATA", err)
+		action := metrics.ActionUpstreamFailed
+		if _, ok := isReply(err); ok {
+			action = metrics.ActionUpstreamRefused
+		}
+		countVerdict(&verdict, action)
 		rec.reply = replyText(reply)
 		s.logMessage(rec)
 		return reply
 	}
 	rec.reply = "250 " + text
+	metrics.UpstreamReply(250)
+	countVerdict(&verdict, metrics.ActionRelayed)
 	s.logMessage(rec)
 	s.countAccepted()
 	return relayed(s.ref(), text)
+}
+
+// countVerdict counts a judged message by what became of it, and its
+// symbols.
+func countVerdict(v *scoring.Verdict, action string) {
+	metrics.Message(action)
+	for _, sym := range v.Symbols {
+		metrics.Symbol(sym.Name)
+	}
 }
 
 // abort ends the transaction at the next hop (RSET) and returns reply.

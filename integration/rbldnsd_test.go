@@ -60,6 +60,7 @@ type rbldnsd struct {
 	addr string // IP:port (UDP)
 	cmd  *exec.Cmd
 	out  syncBuffer
+	dir  string // the zone files: a test may edit them and send SIGHUP
 }
 
 // startRbldnsd starts rbldnsd on a free loopback UDP port with the zones
@@ -87,7 +88,7 @@ func startRbldnsd(t *testing.T) *rbldnsd {
 		}
 	}
 	port := freeUDPPort(t)
-	d := &rbldnsd{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	d := &rbldnsd{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir}
 	d.cmd = exec.Command(bin, "-n", "-b", "127.0.0.1/"+strconv.Itoa(port), "-w", dir, "-t", "60",
 		"bl.test:ip4set:bl4.zone", "bl.test:ip6trie:bl6.zone", "uri.test:dnset:uri.zone", "dead.test:ip4set:dead4.zone")
 	d.cmd.Stdout, d.cmd.Stderr = &d.out, &d.out

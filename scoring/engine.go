@@ -11,6 +11,7 @@ import (
 
 	"github.com/emersion/go-msgauth/authres"
 
+	"relayguard/internal/metrics"
 	"relayguard/internal/trace"
 	"relayguard/rules/message"
 )
@@ -185,7 +186,9 @@ func (j *Job) execute(parent context.Context, r *run, in *Input) {
 			r.res = Result{Err: fmt.Errorf("internal error in check %s", r.check.Name())}
 		}
 	}()
+	start := time.Now()
 	r.res = r.check.Run(ctx, in)
+	metrics.Check(r.check.Name(), time.Since(start))
 	if r.res.Err == nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		r.res.Err = fmt.Errorf("%s: %w", r.check.Name(), ctx.Err())
 	}

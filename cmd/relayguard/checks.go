@@ -36,6 +36,12 @@ type services struct {
 	// rate-limit counters, marks): the file under store.dir or Redis.
 	// Never nil; a one-shot command may get an in-memory one.
 	store store.Store
+
+	// egress watches access.egress_ips on the DNSBLs; kept while the
+	// lists, the IPs and the interval are unchanged.
+	egress     *dnsbl.EgressWatch
+	egressOf   string
+	stopEgress context.CancelFunc
 }
 
 // newServices builds the services a configuration asks for, for serve:
@@ -52,7 +58,7 @@ func newServicesStore(c *config.Config, log *slog.Logger, network, oneShot bool)
 	if err != nil {
 		return nil, err
 	}
-	s := &services{log: log, stopMon: func() {}, store: st}
+	s := &services{log: log, stopMon: func() {}, stopEgress: func() {}, store: st}
 	if !network {
 		return s, nil
 	}
@@ -84,6 +90,7 @@ func (s *services) monitorFor(c *config.Config, lists dnsbl.Config) (*dnsbl.Moni
 // and stops what it replaced. A monitor nothing uses any more (the lists
 // were removed) is stopped too.
 func (s *services) adopt(p *engineParts) {
+	s.adoptEgress(p)
 	if p.monitor == s.monitor {
 		return
 	}
@@ -96,6 +103,34 @@ func (s *services) adopt(p *engineParts) {
 	}
 }
 
+// egressFor returns the egress watch for the configuration: the running
+// one while its settings are unchanged (so a reload neither repeats the
+// ERROR lines of a listing already reported nor queries the lists again
+// early), else a new one for adopt to start. Nil: nothing to watch.
+func (s *services) egressFor(c *config.Config, lists dnsbl.Config) (*dnsbl.EgressWatch, string, error) {
+	key := fmt.Sprint(c.DNSBL, c.Access.EgressIPs, c.Blocklists.EgressCheckInterval.Duration, c.Blocklists.RemovalPages)
+	if key == s.egressOf {
+		return s.egress, key, nil
+	}
+	w, err := dnsbl.NewEgressWatch(lists, c.Access.EgressIPs, c.Blocklists.EgressCheckInterval.Duration, c.Blocklists.RemovalPages)
+	return w, key, err
+}
+
+// adoptEgress starts the engine's egress watch when it is a new one, and
+// stops the one it replaces.
+func (s *services) adoptEgress(p *engineParts) {
+	if p.egressOf == s.egressOf {
+		return
+	}
+	s.stopEgress()
+	s.egress, s.egressOf, s.stopEgress = p.egress, p.egressOf, func() {}
+	if p.egress != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopEgress = cancel
+		go p.egress.Run(ctx)
+	}
+}
+
 // resolverSettings are the [dns] settings the resolver is built from
 // (on_error is the engine's, and reloads).
 func resolverSettings(d config.DNS) string {
@@ -105,6 +140,7 @@ func resolverSettings(d config.DNS) string {
 // close stops what the services run and closes the store.
 func (s *services) close() {
 	s.stopMon()
+	s.stopEgress()
 	if err := s.store.Close(); err != nil {
 		s.log.Error("closing the state store", "err", err)
 	}
@@ -116,6 +152,8 @@ type engineParts struct {
 	rules     *rules.Ruleset
 	monitor   *dnsbl.Monitor // the lists' monitor, running or to be started
 	monitorOf string
+	egress    *dnsbl.EgressWatch // the egress watch, running or to be started
+	egressOf  string
 }
 
 // buildChecks builds every check the configuration asks for, on svc.
@@ -142,6 +180,9 @@ func buildChecks(c *config.Config, svc *services) (*engineParts, error) {
 		return nil, err
 	}
 	lists.Monitor = p.monitor
+	if p.egress, p.egressOf, err = svc.egressFor(c, lists); err != nil {
+		return nil, err
+	}
 	ipCheck, err := dnsbl.NewIPCheck(lists)
 	if err != nil {
 		return nil, err

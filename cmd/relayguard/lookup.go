@@ -21,6 +21,12 @@ func runLookup(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 10*time.Second, "bound on the whole lookup")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: relayguard lookup [-config FILE] IP|DOMAIN...
+       relayguard lookup -config FILE
+
+Without a target: is any of our own sending addresses (access.egress_ips)
+listed on a configured DNSBL? One line per IP and list: listed or not, the
+return code, the list's TXT reason and where to ask for removal
+(blocklists.removal_pages). Same exit status as below.
 
 For an IP: is it listed on each configured DNSBL and DNSWL (return codes and
 TXT), and its reverse DNS with the forward-confirmed result. For a domain:
@@ -44,14 +50,15 @@ or is broken; 2 usage error. Reverse DNS does not change the exit status.
 	if err != nil {
 		return 2
 	}
-	if len(targets) == 0 {
-		fs.Usage()
-		return 2
-	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "relayguard:", err)
 		return 1
+	}
+	if len(targets) == 0 && len(cfg.Access.EgressIPs) == 0 {
+		fs.Usage()
+		fmt.Fprintln(stderr, "\nrelayguard: no target given and no access.egress_ips in the config to check")
+		return 2
 	}
 	res, err := newResolver(cfg, newLogger("text", "error", stderr))
 	if err != nil {
@@ -63,6 +70,9 @@ or is broken; 2 usage error. Reverse DNS does not change the exit status.
 	lists := listConfig(cfg, res, slog.New(slog.DiscardHandler))
 	if len(lists.DNSBL)+len(lists.DNSWL)+len(lists.URIBL) == 0 {
 		fmt.Fprintln(stderr, "relayguard: no lists configured: add [[dnsbl]], [[dnswl]] or [[uribl]] entries to the config (see relayguard config default)")
+	}
+	if len(targets) == 0 {
+		return lookupEgress(cfg, lists, *timeout, stdout, stderr)
 	}
 	listed, unanswered := false, false
 	for _, target := range targets {
@@ -80,6 +90,33 @@ or is broken; 2 usage error. Reverse DNS does not change the exit status.
 			listed = listed || r.Listed && r.Kind != "dnswl"
 			unanswered = unanswered || r.Err != nil || r.Broken != ""
 		}
+	}
+	switch {
+	case listed:
+		return 1
+	case unanswered:
+		return 3
+	}
+	return 0
+}
+
+// lookupEgress is `relayguard lookup` without a target: the egress IPs
+// on every DNSBL, with the exit status of a lookup.
+func lookupEgress(cfg *config.Config, lists dnsbl.Config, timeout time.Duration, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	results, err := dnsbl.CheckEgress(ctx, lists, cfg.Access.EgressIPs, cfg.Blocklists.RemovalPages)
+	if err != nil {
+		fmt.Fprintln(stderr, "relayguard:", err)
+		return 2
+	}
+	if err := dnsbl.WriteEgressText(stdout, results); err != nil {
+		return 2
+	}
+	listed, unanswered := false, false
+	for _, r := range results {
+		listed = listed || r.Listed
+		unanswered = unanswered || r.Err != nil
 	}
 	switch {
 	case listed:

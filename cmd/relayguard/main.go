@@ -23,6 +23,7 @@ Usage:
                                   show, list or check content rules
   relayguard lookup IP|DOMAIN     is it on the configured blocklists? (and its
                                   reverse DNS)
+  relayguard lookup -config FILE  are our access.egress_ips on the blocklists?
   relayguard passwd USER          make an access.users_file line (asks for the
                                   password; reads one line when not a terminal)
   relayguard store stats [-config FILE]

@@ -15,6 +15,7 @@ import (
 
 	"relayguard/config"
 	"relayguard/filter"
+	"relayguard/internal/metrics"
 	"relayguard/rules"
 )
 
@@ -25,7 +26,7 @@ func runServe(args []string, stderr io.Writer) int {
 	logFormat := fs.String("log-format", "", "log format, text or json (overrides log.format)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (performance work)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: relayguard serve -config FILE\n\nRuns the proxy: receives SMTP on server.listen, scores each message, rejects\nwith 554 5.7.1 or relays it to relay.upstream.\nSIGTERM/SIGINT: stop accepting, let messages in DATA finish, close.\nSIGHUP: rebuild the scoring engine (thresholds, lists, scores, rule files)\nfrom FILE; a file with an error keeps the running one. The DNS cache and the\nblocklist monitor carry on; [server], [relay], [access] and [dns] changes\nneed a restart.\n\n")
+		fmt.Fprint(stderr, "Usage: relayguard serve -config FILE\n\nRuns the proxy: receives SMTP on server.listen, scores each message, rejects\nwith 554 5.7.1 or relays it to relay.upstream.\nSIGTERM/SIGINT: stop accepting, let messages in DATA finish, close.\nSIGHUP: rebuild the scoring engine (thresholds, lists, scores, rule files)\nfrom FILE; a file with an error keeps the running one. The DNS cache and the\nblocklist monitor carry on; [server], [relay], [access], [dns] and\n[metrics] changes need a restart (the egress watch of access.egress_ips\nrestarts when they, the lists or blocklists.egress_check_interval change).\nWith metrics.listen set: /metrics, /healthz and /readyz over HTTP.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -87,6 +88,21 @@ func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Log
 	if err != nil {
 		return err
 	}
+	if cfg.Classifier.Enabled {
+		// Read on scrape, never per message; min_learns as at start.
+		minLearns := cfg.Classifier.MinLearns
+		metrics.SetClassifierState(func(ctx context.Context) (int64, int64, bool, error) {
+			spam, ham, err := svc.store.Totals(ctx)
+			return spam, ham, spam >= minLearns && ham >= minLearns, err
+		})
+	}
+	rd := newReadiness(cfg)
+	rd.loaded.Store(true) // the engine above is built from it
+	stopMetrics, err := startMetrics(cfg, rd, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	l, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("server.listen: %w", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"relayguard/internal/metrics"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -188,8 +189,10 @@ func (c *Client) lookup(ctx context.Context, name string, qtype uint16) (*answer
 	key := fq + "/" + mdns.TypeToString[qtype]
 	if ans, ok := c.cache.get(key, c.now()); ok {
 		c.hits.Add(1)
+		metrics.DNSCache(true)
 		return ans, nil
 	}
+	metrics.DNSCache(false)
 	f, leader := c.flights.join(key)
 	if leader {
 		go c.fly(key, fq, qtype, f)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"relayguard/internal/metrics"
 	"slices"
 	"strings"
 
@@ -142,6 +143,7 @@ func (c *Client) peek(name string, qtype uint16) (*answer, bool) {
 	ans, ok := c.cache.get(fq+"/"+mdns.TypeToString[qtype], c.now())
 	if ok {
 		c.hits.Add(1)
+		metrics.DNSCache(true)
 	}
 	return ans, ok
 }

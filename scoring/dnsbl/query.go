@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"relayguard/internal/metrics"
 	"relayguard/scoring/dns"
 )
 
@@ -128,5 +129,21 @@ func lookupAll(ctx context.Context, r dns.Resolver, qs []query) []listing {
 		wg.Go(func() { got[i] = q.l.lookup(ctx, r, q.target) })
 	}
 	wg.Wait()
+	for _, g := range got {
+		countListing(g)
+	}
 	return got
+}
+
+// countListing counts one answer by its list (as shown: never a DQS key)
+// and result.
+func countListing(g listing) {
+	switch {
+	case g.err != nil:
+		metrics.ListQuery(g.l.display, metrics.Error)
+	case g.listed():
+		metrics.ListQuery(g.l.display, metrics.Listed)
+	default:
+		metrics.ListQuery(g.l.display, metrics.Clean)
+	}
 }
