@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"relayguard/internal/mailaddr"
+	"relayguard/scoring/classes"
 	"relayguard/scoring/lists"
 )
 
@@ -86,7 +87,7 @@ type Forwarding struct {
 }
 
 // ForwardingClass is the name the forwarding class goes by in logs.
-const ForwardingClass = "forwarding"
+const ForwardingClass = classes.Forwarding
 
 func (c *Config) validatePolicy() error {
 	check := func(key string, reject, addHeader float64, mode, explain string) error {
