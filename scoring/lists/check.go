@@ -100,19 +100,34 @@ func (l *Lists) Empty() bool {
 		l.allowRcpts.Len()+l.blockRcpts.Len() == 0
 }
 
-// Checks are the list checks: the client address at connect, the
-// original hop of relayed mail and the senders at end of DATA (where
-// DKIM has spoken), each recipient at RCPT.
+// Checks are the list checks, only those whose lists have entries (each
+// check costs the engine a goroutine and a deadline per message): the
+// client address at connect; at end of DATA (where DKIM has spoken) the
+// senders and the original client behind a trusted relay; each recipient
+// at RCPT.
 func (l *Lists) Checks() []scoring.Check {
-	if l.Empty() {
-		return nil
+	ips := l.allowIPs.Len()+l.blockIPs.Len() > 0
+	senders := l.allowSenders.Len()+l.blockSenders.Len() > 0
+	var cs []scoring.Check
+	if ips {
+		cs = append(cs, scoring.CheckFunc{CheckName: "lists_ip", CheckPhase: scoring.PhaseConnect, Fn: l.runIP})
 	}
-	return []scoring.Check{
-		scoring.CheckFunc{CheckName: "lists_ip", CheckPhase: scoring.PhaseConnect, Fn: l.runIP},
-		scoring.CheckFunc{CheckName: "lists_hop", CheckPhase: scoring.PhaseData, Fn: l.runHop},
-		scoring.CheckFunc{CheckName: "lists_sender", CheckPhase: scoring.PhaseData, Fn: l.runSender},
-		scoring.CheckFunc{CheckName: "lists_rcpt", CheckPhase: scoring.PhaseRcpt, Fn: l.runRcpt},
+	if ips || senders {
+		cs = append(cs, scoring.CheckFunc{CheckName: "lists_data", CheckPhase: scoring.PhaseData, Fn: l.runData})
 	}
+	if l.allowRcpts.Len()+l.blockRcpts.Len() > 0 {
+		cs = append(cs, scoring.CheckFunc{CheckName: "lists_rcpt", CheckPhase: scoring.PhaseRcpt, Fn: l.runRcpt})
+	}
+	return cs
+}
+
+// runData judges what the message tells: the original client behind a
+// trusted relay, and the senders.
+func (l *Lists) runData(ctx context.Context, in *scoring.Input) scoring.Result {
+	r := l.runHop(ctx, in)
+	s := l.runSender(ctx, in)
+	r.Symbols = append(r.Symbols, s.Symbols...)
+	return r
 }
 
 // Scores are the scores in force, for tools that list symbols.

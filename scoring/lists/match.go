@@ -22,33 +22,59 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"relayguard/internal/mailaddr"
 )
 
-// IPSet matches client addresses against addresses and networks.
+// IPSet matches client addresses against addresses and networks. Entries
+// are kept by prefix length, so a lookup costs one map probe per distinct
+// length (a handful), not one comparison per entry.
 type IPSet struct {
-	prefixes []netip.Prefix
+	byLen map[int]map[netip.Prefix]bool
+	lens  []int // the distinct lengths, longest first: the narrowest entry is named
+	n     int
 }
 
 // Add parses one IP or CIDR entry.
 func (s *IPSet) Add(entry string) error {
 	entry = strings.TrimSpace(entry)
+	var p netip.Prefix
 	if strings.Contains(entry, "/") {
-		p, err := netip.ParsePrefix(entry)
-		if err != nil {
+		var err error
+		if p, err = netip.ParsePrefix(entry); err != nil {
 			return fmt.Errorf("%q is not an IP network: %w", entry, err)
 		}
-		s.prefixes = append(s.prefixes, p.Masked())
-		return nil
+		if p.Addr().Is4In6() {
+			return fmt.Errorf("%q: write an IPv4 network as IPv4", entry)
+		}
+		p = p.Masked()
+	} else {
+		a, err := netip.ParseAddr(entry)
+		if err != nil {
+			return fmt.Errorf("%q is not an IP address or network", entry)
+		}
+		a = a.Unmap()
+		p = netip.PrefixFrom(a, a.BitLen())
 	}
-	a, err := netip.ParseAddr(entry)
-	if err != nil {
-		return fmt.Errorf("%q is not an IP address or network", entry)
+	// IPv4 and IPv6 lengths share the map key space: offset IPv6 ones.
+	key := p.Bits()
+	if p.Addr().Is6() {
+		key += 1000
 	}
-	a = a.Unmap()
-	s.prefixes = append(s.prefixes, netip.PrefixFrom(a, a.BitLen()))
+	if s.byLen == nil {
+		s.byLen = map[int]map[netip.Prefix]bool{}
+	}
+	if s.byLen[key] == nil {
+		s.byLen[key] = map[netip.Prefix]bool{}
+		s.lens = append(s.lens, key)
+		slices.SortFunc(s.lens, func(a, b int) int { return b%1000 - a%1000 })
+	}
+	if !s.byLen[key][p] {
+		s.byLen[key][p] = true
+		s.n++
+	}
 	return nil
 }
 
@@ -58,8 +84,12 @@ func (s *IPSet) Match(ip netip.Addr) (netip.Prefix, bool) {
 		return netip.Prefix{}, false
 	}
 	ip = ip.Unmap()
-	for _, p := range s.prefixes {
-		if p.Contains(ip) {
+	for _, key := range s.lens {
+		if (key >= 1000) != ip.Is6() {
+			continue
+		}
+		p, err := ip.Prefix(key % 1000)
+		if err == nil && s.byLen[key][p] {
 			return p, true
 		}
 	}
@@ -67,7 +97,7 @@ func (s *IPSet) Match(ip netip.Addr) (netip.Prefix, bool) {
 }
 
 // Len is the number of entries.
-func (s *IPSet) Len() int { return len(s.prefixes) }
+func (s *IPSet) Len() int { return s.n }
 
 // AddrSet matches mail addresses against addresses, domains and domain
 // trees.
