@@ -25,7 +25,7 @@ func runServe(args []string, stderr io.Writer) int {
 	logFormat := fs.String("log-format", "", "log format, text or json (overrides log.format)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (performance work)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: relayguard serve -config FILE\n\nRuns the proxy: receives SMTP on server.listen, scores each message, rejects\nwith 554 5.7.1 or relays it to relay.upstream.\nSIGTERM/SIGINT: stop accepting, let messages in DATA finish, close.\nSIGHUP: rebuild the scoring engine (thresholds, lists, scores, rule files)\nfrom FILE; a file with an error keeps the running one. The DNS cache and the\nblocklist monitor carry on; [server], [relay], [access] and [dns] changes\nneed a restart.\n\n")
+		fmt.Fprint(stderr, "Usage: relayguard serve -config FILE\n\nRuns the proxy: receives SMTP on server.listen, scores each message, rejects\nwith 554 5.7.1 or relays it to relay.upstream.\nSIGTERM/SIGINT: stop accepting, let messages in DATA finish, close.\nSIGHUP: rebuild the scoring engine (thresholds, policy classes, allow and\nblock lists, scores, rule files, the list and aliases files) from FILE; a\nfile with an error keeps the running one. The DNS cache and the blocklist\nmonitor carry on; [server], [relay], [access] and [dns] changes\nneed a restart.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
