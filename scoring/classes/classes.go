@@ -49,10 +49,9 @@ type entry struct {
 // wins over a domain entry; within each, a [[policy]] block wins over the
 // forwarding class, and an earlier block over a later one.
 type Table struct {
-	def       scoring.Policy
-	addrs     map[string]entry
-	domains   map[string]entry
-	forwardAt int // how many addresses the aliases file added
+	def     scoring.Policy
+	addrs   map[string]entry
+	domains map[string]entry
 }
 
 // New builds the table, reading the aliases file.
@@ -80,7 +79,6 @@ func New(o Options) (*Table, error) {
 				fwd = append(fwd, local+"@"+d)
 			}
 		}
-		t.forwardAt = len(locals)
 	}
 	if err := t.add(Forwarding, fwd, o.Forwarding.Policy); err != nil {
 		return nil, err
