@@ -56,6 +56,12 @@ type Config struct {
 	Classifier Classifier `toml:"classifier"`
 	// Metrics is the Prometheus endpoint (/metrics, /healthz, /readyz).
 	Metrics Metrics `toml:"metrics"`
+	// Lists are the allow and block lists (lists.go).
+	Lists Lists `toml:"lists"`
+	// Policy are the per-recipient classes, Forwarding the stricter
+	// class of recipients whose mail leaves for another site (lists.go).
+	Policy     []PolicyClass `toml:"policy"`
+	Forwarding Forwarding    `toml:"forwarding"`
 }
 
 // Metrics configures the HTTP endpoint for Prometheus and health probes.
@@ -428,7 +434,13 @@ func (c *Config) validate() error {
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		return keyErr("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
 	}
-	return c.validateLimits()
+	if err := c.validateLimits(); err != nil {
+		return err
+	}
+	if err := c.Lists.validate(); err != nil {
+		return err
+	}
+	return c.validatePolicy()
 }
 
 func (d *DNS) validate() error {

@@ -30,6 +30,9 @@ func (s *session) logMessage(r *record) {
 	if s.user != "" {
 		attrs = append(attrs, "user", s.user)
 	}
+	if v.Class != "" {
+		attrs = append(attrs, "class", v.Class)
+	}
 	if v.WouldReject {
 		attrs = append(attrs, "would_reject", true)
 	}

@@ -164,3 +164,9 @@ var (
 func limited(text, ref string) *smtp.SMTPError {
 	return kindLimited.text(fmt.Sprintf("%s (ref %s)", clip(text, 300), ref))
 }
+
+// Per-recipient policy: RFC 3463 4.5.3 (too many recipients) is what
+// clients already retry in a new transaction, as amavis and Postfix
+// set-ups answer for a split by policy bank.
+var errOtherPolicyClass = fixed(452, smtp.EnhancedCode{4, 5, 3},
+	"Recipients with a different filtering policy must be sent in a separate transaction; try again")

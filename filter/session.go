@@ -214,7 +214,10 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		s.log.Info("rcpt refused", "session", s.id, "ip", s.ip, "helo", s.helo, "from", s.from, "rcpt", to, "reply", err.Message)
 		return err
 	}
-	if reply := s.rejectEarly(); reply != nil {
+	if reply := s.otherClass(to); reply != nil {
+		return reply
+	}
+	if reply := s.rejectEarly(to); reply != nil {
 		return reply
 	}
 	if err := s.checkRcptLimits(); err != nil {
@@ -234,12 +237,12 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 
 // rejectEarly refuses at RCPT, so the body is never sent, when the checks
 // that judge the sender (connect and MAIL phase) already reach reject.
-func (s *session) rejectEarly() error {
+func (s *session) rejectEarly(to string) error {
 	if !s.srv.opts.RejectEarly {
 		return nil
 	}
 	if s.early == nil {
-		v := s.job.Early()
+		v := s.job.EarlyFor(to)
 		s.early = &v
 		if v.Action == scoring.ActionReject {
 			countVerdict(&v, metrics.ActionRejected)
@@ -437,4 +440,28 @@ func clip(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// otherClass defers a recipient whose policy class differs from the one
+// the transaction's first recipient fixed: one message gets one verdict,
+// so the client must send it again in a transaction of its own (RFC 5321
+// §4.5.3.1.10 lets a client retry 452'd recipients later, as it does for
+// too many recipients). The first accepted recipient decides.
+func (s *session) otherClass(to string) error {
+	if len(s.rcpts) == 0 {
+		return nil
+	}
+	if c := s.job.ClassOf(to); c != s.job.Class() {
+		s.log.Info("rcpt deferred: another policy class", "session", s.id, "ip", s.ip, "from", s.from, "rcpt", to,
+			"class", className(c), "transaction_class", className(s.job.Class()))
+		return errOtherPolicyClass
+	}
+	return nil
+}
+
+func className(c string) string {
+	if c == "" {
+		return "default"
+	}
+	return c
 }

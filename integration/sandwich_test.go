@@ -2,6 +2,8 @@ package integration
 
 import (
 	"strconv"
+
+	"github.com/BurntSushi/toml"
 	"strings"
 	"testing"
 )
@@ -21,6 +23,14 @@ type sandwich struct {
 
 func startSandwich(t *testing.T) sandwich {
 	t.Helper()
+	return startSandwichWith(t, func(cfg rgConfig) (rgConfig, string) { return cfg, "" })
+}
+
+// startSandwichWith is startSandwich with relayguard's configuration
+// changed by edit, which may add TOML text (arrays of tables, which
+// rgConfig cannot hold).
+func startSandwichWith(t *testing.T, edit func(rgConfig) (rgConfig, string)) sandwich {
+	t.Helper()
 	smtpPort, reinjectPort, rgPort := freePort(t), freePort(t), freePort(t)
 	ex := startExim(t, "exim", eximSetup{
 		Config: "exim-outbound.conf",
@@ -37,7 +47,16 @@ func startSandwich(t *testing.T) sandwich {
 	cfg := loadConfig(t, "relayguard-outbound.toml").
 		set("server", "listen", loopback(rgPort)).
 		set("relay", "upstream", ex.addr(1))
-	return sandwich{exim: ex, rg: startRelayguard(t, cfg), internet: ex.internet()}
+	cfg, extra := edit(cfg)
+	dir := testDir(t, "relayguard")
+	var b strings.Builder
+	if err := toml.NewEncoder(&b).Encode(withOwnStore(cfg, dir)); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String() + extra
+	conf := writeFile(t, dir, "relayguard.toml", text, 0o644)
+	rg := runRelayguard(t, dir, loopback(rgPort), []string{"serve", "-config", conf}, "relayguard.toml:\n"+text)
+	return sandwich{exim: ex, rg: rg, internet: ex.internet()}
 }
 
 // submit sends a message from sam@example.com to friend@remote.test

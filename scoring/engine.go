@@ -38,6 +38,10 @@ type Options struct {
 	Trust  Trust
 	Log    *slog.Logger
 	Checks []Check
+	// Classify names the policy class of a recipient and its policy
+	// (per-domain or per-recipient thresholds); nil puts every recipient
+	// in the default class, under Policy.
+	Classify func(rcpt string) (class string, p Policy)
 }
 
 // Engine holds the configured checks and policy. It is safe for concurrent
@@ -49,6 +53,7 @@ type Engine struct {
 	trust    Trust
 	log      *slog.Logger
 	failures failureLog
+	classify func(rcpt string) (string, Policy)
 }
 
 // NewEngine makes an engine.
@@ -59,7 +64,7 @@ func NewEngine(opts Options) (*Engine, error) {
 	if opts.Timeout <= 0 {
 		return nil, fmt.Errorf("scoring timeout must be positive, got %v", opts.Timeout)
 	}
-	e := &Engine{policy: opts.Policy, timeout: opts.Timeout, trust: opts.Trust, log: opts.Log}
+	e := &Engine{policy: opts.Policy, timeout: opts.Timeout, trust: opts.Trust, log: opts.Log, classify: opts.Classify}
 	if e.trust == nil {
 		e.trust = trustNobody{}
 	}
@@ -125,6 +130,37 @@ type Job struct {
 	// facts are the last message's facts, for the front door's limits
 	// (the original hop behind a trusted relay).
 	facts Facts
+	// class is the policy class the first recipient fixed for the
+	// transaction ("" before it, and for the default class), policy its
+	// policy: one verdict per transaction.
+	class  string
+	policy Policy
+	fixed  bool
+}
+
+// ClassOf names the policy class of rcpt ("" is the default class).
+func (j *Job) ClassOf(rcpt string) string {
+	c, _ := j.classOf(rcpt)
+	return c
+}
+
+func (j *Job) classOf(rcpt string) (string, Policy) {
+	if j.e.classify == nil {
+		return "", j.e.policy
+	}
+	return j.e.classify(rcpt)
+}
+
+// Class is the policy class of the transaction, fixed by its first
+// recipient; the front door refuses (for now) recipients of another.
+func (j *Job) Class() string { return j.class }
+
+// txPolicy is the policy the transaction is judged under.
+func (j *Job) txPolicy() Policy {
+	if j.fixed {
+		return j.policy
+	}
+	return j.e.policy
 }
 
 // run is one check in flight.
@@ -238,6 +274,10 @@ func (j *Job) Mail(from string) {
 // Rcpt records an accepted recipient and starts the recipient-phase
 // checks for it.
 func (j *Job) Rcpt(to string) {
+	if !j.fixed {
+		j.class, j.policy = j.classOf(to)
+		j.fixed = true
+	}
 	j.tx.Rcpts = append(j.tx.Rcpts, to)
 	if len(j.e.checks[PhaseRcpt]) == 0 {
 		return
@@ -260,6 +300,7 @@ func (j *Job) Reset() {
 	j.txCtx, j.txCancel = nil, nil
 	j.txRuns, j.rcptRuns = nil, nil
 	j.tx = Input{}
+	j.class, j.policy, j.fixed = "", Policy{}, false
 }
 
 // Early judges the transaction on the checks that judge the sender
@@ -270,7 +311,22 @@ func (j *Job) Reset() {
 // DATA may still bring enough to decide.
 func (j *Job) Early() Verdict {
 	syms, auth, _ := j.join(j.sofar())
-	return decide(j.e.policy, syms, auth, nil)
+	v := decide(j.txPolicy(), syms, auth, nil)
+	v.Class = j.class
+	return v
+}
+
+// EarlyFor is Early for a transaction about to take rcpt: before the
+// first recipient is accepted, it judges under rcpt's class.
+func (j *Job) EarlyFor(rcpt string) Verdict {
+	if j.fixed {
+		return j.Early()
+	}
+	class, p := j.classOf(rcpt)
+	syms, auth, _ := j.join(j.sofar())
+	v := decide(p, syms, auth, nil)
+	v.Class = class
+	return v
 }
 
 func (j *Job) sofar() []*run {
@@ -303,7 +359,9 @@ func (j *Job) Finish(msg *message.Message) Verdict {
 	syms = append(syms, fs...)
 	auth = append(auth, fa...)
 	failed = append(failed, ff...)
-	return decide(j.e.policy, syms, auth, failed)
+	v := decide(j.txPolicy(), syms, auth, failed)
+	v.Class = j.class
+	return v
 }
 
 // Facts returns the facts of the message Finish judged last: the front

@@ -86,6 +86,9 @@ type Verdict struct {
 	// WouldReject is set in monitor mode when enforce mode would have
 	// rejected: the action is add_header, the log says what was spared.
 	WouldReject bool `json:"would_reject,omitempty"`
+	// Class is the recipients' policy class the verdict was decided
+	// under; empty for the default class ([scoring]).
+	Class string `json:"class,omitempty"`
 
 	Policy Policy `json:"-"`
 }

@@ -15,6 +15,7 @@ import (
 	"relayguard/scoring/classifier"
 	"relayguard/scoring/dns"
 	"relayguard/scoring/dnsbl"
+	"relayguard/scoring/lists"
 	"relayguard/scoring/rdns"
 	"relayguard/scoring/received"
 )
@@ -171,6 +172,13 @@ func buildChecks(c *config.Config, svc *services) (*engineParts, error) {
 		}
 		p.checks = append(p.checks, cl.Checks()...)
 	}
+	// The lists are read here, so SIGHUP reads their files again; a bad
+	// file fails the build and the running engine stays.
+	ls, err := lists.New(c.Lists.Options(listScores(c.Scores)))
+	if err != nil {
+		return nil, err
+	}
+	p.checks = append(p.checks, ls.Checks()...)
 	if svc.resolver == nil {
 		return p, nil
 	}
@@ -263,6 +271,9 @@ func splitScores(scores map[string]float64) (authScores, rdnsScores map[string]f
 		if _, ok := bayesKnown[name]; ok {
 			continue // newClassifier takes these
 		}
+		if _, ok := lists.DefaultScores()[name]; ok {
+			continue // listScores takes these
+		}
 		switch _, inAuth := authKnown[name]; {
 		case inAuth:
 			authScores[name] = v
@@ -284,6 +295,9 @@ func senderSymbols() []string {
 		names = append(names, name)
 	}
 	for name := range auth.DefaultScores() {
+		names = append(names, name)
+	}
+	for name := range lists.DefaultScores() {
 		names = append(names, name)
 	}
 	// The rDNS and HELO symbols, their zero-score _TEMPFAIL ones, and all
@@ -311,4 +325,15 @@ func newClassifier(c *config.Config, svc *services) (*classifier.Classifier, err
 	return classifier.New(classifier.Options{Store: svc.store, MinLearns: c.Classifier.MinLearns, Scores: scores,
 		Autolearn: c.Classifier.Autolearn, AutolearnSpam: c.Classifier.AutolearnSpam,
 		AutolearnHam: c.Classifier.AutolearnHam, Log: svc.log})
+}
+
+// listScores are the [scores] entries of the list symbols.
+func listScores(scores map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for name := range lists.DefaultScores() {
+		if v, ok := scores[name]; ok {
+			out[name] = v
+		}
+	}
+	return out
 }

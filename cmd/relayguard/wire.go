@@ -48,8 +48,12 @@ func engineOn(c *config.Config, svc *services) (*scoring.Engine, *engineParts, e
 	if err != nil {
 		return nil, nil, err
 	}
+	classify, err := classifierOf(c)
+	if err != nil {
+		return nil, nil, err
+	}
 	e, err := scoring.NewEngine(scoring.Options{Policy: policyOf(c), Timeout: c.Scoring.Timeout.Duration,
-		Trust: c.Access.List(), Log: svc.log, Checks: p.checks})
+		Trust: c.Access.List(), Log: svc.log, Checks: p.checks, Classify: classify})
 	return e, p, err
 }
 
