@@ -21,5 +21,7 @@ require (
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/coreos/go-systemd/v22 v22.7.0 // indirect
+	github.com/pires/go-proxyproto v0.15.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 )

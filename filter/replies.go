@@ -164,3 +164,11 @@ var (
 func limited(text, ref string) *smtp.SMTPError {
 	return kindLimited.text(fmt.Sprintf("%s (ref %s)", clip(text, 300), ref))
 }
+
+// PROXY protocol (proxy.go).
+var (
+	// errProxyNotAllowed: a PROXY header from an address outside
+	// server.proxy_protocol_from; RFC 3463 5.7.1, not authorized. The
+	// connection is closed after it.
+	errProxyNotAllowed = fixed(554, smtp.EnhancedCode{5, 7, 1}, "PROXY protocol header not accepted from your address")
+)
