@@ -25,16 +25,19 @@ func runServe(args []string, stderr io.Writer) int {
 	logFormat := fs.String("log-format", "", "log format, text or json (overrides log.format)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (performance work)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: relayguard serve -config FILE\n\nRuns the proxy: receives SMTP on server.listen, scores each message, rejects\nwith 554 5.7.1 or relays it to relay.upstream.\nSIGTERM/SIGINT: stop accepting, let messages in DATA finish, close.\nSIGHUP: rebuild the scoring engine (thresholds, lists, scores, rule files)\nfrom FILE; a file with an error keeps the running one. The DNS cache and the\nblocklist monitor carry on; [server], [relay], [access] and [dns] changes\nneed a restart.\n\n")
+		fmt.Fprint(stderr, "Usage: relayguard serve -config FILE\n\nRuns the proxy: receives SMTP on server.listen, scores each message, rejects\nwith 554 5.7.1 or relays it to relay.upstream.\nIt refuses to run as root (exit 77); to bind port 25, give it\nCAP_NET_BIND_SERVICE (the systemd unit does). Under systemd (Type=notify) it\nsays READY=1 once listening. A configuration error exits 78 (EX_CONFIG).\nSIGTERM/SIGINT: stop accepting, let messages in DATA finish, close.\nSIGHUP: rebuild the scoring engine (thresholds, lists, scores, rule files)\nfrom FILE; a file with an error keeps the running one. The DNS cache and the\nblocklist monitor carry on; [server], [relay], [access] and [dns] changes\nneed a restart.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if code := refuseRootOrExit(stderr); code != 0 {
+		return code
+	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "relayguard:", err)
-		return 1
+		return exitConfig
 	}
 	if *logFormat != "" {
 		cfg.Log.Format = *logFormat
@@ -51,11 +54,11 @@ func runServe(args []string, stderr io.Writer) int {
 	tlsCfg, err := loadTLS(cfg)
 	if err != nil {
 		log.Error("cannot start", "err", err)
-		return 1
+		return exitConfig
 	}
 	if err := serve(*cfgPath, cfg, tlsCfg, log, nil); err != nil {
 		log.Error("stopped", "err", err)
-		return 1
+		return exitCodeOf(err)
 	}
 	return 0
 }
@@ -72,7 +75,7 @@ func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Log
 	defer svc.close()
 	engine, p, err := engineOn(cfg, svc)
 	if err != nil {
-		return err
+		return asConfigError(err)
 	}
 	svc.adopt(p)
 	logRuleWarnings(p.rules, log)
@@ -85,7 +88,7 @@ func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Log
 	}
 	srv, err := buildServer(cfg, engine, log, tlsCfg, svc)
 	if err != nil {
-		return err
+		return asConfigError(err)
 	}
 	l, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -96,7 +99,12 @@ func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Log
 	if ready != nil {
 		ready(l.Addr())
 	}
-	reload := func() { reloadEngine(cfgPath, srv, svc, log) }
+	notifyReady(log)
+	reload := func() {
+		notifyReloading(log)
+		reloadEngine(cfgPath, srv, svc, log)
+		notifyReady(log)
+	}
 	return runUntilSignal(srv, l, cfg.Server.ShutdownTimeout.Duration, reload, log)
 }
 
@@ -149,6 +157,7 @@ wait:
 				continue
 			}
 			log.Info("shutting down", "signal", s.String(), "grace", grace)
+			notifyStopping(log)
 			break wait
 		}
 	}
