@@ -84,6 +84,7 @@ func runParent(m *testing.M) int {
 	}
 	workDir = dir
 	relayguardBin, buildErr = buildRelayguard(dir)
+	prepareDeb(dir)
 
 	reason := namespacePrerequisite()
 	if reason == nil {
