@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -194,4 +195,63 @@ func TestDebianPackageRunsAsItsUser(t *testing.T) {
 			t.Errorf("the store is not in the StateDirectory: %v", err)
 		}
 	})
+}
+
+// TestServeNotifiesSystemd: under Type=notify, systemd hears READY=1 once
+// the listener is up (a connection is answered by then), RELOADING=1 and
+// READY=1 around a SIGHUP reload, and STOPPING=1 at SIGTERM.
+func TestServeNotifiesSystemd(t *testing.T) {
+	needHarness(t)
+	t.Parallel()
+	dir := testDir(t, "notify")
+	sock := filepath.Join(dir, "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cfg := withOwnStore(inboundConfig(t, "maildir:"+testDir(t, "maildir")), dir)
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(cfg); err != nil {
+		t.Fatal(err)
+	}
+	conf := writeFile(t, dir, "relayguard.toml", buf.String(), 0o644)
+	addr, _ := cfg["server"]["listen"].(string)
+	log := new(syncBuffer)
+	cmd := exec.Command(relayguardBin, "serve", "-config", conf)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("relayguard log:\n%s", log)
+		}
+	}()
+	next := func(want string) {
+		t.Helper()
+		conn.SetReadDeadline(time.Now().Add(startTimeout))
+		b := make([]byte, 4096)
+		n, err := conn.Read(b)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", want, err)
+		}
+		if got := string(b[:n]); !strings.HasPrefix(got, want) {
+			t.Fatalf("notification %q, want %s", got, want)
+		}
+	}
+	next("READY=1")
+	// Ready means listening: the greeting comes without waiting.
+	if !smtpReady(addr) {
+		t.Errorf("READY=1 before %s answers", addr)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	next("RELOADING=1\nMONOTONIC_USEC=")
+	next("READY=1")
+	cmd.Process.Signal(syscall.SIGTERM)
+	next("STOPPING=1")
 }
