@@ -74,19 +74,29 @@ func (l *proxyListener) trusted(addr net.Addr) bool {
 }
 
 func (l *proxyListener) acceptLoop() {
+	var backoff time.Duration
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				l.errMu.Lock()
+				l.err = err
+				l.errMu.Unlock()
+				l.Close()
+				return
 			}
-			l.errMu.Lock()
-			l.err = err
-			l.errMu.Unlock()
-			l.Close()
-			return
+			// Out of file descriptors and the like: wait, as net/http
+			// does, rather than stop serving.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			l.log.Warn("accept", "err", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-l.done:
+				return
+			}
+			continue
 		}
+		backoff = 0
 		if !l.trusted(c.RemoteAddr()) {
 			l.hand(&proxyGuardConn{Conn: c, log: l.log})
 			continue
