@@ -39,7 +39,7 @@ func refuseRoot(euid int, getenv func(string) string) string {
 	return "relayguard: refusing to run as root: an SMTP server facing the Internet needs only the right to bind port 25.\n" +
 		"Run it as its own user: the systemd unit (dist/relayguard.service) grants CAP_NET_BIND_SERVICE and nothing else;\n" +
 		"by hand: setcap cap_net_bind_service=+ep /usr/bin/relayguard, then runuser -u relayguard -- relayguard serve -config FILE.\n" +
-		"(relayguard dev may run as root: it listens on loopback only.)"
+		"(relayguard dev, for trying it out on one machine, may run as root.)"
 }
 
 // configError marks a failure that is the configuration's (or a file it
