@@ -134,6 +134,9 @@ type Server struct {
 	TLSKey              string   `toml:"tls_key"`
 	SpoolMemoryBytes    int64    `toml:"spool_memory_bytes"`
 	SpoolDir            string   `toml:"spool_dir"`
+	// ProxyProtocolFrom are the load balancers allowed (and required) to
+	// send a PROXY protocol header; empty: PROXY protocol off.
+	ProxyProtocolFrom []netip.Prefix `toml:"proxy_protocol_from"`
 }
 
 type Relay struct {

@@ -42,5 +42,8 @@ func (s *session) logMessage(r *record) {
 	if r.spooled {
 		attrs = append(attrs, "spooled_to_disk", true)
 	}
+	// Each symbol's detail ("listed on zen.spamhaus.org (127.0.0.2)"),
+	// so the log answers "why?" beyond the names (relayguard log).
+	attrs = append(attrs, "details", v.Symbols)
 	s.log.Info("message", attrs...)
 }

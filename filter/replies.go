@@ -170,3 +170,11 @@ func limited(text, ref string) *smtp.SMTPError {
 // set-ups answer for a split by policy bank.
 var errOtherPolicyClass = fixed(452, smtp.EnhancedCode{4, 5, 3},
 	"Recipients with a different filtering policy must be sent in a separate transaction; try again")
+
+// PROXY protocol (proxy.go).
+var (
+	// errProxyNotAllowed: a PROXY header from an address outside
+	// server.proxy_protocol_from; RFC 3463 5.7.1, not authorized. The
+	// connection is closed after it.
+	errProxyNotAllowed = fixed(554, smtp.EnhancedCode{5, 7, 1}, "PROXY protocol header not accepted from your address")
+)

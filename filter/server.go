@@ -46,6 +46,9 @@ type Options struct {
 	// Limiter applies the volume limits, the hold and the AUTH block;
 	// nil: none.
 	Limiter *limit.Limiter
+	// ProxyFrom are the load balancers whose PROXY protocol header names
+	// the client (server.proxy_protocol_from); empty: PROXY protocol off.
+	ProxyFrom []netip.Prefix
 }
 
 // Server is relayguard's SMTP front door.
@@ -94,6 +97,10 @@ func NewServer(opts Options, policy *Policy, users Users, engine *scoring.Engine
 
 // Serve accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
+	if len(s.opts.ProxyFrom) > 0 {
+		// Under the limits, so they count the client's address.
+		l = newProxyListener(l, s.opts.ProxyFrom, s.log)
+	}
 	ll := newLimitListener(l, s.opts.MaxConnections, s.opts.MaxConnectionsPerIP, s.opts.Hostname,
 		func(ip netip.Addr, reason string) { s.log.Warn("connection refused", "ip", ip, "reason", reason) })
 	s.mu.Lock()

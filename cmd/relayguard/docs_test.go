@@ -28,7 +28,9 @@ var (
 // symbols: environment variables of the scripts and tests, and the
 // symbols of configured blocklists, named after each list
 // (DNSBL_<name>, docs/dns.md), which exist only in a config that has them.
-var notSymbolPrefixes = []string{"PERF_", "RELAYGUARD_", "DNSBL_", "DNSWL_", "URIBL_", "RCVD_DNSBL_", "RCVD_DNSWL_"}
+// Linux capabilities (CAP_NET_BIND_SERVICE) and sysexits.h codes
+// (EX_CONFIG) are not symbols either.
+var notSymbolPrefixes = []string{"PERF_", "RELAYGUARD_", "DNSBL_", "DNSWL_", "URIBL_", "RCVD_DNSBL_", "RCVD_DNSWL_", "CAP_", "EX_"}
 
 // notSymbols: docs/dns.md shows ZEN_SPAMHAUS as the list name derived
 // from the zone zen.spamhaus.org.

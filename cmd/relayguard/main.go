@@ -34,6 +34,10 @@ Usage:
                                   folders, Maildirs, mbox, stdin); --stats
   relayguard ratelimit show|release KEY
                                   a key's rate-limit counters; lift a hold
+  relayguard log [--ref REF] [--from A] [--to A] [--ip IP] [--action A]
+                 [--since DATE] [--until DATE] [FILE|-]...
+                                  verdicts from the JSON log, one readable
+                                  block each: why was it rejected?
   relayguard config default       print the default configuration, commented
   relayguard config check FILE    check a configuration and every file it names
   relayguard version              print the version
@@ -114,6 +118,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return runStore(rest, stdout, stderr)
 	case "learn":
 		return runLearn(rest, os.Stdin, stdout, stderr)
+	case "log":
+		return runLog(rest, os.Stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		if helpRequested(rest) {
 			fmt.Fprint(stdout, "Usage: relayguard version\n\nPrints the version and how it was built.\n")

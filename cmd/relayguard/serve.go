@@ -26,16 +26,19 @@ func runServe(args []string, stderr io.Writer) int {
 	logFormat := fs.String("log-format", "", "log format, text or json (overrides log.format)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (performance work)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: relayguard serve -config FILE\n\nRuns the proxy: receives SMTP on server.listen, scores each message, rejects\nwith 554 5.7.1 or relays it to relay.upstream.\nSIGTERM/SIGINT: stop accepting, let messages in DATA finish, close.\nSIGHUP: rebuild the scoring engine (thresholds, policy classes, allow and\nblock lists, scores, rule files, the list and aliases files) from FILE; a\nfile with an error keeps the running one. The DNS cache and the blocklist\nmonitor carry on; [server], [relay], [access], [dns] and [metrics] changes\nneed a restart (the egress watch of access.egress_ips restarts when they,\nthe lists or blocklists.egress_check_interval change).\nWith metrics.listen set: /metrics, /healthz and /readyz over HTTP.\n\n")
+		fmt.Fprint(stderr, "Usage: relayguard serve -config FILE\n\nRuns the proxy: receives SMTP on server.listen, scores each message, rejects\nwith 554 5.7.1 or relays it to relay.upstream.\nIt refuses to run as root (exit 77); to bind port 25, give it\nCAP_NET_BIND_SERVICE (the systemd unit does). Under systemd (Type=notify) it\nsays READY=1 once listening. A configuration error exits 78 (EX_CONFIG).\nSIGTERM/SIGINT: stop accepting, let messages in DATA finish, close.\nSIGHUP: rebuild the scoring engine (thresholds, policy classes, allow and\nblock lists, scores, rule files, the list and aliases files) from FILE; a\nfile with an error keeps the running one. The DNS cache and the blocklist\nmonitor carry on; [server], [relay], [access], [dns] and [metrics] changes\nneed a restart (the egress watch of access.egress_ips restarts when they,\nthe lists or blocklists.egress_check_interval change).\nWith metrics.listen set: /metrics, /healthz and /readyz over HTTP.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if code := refuseRootOrExit(stderr); code != 0 {
+		return code
+	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "relayguard:", err)
-		return 1
+		return exitConfig
 	}
 	if *logFormat != "" {
 		cfg.Log.Format = *logFormat
@@ -52,11 +55,11 @@ func runServe(args []string, stderr io.Writer) int {
 	tlsCfg, err := loadTLS(cfg)
 	if err != nil {
 		log.Error("cannot start", "err", err)
-		return 1
+		return exitConfig
 	}
 	if err := serve(*cfgPath, cfg, tlsCfg, log, nil); err != nil {
 		log.Error("stopped", "err", err)
-		return 1
+		return exitCodeOf(err)
 	}
 	return 0
 }
@@ -73,7 +76,7 @@ func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Log
 	defer svc.close()
 	engine, p, err := engineOn(cfg, svc)
 	if err != nil {
-		return err
+		return asConfigError(err)
 	}
 	svc.adopt(p)
 	logRuleWarnings(p.rules, log)
@@ -86,7 +89,7 @@ func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Log
 	}
 	srv, err := buildServer(cfg, engine, log, tlsCfg, svc)
 	if err != nil {
-		return err
+		return asConfigError(err)
 	}
 	if cfg.Classifier.Enabled {
 		// Read on scrape, never per message; min_learns as at start.
@@ -112,7 +115,12 @@ func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Log
 	if ready != nil {
 		ready(l.Addr())
 	}
-	reload := func() { reloadEngine(cfgPath, srv, svc, log) }
+	notifyReady(log)
+	reload := func() {
+		notifyReloading(log)
+		reloadEngine(cfgPath, srv, svc, log)
+		notifyReady(log)
+	}
 	return runUntilSignal(srv, l, cfg.Server.ShutdownTimeout.Duration, reload, log)
 }
 
@@ -165,6 +173,7 @@ wait:
 				continue
 			}
 			log.Info("shutting down", "signal", s.String(), "grace", grace)
+			notifyStopping(log)
 			break wait
 		}
 	}

@@ -106,6 +106,7 @@ func buildServer(c *config.Config, engine *scoring.Engine, log *slog.Logger, tls
 		RejectEarly:         c.Scoring.RejectEarly,
 		ParseOptions:        message.Options{MaxScanBytes: c.Rules.MaxScanBytes},
 		Limiter:             limiterOf(c, svc.store, log),
+		ProxyFrom:           c.Server.ProxyProtocolFrom,
 	}
 	policy := &filter.Policy{Access: c.Access.List()}
 	return filter.NewServer(opts, policy, users, engine, up, log), nil
