@@ -64,3 +64,34 @@ func TestMixedPolicyClassesSplitTheTransaction(t *testing.T) {
 		t.Errorf("default-class message not marked:\n%s", got[0].data)
 	}
 }
+
+// TestBlockedRecipientRefusedAlone: a recipient the operator blocks gets
+// 550 5.7.1 at RCPT with the reason, and the message still goes to the
+// others of the transaction (before, its +100 refused the whole message
+// at end of DATA, for every recipient).
+func TestBlockedRecipientRefusedAlone(t *testing.T) {
+	engine, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second,
+		RefuseRcpt: func(rcpt string) (scoring.Symbol, bool) {
+			if strings.HasPrefix(rcpt, "gone@") {
+				return scoring.Symbol{Name: "BLOCK_RCPT", Score: 100, Detail: "recipient " + rcpt + " is on the local block list (gone@local.example)"}, true
+			}
+			return scoring.Symbol{}, false
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := &fakeUpstream{}
+	pol := &Policy{Access: access.New(access.Options{LocalDomains: []string{"local.example"}})}
+	srv := NewServer(defaultTestOptions(), pol, nil, engine, up, discardLog())
+	c := dial(t, serveTest(t, srv))
+	c.hello()
+	c.envelope("a@example.org", "user@local.example")
+	c.send("RCPT TO:<gone@local.example>")
+	c.expect(550, "5.7.1 recipient gone@local.example is on the local block list (gone@local.example) (ref ")
+	c.sendMessage(ham)
+	c.expect(250, "queued as ABC")
+	got := up.messages()
+	if len(got) != 1 || !slices.Equal(got[0].rcpts, []string{"user@local.example"}) {
+		t.Fatalf("upstream got %+v, want the message for user@ only", got)
+	}
+}

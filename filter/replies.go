@@ -178,3 +178,12 @@ var (
 	// connection is closed after it.
 	errProxyNotAllowed = fixed(554, smtp.EnhancedCode{5, 7, 1}, "PROXY protocol header not accepted from your address")
 )
+
+// kindRcptBlocked: a recipient on the operator's block list, refused alone
+// (RFC 3463 5.7.1, delivery not authorized); the others of the message
+// still get it.
+var kindRcptBlocked = kind(550, smtp.EnhancedCode{5, 7, 1})
+
+func rcptBlocked(reason, ref string) *smtp.SMTPError {
+	return kindRcptBlocked.text(fmt.Sprintf("%s (ref %s)", clip(reason, 300), ref))
+}

@@ -214,6 +214,10 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		s.log.Info("rcpt refused", "session", s.id, "ip", s.ip, "helo", s.helo, "from", s.from, "rcpt", to, "reply", err.Message)
 		return err
 	}
+	if sym, ok := s.job.RefusedRcpt(to); ok {
+		s.log.Info("rcpt refused", "session", s.id, "ip", s.ip, "helo", s.helo, "from", s.from, "rcpt", to, "symbol", sym.Name, "reason", sym.Detail)
+		return rcptBlocked(sym.Detail, s.ref())
+	}
 	if reply := s.otherClass(to); reply != nil {
 		return reply
 	}

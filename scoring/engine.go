@@ -42,6 +42,11 @@ type Options struct {
 	// (per-domain or per-recipient thresholds); nil puts every recipient
 	// in the default class, under Policy.
 	Classify func(rcpt string) (class string, p Policy)
+	// RefuseRcpt names a recipient the operator refuses (a local block
+	// list): that recipient alone is refused at RCPT, with the symbol as
+	// the reason, and the others of the message still get their mail.
+	// nil refuses none.
+	RefuseRcpt func(rcpt string) (Symbol, bool)
 }
 
 // Engine holds the configured checks and policy. It is safe for concurrent
@@ -54,6 +59,7 @@ type Engine struct {
 	log      *slog.Logger
 	failures failureLog
 	classify func(rcpt string) (string, Policy)
+	refuse   func(rcpt string) (Symbol, bool)
 }
 
 // NewEngine makes an engine.
@@ -64,7 +70,7 @@ func NewEngine(opts Options) (*Engine, error) {
 	if opts.Timeout <= 0 {
 		return nil, fmt.Errorf("scoring timeout must be positive, got %v", opts.Timeout)
 	}
-	e := &Engine{policy: opts.Policy, timeout: opts.Timeout, trust: opts.Trust, log: opts.Log, classify: opts.Classify}
+	e := &Engine{policy: opts.Policy, timeout: opts.Timeout, trust: opts.Trust, log: opts.Log, classify: opts.Classify, refuse: opts.RefuseRcpt}
 	if e.trust == nil {
 		e.trust = trustNobody{}
 	}
@@ -136,6 +142,18 @@ type Job struct {
 	class  string
 	policy Policy
 	fixed  bool
+}
+
+// RefusedRcpt tells whether rcpt is refused outright (Options.RefuseRcpt),
+// and why.
+func (j *Job) RefusedRcpt(rcpt string) (Symbol, bool) { return j.e.RefusedRcpt(rcpt) }
+
+// RefusedRcpt is Job.RefusedRcpt, for offline tools.
+func (e *Engine) RefusedRcpt(rcpt string) (Symbol, bool) {
+	if e.refuse == nil {
+		return Symbol{}, false
+	}
+	return e.refuse(rcpt)
 }
 
 // ClassOf names the policy class of rcpt ("" is the default class).
@@ -412,7 +430,9 @@ func (e *Engine) Score(conn Conn, from string, rcpts []string, msg *message.Mess
 	defer j.Close()
 	j.Mail(from)
 	for _, r := range rcpts {
-		j.Rcpt(r)
+		if _, refused := e.RefusedRcpt(r); !refused { // as the session refuses it
+			j.Rcpt(r)
+		}
 	}
 	return j.Finish(msg)
 }

@@ -106,7 +106,14 @@ message could not be read or judged (tempfail), whatever the others were.
 	}
 	var rcpts []string
 	if f.rcpt != "" {
-		rcpts = strings.Split(f.rcpt, ",")
+		for _, r := range strings.Split(f.rcpt, ",") {
+			if sym, refused := engine.RefusedRcpt(r); refused {
+				// The session refuses it at RCPT, before any message.
+				fmt.Fprintf(stderr, "relayguard: recipient %s refused at RCPT (550 5.7.1): %s [%s]\n", r, sym.Detail, sym.Name)
+				continue
+			}
+			rcpts = append(rcpts, r)
+		}
 	}
 	spam, undecided := 0, 0
 	failed := scoreFiles(files, max(f.jobs, 1), func(path string) (*scoring.Verdict, error) {

@@ -155,6 +155,8 @@ type engineParts struct {
 	monitorOf string
 	egress    *dnsbl.EgressWatch // the egress watch, running or to be started
 	egressOf  string
+	// refuseRcpt refuses a blocked recipient alone, at RCPT.
+	refuseRcpt func(rcpt string) (scoring.Symbol, bool)
 }
 
 // buildChecks builds every check the configuration asks for, on svc.
@@ -179,6 +181,7 @@ func buildChecks(c *config.Config, svc *services) (*engineParts, error) {
 		return nil, err
 	}
 	p.checks = append(p.checks, ls.Checks()...)
+	p.refuseRcpt = ls.RefuseRcpt
 	if svc.resolver == nil {
 		return p, nil
 	}

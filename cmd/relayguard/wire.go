@@ -53,7 +53,7 @@ func engineOn(c *config.Config, svc *services) (*scoring.Engine, *engineParts, e
 		return nil, nil, err
 	}
 	e, err := scoring.NewEngine(scoring.Options{Policy: policyOf(c), Timeout: c.Scoring.Timeout.Duration,
-		Trust: c.Access.List(), Log: svc.log, Checks: p.checks, Classify: classify})
+		Trust: c.Access.List(), Log: svc.log, Checks: p.checks, Classify: classify, RefuseRcpt: p.refuseRcpt})
 	return e, p, err
 }
 

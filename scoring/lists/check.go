@@ -103,8 +103,9 @@ func (l *Lists) Empty() bool {
 // Checks are the list checks, only those whose lists have entries (each
 // check costs the engine a goroutine and a deadline per message): the
 // client address at connect; at end of DATA (where DKIM has spoken) the
-// senders and the original client behind a trusted relay; each recipient
-// at RCPT.
+// senders, the original client behind a trusted relay, and the allowed
+// recipients (once per message, however many of them). Blocked recipients
+// are not a check: they are refused one by one at RCPT (RefuseRcpt).
 func (l *Lists) Checks() []scoring.Check {
 	ips := l.allowIPs.Len()+l.blockIPs.Len() > 0
 	senders := l.allowSenders.Len()+l.blockSenders.Len() > 0
@@ -112,21 +113,19 @@ func (l *Lists) Checks() []scoring.Check {
 	if ips {
 		cs = append(cs, scoring.CheckFunc{CheckName: "lists_ip", CheckPhase: scoring.PhaseConnect, Fn: l.runIP})
 	}
-	if ips || senders {
+	if ips || senders || l.allowRcpts.Len() > 0 {
 		cs = append(cs, scoring.CheckFunc{CheckName: "lists_data", CheckPhase: scoring.PhaseData, Fn: l.runData})
-	}
-	if l.allowRcpts.Len()+l.blockRcpts.Len() > 0 {
-		cs = append(cs, scoring.CheckFunc{CheckName: "lists_rcpt", CheckPhase: scoring.PhaseRcpt, Fn: l.runRcpt})
 	}
 	return cs
 }
 
 // runData judges what the message tells: the original client behind a
-// trusted relay, and the senders.
+// trusted relay, the senders, the allowed recipients.
 func (l *Lists) runData(ctx context.Context, in *scoring.Input) scoring.Result {
 	r := l.runHop(ctx, in)
 	s := l.runSender(ctx, in)
 	r.Symbols = append(r.Symbols, s.Symbols...)
+	r.Symbols = append(r.Symbols, l.allowedRcpts(in.Rcpts)...)
 	return r
 }
 
@@ -165,14 +164,44 @@ func (l *Lists) ipSymbols(who string, ip netip.Addr) []scoring.Symbol {
 	return nil
 }
 
-func (l *Lists) runRcpt(_ context.Context, in *scoring.Input) scoring.Result {
-	if e, ok := l.blockRcpts.MatchAddress(in.Rcpt); ok {
-		return scoring.Result{Symbols: []scoring.Symbol{l.sym(SymBlockRcpt, "recipient %s is on the local block list (%s)", in.Rcpt, e)}}
+// RefuseRcpt tells whether a recipient is on the block list: the session
+// refuses that recipient alone (550 5.7.1), so one blocked address in a
+// message to several does not cost the others their mail. Its symbol is
+// the reason given and logged.
+func (l *Lists) RefuseRcpt(rcpt string) (scoring.Symbol, bool) {
+	if l.blockRcpts.Len() == 0 {
+		return scoring.Symbol{}, false
 	}
-	if e, ok := l.allowRcpts.MatchAddress(in.Rcpt); ok {
-		return scoring.Result{Symbols: []scoring.Symbol{l.sym(SymAllowRcpt, "recipient %s is on the local allow list (%s)", in.Rcpt, e)}}
+	if e, ok := l.blockRcpts.MatchAddress(rcpt); ok {
+		return l.sym(SymBlockRcpt, "recipient %s is on the local block list (%s)", rcpt, e), true
 	}
-	return scoring.Result{}
+	return scoring.Symbol{}, false
+}
+
+// allowedRcpts is one ALLOW_RCPT for the message, naming every allowed
+// recipient: one verdict per message, so two allowed recipients are not
+// twice the allowance.
+func (l *Lists) allowedRcpts(rcpts []string) []scoring.Symbol {
+	if l.allowRcpts.Len() == 0 {
+		return nil
+	}
+	var names []string
+	var entry string
+	for _, r := range rcpts {
+		if e, ok := l.allowRcpts.MatchAddress(r); ok {
+			names = append(names, r)
+			if entry == "" {
+				entry = e
+			}
+		}
+	}
+	switch len(names) {
+	case 0:
+		return nil
+	case 1:
+		return []scoring.Symbol{l.sym(SymAllowRcpt, "recipient %s is on the local allow list (%s)", names[0], entry)}
+	}
+	return []scoring.Symbol{l.sym(SymAllowRcpt, "recipients %s are on the local allow list (%s...)", strings.Join(names, ", "), entry)}
 }
 
 // identity is one name the sender goes by: the envelope sender or a From

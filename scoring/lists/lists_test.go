@@ -217,7 +217,6 @@ func TestIPAndRecipientSymbolsAndScores(t *testing.T) {
 		{"allowed network", "192.0.2.1", "a@example.net", []string{SymAllowIP}},
 		{"blocked host inside an allowed network", "192.0.2.66", "a@example.net", []string{SymBlockIP}},
 		{"allowed recipient", "203.0.113.1", "Postmaster@example.net", []string{SymAllowRcpt}},
-		{"blocked recipient domain", "203.0.113.1", "a@old.example.net", []string{SymBlockRcpt}},
 		{"nothing listed", "203.0.113.1", "a@example.net", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -229,6 +228,36 @@ func TestIPAndRecipientSymbolsAndScores(t *testing.T) {
 	}
 	if l.Scores()[SymBlockIP] != 50 {
 		t.Error("[scores] override not applied")
+	}
+	// A blocked recipient is refused alone, at RCPT, not scored.
+	if sym, ok := l.RefuseRcpt("A@Old.Example.Net"); !ok || sym.Name != SymBlockRcpt || sym.Score != 100 {
+		t.Errorf("RefuseRcpt(blocked) = %+v %v, want %s", sym, ok, SymBlockRcpt)
+	}
+	if _, ok := l.RefuseRcpt("a@example.net"); ok {
+		t.Error("RefuseRcpt refused a recipient not on the list")
+	}
+}
+
+// One verdict per message: two allowed recipients are one ALLOW_RCPT, not
+// twice the allowance.
+func TestAllowedRecipientsCountOnce(t *testing.T) {
+	l, err := New(Options{AllowRecipients: []string{"postmaster@example.net", "abuse@example.net"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second, Checks: l.Checks()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := "From: <a@x.example>\r\nSubject: hi\r\n\r\nhello\r\n"
+	msg := message.ParseMessage(strings.NewReader(raw), int64(len(raw)))
+	v := e.Score(scoring.Conn{ClientIP: netip.MustParseAddr("203.0.113.1")}, "a@x.example",
+		[]string{"postmaster@example.net", "abuse@example.net", "bob@example.net"}, msg)
+	if len(v.Symbols) != 1 || v.Symbols[0].Name != SymAllowRcpt || v.Score != -100 {
+		t.Fatalf("symbols %+v score %v, want one ALLOW_RCPT of -100", v.Symbols, v.Score)
+	}
+	if d := v.Symbols[0].Detail; !strings.Contains(d, "postmaster@example.net, abuse@example.net") {
+		t.Errorf("detail %q does not name both recipients", d)
 	}
 }
 
