@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"encoding/json"
 	"time"
 
 	"relayguard/scoring"
@@ -44,6 +45,29 @@ func (s *session) logMessage(r *record) {
 	}
 	// Each symbol's detail ("listed on zen.spamhaus.org (127.0.0.2)"),
 	// so the log answers "why?" beyond the names (relayguard log).
-	attrs = append(attrs, "details", v.Symbols)
+	attrs = append(attrs, "details", symbolDetails(v.Symbols))
 	s.log.Info("message", attrs...)
+}
+
+// symbolDetails logs the symbols with their details: as an array of
+// objects in the JSON log (relayguard log reads it), as one readable
+// string in the text log ("NAME: detail; ...") instead of Go's struct
+// syntax.
+type symbolDetails []scoring.Symbol
+
+func (d symbolDetails) MarshalJSON() ([]byte, error) { return json.Marshal([]scoring.Symbol(d)) }
+
+func (d symbolDetails) MarshalText() ([]byte, error) {
+	var b []byte
+	for i, s := range d {
+		if i > 0 {
+			b = append(b, "; "...)
+		}
+		b = append(b, s.Name...)
+		if s.Detail != "" {
+			b = append(b, ": "...)
+			b = append(b, s.Detail...)
+		}
+	}
+	return b, nil
 }
