@@ -31,6 +31,10 @@ type EgressResult struct {
 	// requests, when known (blocklists.removal_pages).
 	RemovalPage string
 	Err         error
+	// Disabled: not asked, because the list fails its RFC 5782 self-test
+	// (a list that answers "listed" for every address would report our
+	// IP; the Monitor already logs the list switched off).
+	Disabled bool
 }
 
 // RemovalPage returns the page of pages (zone suffix → URL) for zone: the
@@ -65,6 +69,10 @@ func checkEgress(ctx context.Context, c *compiled, ips []netip.Addr, pages map[s
 	var wg sync.WaitGroup
 	for i, ip := range ips {
 		for j, l := range c.bl {
+			if !c.cfg.Monitor.enabled(l) {
+				out[i*len(c.bl)+j] = EgressResult{IP: ip, Zone: l.display, Disabled: true}
+				continue
+			}
 			wg.Go(func() {
 				g := l.lookup(ctx, c.cfg.Resolver, ip.Unmap().String())
 				r := EgressResult{IP: ip, Zone: l.display, Listed: g.listed(), TXT: g.txt, Err: g.err,
@@ -91,6 +99,8 @@ func WriteEgressText(w io.Writer, results []EgressResult) error {
 		}
 		fmt.Fprintf(&b, "  dnsbl %-28s ", r.Zone)
 		switch {
+		case r.Disabled:
+			b.WriteString("not asked: the list fails its RFC 5782 self-test")
 		case r.Err != nil:
 			fmt.Fprintf(&b, "ERROR    %v", r.Err)
 		case r.Listed:
@@ -154,6 +164,13 @@ func NewEgressWatch(cfg Config, ips []netip.Addr, interval time.Duration, pages 
 // ctx ends. Never more often than interval: lists limit their queries.
 func (w *EgressWatch) Run(ctx context.Context) {
 	metrics.EgressReset()
+	// A list that died answers "listed" for everything: wait for the
+	// Monitor's first test of the lists before believing any of them.
+	select {
+	case <-w.c.cfg.Monitor.Tested():
+	case <-ctx.Done():
+		return
+	}
 	for {
 		w.CheckNow(ctx)
 		jitter := time.Duration(rand.Int64N(int64(w.interval)/10 + 1))
@@ -179,6 +196,12 @@ func (w *EgressWatch) CheckNow(ctx context.Context) {
 	for _, r := range results {
 		k := egressKey{r.IP, r.Zone}
 		switch {
+		case r.Disabled:
+			// No news either, and nothing to say: the Monitor said it.
+			if w.listed[k] {
+				zoneListed[r.Zone] = true
+			}
+			continue
 		case r.Err != nil:
 			// No news: keep what we knew, say it at Warn (a list that
 			// cannot answer is not a delisting).

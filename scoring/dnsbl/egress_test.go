@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"relayguard/internal/metrics"
 	"relayguard/scoring/dns/dnstest"
@@ -133,5 +134,34 @@ func TestWriteEgressTextShowsRemovalPage(t *testing.T) {
 		"  dnsbl bl.spamcop.net               not listed\n"
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// A list that has died and answers "listed" for everything (RFC 5782 §5:
+// it lists 127.0.0.1) must not report our IP: the watch skips the lists
+// the Monitor switched off. Without the Monitor the same list does report
+// it, which is what this guards against.
+func TestEgressWatchSkipsListsThatFailTheirSelfTest(t *testing.T) {
+	for _, withMonitor := range []bool{true, false} {
+		srv := world(t)
+		var logs logBuffer
+		cfg := Config{Resolver: uncached(t, srv), Log: logs.logger(), DNSBL: []List{{Zone: "dead.test", Weight: 6}}}
+		if withMonitor {
+			m, err := NewMonitor(cfg, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.CheckNow(context.Background())
+			cfg.Monitor = m
+		}
+		w, err := NewEgressWatch(cfg, []netip.Addr{netip.MustParseAddr("192.0.2.25")}, time.Hour, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.CheckNow(context.Background())
+		reported := strings.Contains(logs.String(), "our egress IP is listed")
+		if reported == withMonitor {
+			t.Errorf("monitor %v: ERROR line %v, want %v:\n%s", withMonitor, reported, !withMonitor, logs.String())
+		}
 	}
 }

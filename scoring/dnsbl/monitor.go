@@ -29,6 +29,9 @@ type Monitor struct {
 
 	mu  sync.RWMutex
 	off map[string]string // zone → why it is off
+
+	tested     chan struct{} // closed once every list was tested once
+	testedOnce sync.Once
 }
 
 // ListStatus is the state of one list as the Monitor sees it.
@@ -52,7 +55,20 @@ func NewMonitor(cfg Config, interval time.Duration) (*Monitor, error) {
 	if interval == 0 {
 		interval = DefaultMonitorInterval
 	}
-	return &Monitor{c: c, interval: interval, timeout: 10 * time.Second, off: make(map[string]string)}, nil
+	return &Monitor{c: c, interval: interval, timeout: 10 * time.Second, off: make(map[string]string),
+		tested: make(chan struct{})}, nil
+}
+
+// Tested is closed once every list has been tested once, so that what
+// trusts a list's answers (the egress watch) can wait for the first
+// verdict on the lists (nil Monitor: closed at once).
+func (m *Monitor) Tested() <-chan struct{} {
+	if m == nil {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return m.tested
 }
 
 // Run tests the lists now and then every interval until ctx ends.
@@ -78,6 +94,7 @@ func (m *Monitor) CheckNow(ctx context.Context) {
 		wg.Go(func() { m.test(ctx, l) })
 	}
 	wg.Wait()
+	m.testedOnce.Do(func() { close(m.tested) })
 }
 
 // uniqueLists lists each zone once (a zone may be configured as several
