@@ -28,6 +28,11 @@
 #   PERF_OUT              keep JSON reports and logs in this folder
 #   PERF_WAIT_IDLE [0]    wait up to this many seconds before each round
 #                         for other processes to leave the CPU idle
+#   PERF_COMPARE          a TOML fragment (e.g. scripts/perf-day2.toml)
+#                         appended to the configuration of a second
+#                         relayguard, loaded in each round right after the
+#                         plain one, so the cost of what the fragment turns
+#                         on is measured in the same run
 set -euo pipefail
 
 N=${PERF_N:-200000}
@@ -43,6 +48,11 @@ SINK_PORT=${PERF_SINK_PORT:-2526}
 HOST=127.0.0.1
 
 cd "$(dirname "$0")/.."
+# serve refuses root; a benchmark on a throwaway machine is often run as
+# root, on loopback only, so allow it here (README, "Installing as a service").
+if [[ $(id -u) == 0 ]]; then
+	export RELAYGUARD_ALLOW_ROOT=1
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/relayguard-perf.XXXXXX")
 out=${PERF_OUT:-$work}
 mkdir -p "$out"
@@ -144,8 +154,15 @@ add_header = 6.0
 dir = "$work/store"
 EOF
 
+if [[ -n ${PERF_COMPARE:-} ]]; then
+	[[ -r $PERF_COMPARE ]] || die "PERF_COMPARE: cannot read $PERF_COMPARE"
+	{ cat "$work/relayguard.toml"; sed "s#@WORK@#$work#g" "$PERF_COMPARE"; } >"$work/compare.toml"
+	"$work/relayguard" config check "$work/compare.toml" >/dev/null || die "PERF_COMPARE: $PERF_COMPARE does not make a valid configuration"
+fi
+
+# start_relayguard [CONFIG]: the plain configuration unless told.
 start_relayguard() {
-	"$work/relayguard" serve -config "$work/relayguard.toml" >>"$out/relayguard.log" 2>&1 &
+	"$work/relayguard" serve -config "${1:-$work/relayguard.toml}" >>"$out/relayguard.log" 2>&1 &
 	rg_pid=$!
 	wait_port $HOST "$RG_PORT" "$rg_pid" || die "relayguard did not start; see $out/relayguard.log: $(tail -5 "$out/relayguard.log")"
 }
@@ -227,6 +244,13 @@ for r in $(seq "$RUNS"); do
 	load "relayguard.$r" "$HOST:$RG_PORT" "$N" "$C"
 	awk -v d="$(field "$out/direct.$r.json" msgs_per_sec)" -v t="$(field "$out/relayguard.$r.json" msgs_per_sec)" \
 		'BEGIN {printf "               through/direct this round: %.1f%%\n", 100*t/d}' | tee "$out/ratio.$r"
+	if [[ -n ${PERF_COMPARE:-} ]]; then
+		stop_relayguard
+		start_relayguard "$work/compare.toml"
+		load "compare.$r" "$HOST:$RG_PORT" "$N" "$C"
+		stop_relayguard
+		start_relayguard
+	fi
 	load "gtube.$r" "$HOST:$RG_PORT" "$GTUBE_N" "$C" -gtube 1
 	g=$(field "$out/gtube.$r.json" gtube) gr=$(field "$out/gtube.$r.json" gtube_rejected)
 	if [[ $g != "$gr" ]]; then
@@ -256,6 +280,12 @@ printf '| %-30s | %12.1f | %10.2f | %10.2f |\n' "direct to sink" "$d" "$(med dir
 printf '| %-30s | %12.1f | %10.2f | %10.2f |\n' "through relayguard" "$t" "$(med relayguard p50)" "$(med relayguard p99)"
 printf '| %-30s | %12.1f | %10.2f | %10.2f |\n' "GTUBE, rejected by relayguard" "$g" "$(med gtube p50)" "$(med gtube p99)"
 awk -v d="$d" -v t="$t" 'BEGIN {printf "ratio through/direct: %.1f%% (target >= 50%%)\n", 100*t/d}'
+if [[ -n ${PERF_COMPARE:-} ]]; then
+	c=$(med compare msgs_per_sec)
+	printf '| %-30s | %12.1f | %10.2f | %10.2f |\n' "relayguard + $(basename "$PERF_COMPARE")" "$c" "$(med compare p50)" "$(med compare p99)"
+	awk -v t="$t" -v c="$c" -v tc="$(medcpu relayguard relayguard_us)" -v cc="$(medcpu compare relayguard_us)" \
+		'BEGIN {printf "with the PERF_COMPARE fragment: throughput %+.1f%%, relayguard CPU per message %.0f -> %.0f us (%+.1f%%)\n", 100*(c-t)/t, tc, cc, 100*(cc-tc)/tc}'
+fi
 echo "relayguard CPU per message: $(medcpu relayguard relayguard_us) us relayed, $(medcpu gtube relayguard_us) us rejected;" \
 	"other processes took $(medcpu direct other_pct)% / $(medcpu relayguard other_pct)% of the machine in the direct / relayguard runs"
 echo "peak RSS at $RSS_C concurrent sessions: $hwm MB (target < 64 MB)"
