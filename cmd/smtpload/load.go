@@ -28,6 +28,12 @@ type Config struct {
 	Helo        string        // EHLO name
 	Timeout     time.Duration // connect, and each command and reply
 	GTUBE       float64       // fraction of messages carrying the GTUBE string, 0..1
+	// Replay, when set, are whole messages sent as they are, round-robin,
+	// instead of generated ones (Size and GTUBE then do not apply).
+	Replay [][]byte
+	// RejectsExpected counts 5xx replies as a filter doing its job (a
+	// replayed corpus holds spam), not as failures.
+	RejectsExpected bool
 }
 
 // rotatingRecipients is how many mailboxes a -to domain spreads over.
@@ -43,6 +49,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("concurrency %d: must be at least 1", c.Concurrency)
 	case c.Size < 0 || c.Size == 1:
 		return fmt.Errorf("body size %d: must be 0 or at least 2 bytes", c.Size)
+	case c.GTUBE > 0 && len(c.Replay) > 0:
+		return errors.New("-gtube applies to generated messages, not to replayed ones")
 	case c.GTUBE > 0 && c.Size < len(gtube)+2:
 		return fmt.Errorf("body size %d: a GTUBE body needs at least %d bytes", c.Size, len(gtube)+2)
 	case c.PerConn < 0:
@@ -182,12 +190,16 @@ func (w *worker) send(ctx context.Context, i int) outcome {
 	if gt {
 		body = w.spam
 	}
-	w.buf = appendHeader(w.buf[:0], headerFields{
-		From: w.cfg.From, To: w.cfg.recipient(i),
-		Seq: i, N: w.cfg.Messages,
-		RunID: w.runID, Hostname: w.cfg.Helo,
-		Date: time.Now(), WithGTUBE: gt,
-	})
+	if r := w.cfg.Replay; len(r) > 0 {
+		w.buf, body = w.buf[:0], r[i%len(r)]
+	} else {
+		w.buf = appendHeader(w.buf[:0], headerFields{
+			From: w.cfg.From, To: w.cfg.recipient(i),
+			Seq: i, N: w.cfg.Messages,
+			RunID: w.runID, Hostname: w.cfg.Helo,
+			Date: time.Now(), WithGTUBE: gt,
+		})
+	}
 
 	start := time.Now()
 	stage, err := w.transaction(w.cfg.recipient(i), w.buf, body)

@@ -26,6 +26,8 @@ over -c concurrent connections, each reused for all of its messages (or
 for -per-conn messages, then QUIT and reconnect), like Postfix's
 smtp-source. Messages look like real mail: Date, Message-ID, From, To,
 Subject and a plain-text body of words in lines under 78 characters.
+With -replay, it sends real messages instead: one file, or every file of
+a folder (a corpus of real mail, a Maildir), round-robin, as they are.
 
 It prints the messages sent, the failures by reply code, the rate in
 messages per second, per-message latency (MAIL to the final reply) at
@@ -101,6 +103,8 @@ func parseFlags(args []string, stderr io.Writer) (cfg Config, jsonOut bool, maxT
 	fs.StringVar(&cfg.Helo, "helo", "smtpload.example.com", "EHLO `name`, also the Message-ID domain")
 	fs.DurationVar(&cfg.Timeout, "timeout", 60*time.Second, "bound on connecting, on each command's reply and on each message's transfer and final reply")
 	fs.Float64Var(&cfg.GTUBE, "gtube", 0, "`fraction` of messages (0..1) whose body carries the GTUBE spam test string")
+	replay := fs.String("replay", "", "send the message `file`, or every message file of a folder (recursively, round-robin), as they are, instead of generated ones; the envelope still comes from -from and -to")
+	fs.BoolVar(&cfg.RejectsExpected, "rejects-expected", false, "count 5xx replies as expected (a replayed folder with spam in it, sent through a filter), not as failures")
 	fs.BoolVar(&jsonOut, "json", false, "print the report as one JSON object")
 	fs.DurationVar(&maxTime, "max-time", 30*time.Minute, "stop the whole run after this long (counts as failure)")
 	if err := fs.Parse(args); err != nil {
@@ -114,6 +118,12 @@ func parseFlags(args []string, stderr io.Writer) (cfg Config, jsonOut bool, maxT
 	if maxTime <= 0 {
 		fmt.Fprintf(stderr, "smtpload: -max-time %v: must be positive\n", maxTime)
 		return cfg, false, 0, errors.New("bad -max-time")
+	}
+	if *replay != "" {
+		if cfg.Replay, err = loadReplay(*replay); err != nil {
+			fmt.Fprintf(stderr, "smtpload: -replay: %v\n", err)
+			return cfg, false, 0, err
+		}
 	}
 	if err := cfg.validate(); err != nil {
 		fmt.Fprintf(stderr, "smtpload: %v\n", err)

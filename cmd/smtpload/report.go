@@ -18,7 +18,7 @@ type Report struct {
 	NoReply     int    `json:"no_reply"`       // connection failed, closed or timed out
 	GTUBE       int    `json:"gtube"`          // messages carrying the GTUBE string
 	GTUBEReject int    `json:"gtube_rejected"` // of those, refused with a 5xx reply (expected)
-	Unexpected  int    `json:"unexpected"`     // failures other than GTUBE rejects
+	Unexpected  int    `json:"unexpected"`     // failures other than GTUBE rejects (and, with -rejects-expected, 5xx replies)
 	// Failures counts the messages not accepted by reply code; "none" is
 	// for no reply at all. Examples keeps one reply text per code.
 	Failures    map[string]int    `json:"failures,omitempty"`
@@ -26,8 +26,11 @@ type Report struct {
 	Connections int               `json:"connections"`
 	Concurrency int               `json:"concurrency"`
 	BodySize    int               `json:"body_size"`
-	Bytes       int64             `json:"bytes"` // message bytes transferred (header and body, before dot-stuffing)
-	ElapsedSec  float64           `json:"elapsed_sec"`
+	// Replayed is how many distinct messages -replay sent round-robin;
+	// BodySize is then their average size, header included.
+	Replayed   int     `json:"replayed,omitempty"`
+	Bytes      int64   `json:"bytes"` // message bytes transferred (header and body, before dot-stuffing)
+	ElapsedSec float64 `json:"elapsed_sec"`
 	// CPUSec is the CPU time smtpload itself used, so a reader can tell
 	// how much of the machine the generator took from what it measures.
 	CPUSec float64 `json:"cpu_sec"`
@@ -54,10 +57,18 @@ func newReport(cfg Config, elapsed, cpu time.Duration, results [][]outcome, conn
 		Requested:   cfg.Messages,
 		Concurrency: cfg.Concurrency,
 		BodySize:    cfg.Size,
+		Replayed:    len(cfg.Replay),
 		ElapsedSec:  elapsed.Seconds(),
 		CPUSec:      cpu.Seconds(),
 		Failures:    map[string]int{},
 		Examples:    map[string]string{},
+	}
+	if n := len(cfg.Replay); n > 0 {
+		total := 0
+		for _, m := range cfg.Replay {
+			total += len(m)
+		}
+		r.BodySize = total / n
 	}
 	var lat []time.Duration
 	for _, out := range results {
@@ -87,9 +98,12 @@ func newReport(cfg Config, elapsed, cpu time.Duration, results [][]outcome, conn
 			if _, ok := r.Examples[key]; !ok {
 				r.Examples[key] = o.reply
 			}
-			if o.gtube && o.code >= 500 {
+			switch {
+			case o.gtube && o.code >= 500:
 				r.GTUBEReject++
-			} else {
+			case cfg.RejectsExpected && o.code >= 500 && o.code < 600:
+				// Replayed spam refused by a filter: its job.
+			default:
 				r.Unexpected++
 			}
 		}
