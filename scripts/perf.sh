@@ -2,12 +2,17 @@
 # perf.sh: end-to-end throughput, latency and memory of relayguard.
 #
 # Builds relayguard, smtpsink and smtpload, starts the sink, then for each
-# of PERF_RUNS rounds sends the same load (C connections, S-byte bodies,
-# N messages) straight to the sink and through relayguard in front of it,
-# and GTUBE messages through relayguard (the reject path). Then it starts
-# a fresh relayguard, holds PERF_RSS_C concurrent sessions and reads its
-# peak RSS (VmHWM). Prints every run and the medians; exits non-zero if a
-# run had unexpected failures.
+# of PERF_RUNS rounds and each load of PERF_LOADS sends the same N messages
+# over C connections straight to the sink, through HAProxy in TCP mode in
+# front of it (the floor cost of one hop, when haproxy is installed) and
+# through relayguard, and GTUBE messages through relayguard (the reject
+# path). The loads: "text" (generated plain text of S bytes), "mime"
+# (cmd/smtpload/testdata/mime-5k.eml, a 5 KB multipart/alternative message
+# with HTML and 8 links) and, with PERF_REPLAY=DIR, "replay" (a folder of
+# real mail, round-robin; its spam may be rejected). Then it starts a fresh
+# relayguard, holds PERF_RSS_C concurrent sessions and reads its peak RSS
+# (VmHWM). Prints every run and the medians; exits non-zero if a run had
+# unexpected failures.
 #
 # All traffic stays on loopback. Every smtpload run is bounded by
 # PERF_MAX_TIME; every process started here is stopped on exit.
@@ -20,6 +25,10 @@
 #   PERF_C [20]           concurrent connections
 #   PERF_S [5120]         body bytes
 #   PERF_RUNS [3]         rounds; medians are reported
+#   PERF_LOADS [text mime] the loads of each round (text, mime, replay)
+#   PERF_REPLAY           a folder of real messages: adds the "replay" load
+#                         (e.g. ../shared/corpus/modern); no spaces in it
+#   PERF_HA_PORT [2527]   HAProxy's port (HAProxy is skipped if absent)
 #   PERF_GTUBE_N [PERF_N] messages in the GTUBE (reject path) run
 #   PERF_RSS_C [200]      concurrent sessions in the memory run
 #   PERF_RSS_N [40000]    messages in the memory run
@@ -39,6 +48,11 @@ N=${PERF_N:-200000}
 C=${PERF_C:-20}
 S=${PERF_S:-5120}
 RUNS=${PERF_RUNS:-3}
+LOADS=${PERF_LOADS:-text mime}
+if [[ -n ${PERF_REPLAY:-} && $LOADS != *replay* ]]; then
+	LOADS="$LOADS replay"
+fi
+HA_PORT=${PERF_HA_PORT:-2527}
 GTUBE_N=${PERF_GTUBE_N:-$N}
 RSS_C=${PERF_RSS_C:-200}
 RSS_N=${PERF_RSS_N:-40000}
@@ -59,13 +73,15 @@ mkdir -p "$out"
 
 sink_pid=
 rg_pid=
+ha_pid=
+hop_pid= # the process between smtpload and the sink in a run, measured
 load_pid=
 cleanup() {
 	local pid
-	for pid in $load_pid $rg_pid $sink_pid; do
+	for pid in $load_pid $rg_pid $ha_pid $sink_pid; do
 		kill -TERM "$pid" 2>/dev/null || true
 	done
-	for pid in $load_pid $rg_pid $sink_pid; do
+	for pid in $load_pid $rg_pid $ha_pid $sink_pid; do
 		wait "$pid" 2>/dev/null || true
 	done
 	rm -rf "$work" # reports in PERF_OUT, when set, are kept
@@ -192,11 +208,11 @@ wait_idle() {
 failed=0
 # load NAME ADDR N C [extra smtpload flags]: one run, its JSON in $out/NAME.json.
 load() {
-	local name=$1 addr=$2 n=$3 c=$4 rc=0 busy0 sink0 rg0
+	local name=$1 addr=$2 n=$3 c=$4 rc=0 busy0 sink0 hop0
 	shift 4
-	busy0=$(machine_busy) sink0=$(cpu_seconds "$sink_pid") rg0=$(cpu_seconds "$rg_pid")
+	busy0=$(machine_busy) sink0=$(cpu_seconds "$sink_pid") hop0=$(cpu_seconds "$hop_pid")
 	# In the background, so a signal to this script is handled at once.
-	"$work/smtpload" -json -addr "$addr" -n "$n" -c "$c" -s "$S" -max-time "$MAX_TIME" \
+	"$work/smtpload" -json -addr "$addr" -n "$n" -c "$c" -max-time "$MAX_TIME" \
 		-timeout 60s "$@" >"$out/$name.json" 2>"$out/$name.err" &
 	load_pid=$!
 	wait "$load_pid" || rc=$?
@@ -214,12 +230,12 @@ load() {
 	awk -v n="$(field "$out/$name.json" attempted)" -v el="$(field "$out/$name.json" elapsed_sec)" \
 		-v load="$(field "$out/$name.json" cpu_sec)" -v cores="$(nproc)" -v cpufile="$out/$name.cpu" \
 		-v sink="$(awk -v a="$sink0" -v b="$(cpu_seconds "$sink_pid")" 'BEGIN {print b-a}')" \
-		-v rg="$(awk -v a="$rg0" -v b="$(cpu_seconds "$rg_pid")" 'BEGIN {print b-a}')" \
+		-v rg="$(awk -v a="$hop0" -v b="$(cpu_seconds "$hop_pid")" 'BEGIN {print b-a}')" \
 		-v busy="$(awk -v a="$busy0" -v b="$(machine_busy)" 'BEGIN {print b-a}')" 'BEGIN {
 		other = busy - load - sink - rg; if (other < 0) other = 0
-		printf "               CPU per message: relayguard %.0f us, sink %.0f us, smtpload %.0f us; other processes %.0f%% of the machine\n",
+		printf "               CPU per message: hop %.0f us, sink %.0f us, smtpload %.0f us; other processes %.0f%% of the machine\n",
 			rg/n*1e6, sink/n*1e6, load/n*1e6, 100*other/(el*cores)
-		printf "relayguard_us %.1f\nsink_us %.1f\nsmtpload_us %.1f\nother_pct %.1f\n",
+		printf "hop_us %.1f\nsink_us %.1f\nsmtpload_us %.1f\nother_pct %.1f\n",
 			rg/n*1e6, sink/n*1e6, load/n*1e6, 100*other/(el*cores) > cpufile
 	}'
 	if ((rc != 0)); then
@@ -235,23 +251,68 @@ echo "== load: N=$N C=$C S=$S bytes, $RUNS rounds; GTUBE N=$GTUBE_N; memory run 
 "$work/smtpsink" -listen "$HOST:$SINK_PORT" >>"$out/smtpsink.log" 2>&1 &
 sink_pid=$!
 wait_port $HOST "$SINK_PORT" "$sink_pid" || die "smtpsink did not start: $(cat "$out/smtpsink.log")"
+if command -v haproxy >/dev/null; then
+	port_open $HOST "$HA_PORT" && die "port $HOST:$HA_PORT is already in use"
+	printf 'global\n\tmaxconn 2000\ndefaults\n\tmode tcp\n\ttimeout connect 5s\n\ttimeout client 120s\n\ttimeout server 120s\nlisten smtp\n\tbind %s:%s\n\tserver sink %s:%s\n' \
+		"$HOST" "$HA_PORT" "$HOST" "$SINK_PORT" >"$work/haproxy.cfg"
+	haproxy -db -f "$work/haproxy.cfg" >>"$out/haproxy.log" 2>&1 &
+	ha_pid=$!
+	wait_port $HOST "$HA_PORT" "$ha_pid" || die "haproxy did not start: $(cat "$out/haproxy.log")"
+	echo "== peer: $(haproxy -v | head -1 | cut -d' ' -f1-3) in TCP mode, one hop to the sink"
+else
+	echo "== peer: haproxy is not installed (apt-get install haproxy); its runs are skipped"
+fi
 start_relayguard
+
+if [[ $LOADS == *replay* ]]; then
+	[[ -d ${PERF_REPLAY:-} ]] || die "PERF_REPLAY: not a folder: ${PERF_REPLAY:-}"
+	# Replay what RFC 5322 allows (lines of at most 998 characters): a
+	# longer line is refused by any SMTP server (relayguard's
+	# max_line_length, the sink's), which would count as failures of the
+	# path rather than measure it.
+	mkdir -p "$work/replay"
+	kept=0 skipped=0
+	while IFS= read -r -d '' f; do
+		if LC_ALL=C awk 'length($0) > 999 { exit 1 }' "$f"; then
+			cp "$f" "$work/replay/$kept.eml"
+			kept=$((kept + 1))
+		else
+			skipped=$((skipped + 1))
+		fi
+	done < <(find "$PERF_REPLAY" -type f ! -name '.*' -print0 | sort -z)
+	echo "== replay: $kept messages of $PERF_REPLAY ($skipped left out for lines over 998 characters)"
+fi
+
+# load_args LOAD: smtpload's flags for a load.
+load_args() {
+	case $1 in
+	text) echo "-s $S" ;;
+	mime) echo "-replay cmd/smtpload/testdata/mime-5k.eml" ;;
+	replay) echo "-replay $work/replay -rejects-expected" ;;
+	*) die "PERF_LOADS: unknown load $1 (text, mime, replay)" ;;
+	esac
+}
 
 for r in $(seq "$RUNS"); do
 	wait_idle
 	echo "-- round $r"
-	load "direct.$r" "$HOST:$SINK_PORT" "$N" "$C"
-	load "relayguard.$r" "$HOST:$RG_PORT" "$N" "$C"
-	awk -v d="$(field "$out/direct.$r.json" msgs_per_sec)" -v t="$(field "$out/relayguard.$r.json" msgs_per_sec)" \
-		'BEGIN {printf "               through/direct this round: %.1f%%\n", 100*t/d}' | tee "$out/ratio.$r"
-	if [[ -n ${PERF_COMPARE:-} ]]; then
-		stop_relayguard
-		start_relayguard "$work/compare.toml"
-		load "compare.$r" "$HOST:$RG_PORT" "$N" "$C"
-		stop_relayguard
-		start_relayguard
-	fi
-	load "gtube.$r" "$HOST:$RG_PORT" "$GTUBE_N" "$C" -gtube 1
+	for L in $LOADS; do
+		args=$(load_args "$L")
+		# shellcheck disable=SC2086 # args are words by design
+		hop_pid='' load "direct.$L.$r" "$HOST:$SINK_PORT" "$N" "$C" $args
+		if [[ -n $ha_pid ]]; then
+			hop_pid=$ha_pid load "haproxy.$L.$r" "$HOST:$HA_PORT" "$N" "$C" $args
+		fi
+		hop_pid=$rg_pid load "relayguard.$L.$r" "$HOST:$RG_PORT" "$N" "$C" $args
+		if [[ -n ${PERF_COMPARE:-} ]]; then
+			stop_relayguard
+			start_relayguard "$work/compare.toml"
+			hop_pid=$rg_pid load "compare.$L.$r" "$HOST:$RG_PORT" "$N" "$C" $args
+			stop_relayguard
+			start_relayguard
+		fi
+	done
+	hop_pid=$rg_pid load "gtube.$r" "$HOST:$RG_PORT" "$GTUBE_N" "$C" -s "$S" -gtube 1
 	g=$(field "$out/gtube.$r.json" gtube) gr=$(field "$out/gtube.$r.json" gtube_rejected)
 	if [[ $g != "$gr" ]]; then
 		echo "               only $gr of $g GTUBE messages were rejected"
@@ -264,30 +325,42 @@ stop_relayguard
 echo "-- memory: fresh relayguard, $RSS_C concurrent sessions"
 start_relayguard
 echo "   relayguard idle: VmRSS $(vm "$rg_pid" VmRSS) MB"
-load "rss" "$HOST:$RG_PORT" "$RSS_N" "$RSS_C"
+hop_pid=$rg_pid load "rss" "$HOST:$RG_PORT" "$RSS_N" "$RSS_C" -s "$S"
 hwm=$(vm "$rg_pid" VmHWM)
 echo "   relayguard peak: VmHWM $hwm MB"
 stop_relayguard
 
 med() { for f in "$out/$1".*.json; do field "$f" "$2"; done | median; }
 medcpu() { for f in "$out/$1".*.cpu; do awk -v k="$2" '$1==k {print $2}' "$f"; done | median; }
-d=$(med direct msgs_per_sec) t=$(med relayguard msgs_per_sec) g=$(med gtube msgs_per_sec)
 echo
-echo "== medians of $RUNS rounds (C=$C, S=$S bytes, N=$N)"
-printf '| %-30s | %12s | %10s | %10s |\n' "run" "msgs/s" "p50 ms" "p99 ms"
-printf '|%s|%s|%s|%s|\n' "--------------------------------" "--------------" "------------" "------------"
-printf '| %-30s | %12.1f | %10.2f | %10.2f |\n' "direct to sink" "$d" "$(med direct p50)" "$(med direct p99)"
-printf '| %-30s | %12.1f | %10.2f | %10.2f |\n' "through relayguard" "$t" "$(med relayguard p50)" "$(med relayguard p99)"
-printf '| %-30s | %12.1f | %10.2f | %10.2f |\n' "GTUBE, rejected by relayguard" "$g" "$(med gtube p50)" "$(med gtube p99)"
-awk -v d="$d" -v t="$t" 'BEGIN {printf "ratio through/direct: %.1f%% (target >= 50%%)\n", 100*t/d}'
+echo "== medians of $RUNS rounds (C=$C, N=$N; text bodies S=$S bytes)"
+echo "ratio: msgs/s against direct to the sink in the same round; CPU: of the hop (HAProxy, relayguard) per message"
+printf '| %-6s | %-28s | %10s | %6s | %8s | %8s | %8s |\n' "load" "path" "msgs/s" "ratio" "p50 ms" "p99 ms" "CPU us"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "--------" "------------------------------" "------------" "--------" "----------" "----------" "----------"
+row() { # LOAD RUN LABEL
+	local v d cpu=-
+	v=$(med "$2.$1" msgs_per_sec) d=$(med "direct.$1" msgs_per_sec)
+	[[ $2 != direct ]] && cpu=$(medcpu "$2.$1" hop_us)
+	printf '| %-6s | %-28s | %10.1f | %6.3f | %8.2f | %8.2f | %8s |\n' "$1" "$3" "$v" \
+		"$(awk -v v="$v" -v d="$d" 'BEGIN {print v/d}')" "$(med "$2.$1" p50)" "$(med "$2.$1" p99)" "$cpu"
+}
+for L in $LOADS; do
+	row "$L" direct "direct to sink"
+	if [[ -n $ha_pid ]]; then row "$L" haproxy "HAProxy (TCP)"; fi
+	row "$L" relayguard "relayguard"
+	if [[ -n ${PERF_COMPARE:-} ]]; then row "$L" compare "relayguard + $(basename "$PERF_COMPARE")"; fi
+done
+printf 'GTUBE rejected by relayguard: %.1f msgs/s, p50 %.2f ms, p99 %.2f ms, %s us CPU per message\n' \
+	"$(med gtube msgs_per_sec)" "$(med gtube p50)" "$(med gtube p99)" "$(medcpu gtube hop_us)"
 if [[ -n ${PERF_COMPARE:-} ]]; then
-	c=$(med compare msgs_per_sec)
-	printf '| %-30s | %12.1f | %10.2f | %10.2f |\n' "relayguard + $(basename "$PERF_COMPARE")" "$c" "$(med compare p50)" "$(med compare p99)"
-	awk -v t="$t" -v c="$c" -v tc="$(medcpu relayguard relayguard_us)" -v cc="$(medcpu compare relayguard_us)" \
-		'BEGIN {printf "with the PERF_COMPARE fragment: throughput %+.1f%%, relayguard CPU per message %.0f -> %.0f us (%+.1f%%)\n", 100*(c-t)/t, tc, cc, 100*(cc-tc)/tc}'
+	for L in $LOADS; do
+		awk -v L="$L" -v t="$(med "relayguard.$L" msgs_per_sec)" -v c="$(med "compare.$L" msgs_per_sec)" \
+			-v tc="$(medcpu "relayguard.$L" hop_us)" -v cc="$(medcpu "compare.$L" hop_us)" \
+			'BEGIN {printf "%s with the PERF_COMPARE fragment: throughput %+.1f%%, relayguard CPU per message %.0f -> %.0f us (%+.1f%%)\n", L, 100*(c-t)/t, tc, cc, 100*(cc-tc)/tc}'
+	done
 fi
-echo "relayguard CPU per message: $(medcpu relayguard relayguard_us) us relayed, $(medcpu gtube relayguard_us) us rejected;" \
-	"other processes took $(medcpu direct other_pct)% / $(medcpu relayguard other_pct)% of the machine in the direct / relayguard runs"
+first=${LOADS%% *}
+echo "other processes took $(medcpu "direct.$first" other_pct)% / $(medcpu "relayguard.$first" other_pct)% of the machine in the direct / relayguard runs ($first)"
 echo "peak RSS at $RSS_C concurrent sessions: $hwm MB (target < 64 MB)"
 [[ -n ${PERF_OUT:-} ]] && echo "reports and logs in $out"
 if ((failed)); then
