@@ -29,6 +29,8 @@
 #   PERF_REPLAY           a folder of real messages: adds the "replay" load
 #                         (e.g. ../shared/corpus/modern); no spaces in it
 #   PERF_HA_PORT [2527]   HAProxy's port (HAProxy is skipped if absent)
+#   PERF_DNS [1]          0: no local DNS server for relayguard
+#   PERF_DNS_PORT [2553]  the local DNS server's (rbldnsd's) port
 #   PERF_GTUBE_N [PERF_N] messages in the GTUBE (reject path) run
 #   PERF_RSS_C [200]      concurrent sessions in the memory run
 #   PERF_RSS_N [40000]    messages in the memory run
@@ -53,6 +55,7 @@ if [[ -n ${PERF_REPLAY:-} && $LOADS != *replay* ]]; then
 	LOADS="$LOADS replay"
 fi
 HA_PORT=${PERF_HA_PORT:-2527}
+DNS_PORT=${PERF_DNS_PORT:-2553}
 GTUBE_N=${PERF_GTUBE_N:-$N}
 RSS_C=${PERF_RSS_C:-200}
 RSS_N=${PERF_RSS_N:-40000}
@@ -72,16 +75,17 @@ out=${PERF_OUT:-$work}
 mkdir -p "$out"
 
 sink_pid=
+dns_pid=
 rg_pid=
 ha_pid=
 hop_pid= # the process between smtpload and the sink in a run, measured
 load_pid=
 cleanup() {
 	local pid
-	for pid in $load_pid $rg_pid $ha_pid $sink_pid; do
+	for pid in $load_pid $rg_pid $ha_pid $sink_pid $dns_pid; do
 		kill -TERM "$pid" 2>/dev/null || true
 	done
-	for pid in $load_pid $rg_pid $ha_pid $sink_pid; do
+	for pid in $load_pid $rg_pid $ha_pid $sink_pid $dns_pid; do
 		wait "$pid" 2>/dev/null || true
 	done
 	rm -rf "$work" # reports in PERF_OUT, when set, are kept
@@ -169,6 +173,35 @@ add_header = 6.0
 [store]
 dir = "$work/store"
 EOF
+
+# A local DNS server for relayguard, as a site's resolver would be: one
+# DNSBL and one URIBL answered by rbldnsd (RFC 5782 test entries only, so
+# nothing in the load is listed but every lookup is made), and every
+# other query (SPF, DKIM keys, reverse DNS) refused at once by the same
+# server instead of timing out on a machine without the Internet.
+if command -v rbldnsd >/dev/null && [[ ${PERF_DNS:-1} != 0 ]]; then
+	port_open $HOST "$DNS_PORT" && die "port $HOST:$DNS_PORT is already in use"
+	mkdir -p "$work/dns"
+	printf '$SOA 60 ns.bl.test. hostmaster.bl.test. 1 600 300 86400 60\n$NS 60 ns.bl.test.\n:127.0.0.2:Listed\n127.0.0.2\n' >"$work/dns/bl.zone"
+	printf '$SOA 60 ns.uri.test. hostmaster.uri.test. 1 600 300 86400 60\n$NS 60 ns.uri.test.\n:127.0.1.2:Listed\ntest\n' >"$work/dns/uri.zone"
+	rbldnsd -n -b "$HOST/$DNS_PORT" -w "$work/dns" -t 60 bl.test:ip4set:bl.zone uri.test:dnset:uri.zone >>"$out/rbldnsd.log" 2>&1 &
+	dns_pid=$!
+	sleep 0.5
+	kill -0 "$dns_pid" 2>/dev/null || die "rbldnsd did not start: $(cat "$out/rbldnsd.log")"
+	cat >>"$work/relayguard.toml" <<EOF
+[dns]
+servers = ["$HOST:$DNS_PORT"]
+[[dnsbl]]
+zone = "bl.test"
+weight = 6.0
+[[uribl]]
+zone = "uri.test"
+weight = 6.0
+EOF
+	echo "== DNS: rbldnsd on $HOST:$DNS_PORT answers bl.test (DNSBL) and uri.test (URIBL); other names refused"
+else
+	echo "== DNS: no local DNS server (rbldnsd not installed, or PERF_DNS=0): the DNS checks fail fast or time out"
+fi
 
 if [[ -n ${PERF_COMPARE:-} ]]; then
 	[[ -r $PERF_COMPARE ]] || die "PERF_COMPARE: cannot read $PERF_COMPARE"
