@@ -294,3 +294,32 @@ func Lists() []List {
 	}
 	return out
 }
+
+// Describe is the category in a few plain words, for a report's "why".
+func (c Category) Describe() string {
+	switch c {
+	case Blocklist:
+		return "the sending server's IP is on a blocklist"
+	case Reputation:
+		return "the sending server's IP has a poor reputation"
+	case SpamContent:
+		return "the message itself was scored as spam"
+	case Authentication:
+		return "SPF, DKIM or DMARC did not pass"
+	case UnknownRecipient:
+		return "the address does not exist (or is misspelt)"
+	case MailboxFull:
+		return "the recipient's mailbox is full"
+	case RateLimited:
+		return "too much mail at once: the remote is slowing us down"
+	case Greylisted:
+		return "greylisted: the remote asks to try again later"
+	case TooBig:
+		return "the message is too big"
+	case RelayDenied:
+		return "the remote does not relay for this sender or domain"
+	case TLSRequired:
+		return "the remote requires an encrypted connection (TLS)"
+	}
+	return "not recognised"
+}
