@@ -116,6 +116,13 @@ var samples = map[string]want{
 	"line-spam-score.txt":         {code: 550, category: SpamContent, score: "12.3"},
 	"line-greylisted-generic.txt": {code: 451, enhanced: "4.7.1", category: Greylisted, advice: "Nothing to do"},
 	"exim-two-recipients.txt":     {format: "Exim", failures: 2},
+	"postfix-two-recipients.txt":  {format: "Postfix", failures: 2},
+	"gmail-account-does-not-exist.txt": {format: "Gmail", rcpt: "vic@gmail.com", code: 550, enhanced: "5.1.1",
+		category: UnknownRecipient, text: "The email account that you tried to reach does not exist. Please try double-checking"},
+	"line-office365-banned.txt": {code: 550, enhanced: "5.7.606", category: Blocklist, list: "Microsoft 365 (Exchange Online)",
+		page: "https://sender.office.com/", listed: "203.0.113.26"},
+	"exchange-2007-hash.txt": {format: "Exchange", rcpt: "wes@example.com", host: "mail.example.com", code: 550, enhanced: "5.1.1",
+		category: UnknownRecipient},
 }
 
 func TestExplainSamples(t *testing.T) {
@@ -192,29 +199,42 @@ func TestExplainSamples(t *testing.T) {
 }
 
 func TestExplainTwoRecipientsKeepTheirOwnHostAndReason(t *testing.T) {
-	raw, err := os.ReadFile("testdata/samples/exim-two-recipients.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := Explain(raw).Failures
-	if len(fs) != 2 {
-		t.Fatalf("%d failures: %+v", len(fs), fs)
-	}
-	tests := []struct {
+	type fail struct {
 		rcpt, host, stage, enhanced string
 		cat                         Category
-	}{
-		{"hank@example.com", "mx.example.com", "RCPT TO", "5.7.1", Blocklist},
-		{"ivy@example.org", "mx.example.org", "end of data", "5.3.4", TooBig},
+		list, listed                string
 	}
-	for i, tt := range tests {
-		f := fs[i]
-		if f.Recipient != tt.rcpt || f.RemoteHost != tt.host || f.Stage != tt.stage || f.Enhanced != tt.enhanced || f.Category != tt.cat {
-			t.Errorf("failure %d: %s %s %s %s %s, want %+v", i, f.Recipient, f.RemoteHost, f.Stage, f.Enhanced, f.Category, tt)
+	tests := map[string][]fail{
+		"exim-two-recipients.txt": {
+			{"hank@example.com", "mx.example.com", "RCPT TO", "5.7.1", Blocklist, "UCEPROTECT", "203.0.113.11"},
+			{"ivy@example.org", "mx.example.org", "end of data", "5.3.4", TooBig, "", ""},
+		},
+		"postfix-two-recipients.txt": {
+			{"tom@example.com", "mx.example.com", "RCPT TO", "5.1.1", UnknownRecipient, "", ""},
+			{"uma@example.org", "mx.example.org", "RCPT TO", "5.7.1", Blocklist, "Barracuda", "203.0.113.25"},
+		},
+	}
+	for file, want := range tests {
+		raw, err := os.ReadFile("testdata/samples/" + file)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if fs[0].List == nil || fs[0].List.Name != "UCEPROTECT" || fs[0].ListedIP != "203.0.113.11" {
-		t.Errorf("first failure's list: %+v %q", fs[0].List, fs[0].ListedIP)
+		fs := Explain(raw).Failures
+		if len(fs) != len(want) {
+			t.Errorf("%s: %d failures: %+v", file, len(fs), fs)
+			continue
+		}
+		for i, w := range want {
+			f := fs[i]
+			list := ""
+			if f.List != nil {
+				list = f.List.Name
+			}
+			got := fail{f.Recipient, f.RemoteHost, f.Stage, f.Enhanced, f.Category, list, f.ListedIP}
+			if got != w {
+				t.Errorf("%s failure %d:\n got  %+v\n want %+v", file, i, got, w)
+			}
+		}
 	}
 }
 

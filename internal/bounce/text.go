@@ -37,19 +37,21 @@ var (
 	// replyRe finds an SMTP reply: a code 2xx-5xx at a line start or after
 	// the punctuation templates put before it ("said: ", "returned '",
 	// "#550"), then a space or "-", then maybe an enhanced code.
-	replyRe    = regexp.MustCompile(`(?m)(?:^|[\s:'"(\[#])([245][0-9][0-9])([ -])(?:([245]\.[0-9]{1,3}\.[0-9]{1,3})\b)?`)
+	replyRe    = regexp.MustCompile(`(?m)(?:^|[\s:;'"(\[#])([245][0-9][0-9])([ -])(?:([245]\.[0-9]{1,3}\.[0-9]{1,3})\b)?`)
 	enhancedRe = regexp.MustCompile(`\b[245]\.[0-9]{1,3}\.[0-9]{1,3}\b`)
 	addrRe     = `<?([^\s<>()"'\[\],;:]+@[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9])>?`
 	// Recipient markers, the last before a reply wins.
 	rcptRes = []*regexp.Regexp{
-		regexp.MustCompile(`(?im)^\s*` + addrRe + `\s*(?:\(.*\))?\s*$`),                                      // Exim, Exchange: the address alone
-		regexp.MustCompile(`(?im)^\s*` + addrRe + `:\s`),                                                     // Postfix, Yahoo: "<a>: host ..."
-		regexp.MustCompile(`(?i)RCPT TO:\s*` + addrRe),                                                       // Exim's stage line
+		regexp.MustCompile(`(?im)^\s*` + addrRe + `\s*(?:\(.*\))?\s*$`), // Exim, Exchange: the address alone
+		regexp.MustCompile(`(?im)^\s*` + addrRe + `:\s`),                // Postfix, Yahoo: "<a>: host ..."
+		regexp.MustCompile(`(?i)RCPT TO:\s*` + addrRe),
+		regexp.MustCompile(`(?im)^\s*` + addrRe + `\s+on\s+[0-9]`),                                           // Exchange 2007: "a@b on 27/11/2026 10:00"                                                       // Exim's stage line
 		regexp.MustCompile(`(?i)(?:delivered to|delivery to(?: the following recipient)?)\s*:?\s*` + addrRe), // Gmail
 		regexp.MustCompile(`(?i)(?:Your message to|Original-Recipient:|Final-Recipient:\s*rfc822;)\s*` + addrRe),
 	}
 	hostRes = []*regexp.Regexp{
 		regexp.MustCompile(`(?i)\bhost\s+([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,})\s*\[([0-9A-Fa-f.:]*)\]`), // Exim "host N [IP]", Postfix "host N[IP]"
+		regexp.MustCompile(`<([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}) #[245]\.[0-9]`),                      // Exchange 2007: "<mx.example #5.1.1 smtp;550 ...>"
 		regexp.MustCompile(`(?i)Remote Server at\s+([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,})\s*\(([0-9A-Fa-f.:]*)\)`),
 		regexp.MustCompile(`(?i)([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}) (?:rejected your message|gave this error)`),
 		regexp.MustCompile(`(?i)Remote-MTA:\s*dns;\s*([A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,})`),
