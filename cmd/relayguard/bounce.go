@@ -42,7 +42,7 @@ next, with the list's removal page (blocklists.removal_pages).
 For a blocklist with a DNS zone, the IP the remote names and our
 access.egress_ips are looked up on that list now: on the configured
 [[dnsbl]] entries under the list's zone, or else on its public zone.
--no-lookup skips that. Only the first 1 MiB of the input is read.
+-no-lookup skips that. Only the first 256 KiB of the input is read.
 
 Exit status: 0 explained; 1 no bounce found in the input; 2 usage error,
 unreadable input or configuration.

@@ -17,10 +17,14 @@ import (
 	"unicode/utf8"
 )
 
-// MaxInput is how much of a bounce is read: a bounce is a few kilobytes
-// plus the returned message, and the reason always comes before the copy
-// of the message. Past this, Report.Truncated says the rest was ignored.
-const MaxInput = 1 << 20
+// MaxInput is how much of a bounce is read. The reason always comes
+// before the copy of the returned message (RFC 3464 §2: the report part
+// precedes it; every MTA's text does the same), and a bounce to a hundred
+// recipients is some 30 KB, so 256 KiB holds any bounce's reason while a
+// pasted input packed to the limit costs a fraction of a second (the
+// regular expressions run in linear time). Past it, Report.Truncated says
+// the rest was ignored.
+const MaxInput = 256 << 10
 
 // maxFailures bounds the recipients reported: a bounce to a mailing list
 // can name hundreds, and nobody reads past the first screens.
