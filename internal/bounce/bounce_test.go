@@ -252,10 +252,11 @@ func TestExplainDSNSkipsDeliveredRecipients(t *testing.T) {
 
 func TestExplainFindsNoBounceInOtherText(t *testing.T) {
 	for name, in := range map[string]string{
-		"empty":        "",
-		"a letter":     "Hi Bob,\n\nthe meeting is at 10. Call me on 801-521-7000.\n\nAlice\n",
-		"binary":       "\x00\x01\x02\xff\xfe 550\x00",
-		"a plain mail": "From: a@example.com\nTo: b@example.com\nSubject: hi\n\nSee you in 2026.\n",
+		"empty":                    "",
+		"a letter":                 "Hi Bob,\n\nthe meeting is at 10. Call me on 801-521-7000.\n\nAlice\n",
+		"binary":                   "\x00\x01\x02\xff\xfe 550\x00",
+		"a plain mail":             "From: a@example.com\nTo: b@example.com\nSubject: hi\n\nSee you in 2026.\n",
+		"a number starting a line": "The price:\n550 dollars, as agreed\n421 more next month\n",
 	} {
 		if rep := Explain([]byte(in)); rep.Found || len(rep.Failures) != 0 {
 			t.Errorf("%s: found %+v", name, rep)
@@ -318,6 +319,19 @@ func TestSuggestAddressForMisspeltProviders(t *testing.T) {
 
 // Lists is the built-in list table, for callers that hold other tables to
 // it.
+func TestEveryCategoryIsDescribedAndAdvised(t *testing.T) {
+	for _, c := range []Category{Blocklist, Reputation, SpamContent, Authentication, UnknownRecipient, MailboxFull,
+		RateLimited, Greylisted, TooBig, RelayDenied, TLSRequired} {
+		if c.Describe() == Unknown.Describe() {
+			t.Errorf("%s has no description", c)
+		}
+		f := Failure{Category: c, Text: "x"}
+		if a := advise(&f); a == advise(&Failure{Category: Unknown, Text: "x"}) {
+			t.Errorf("%s has the advice of an unknown reason: %q", c, a)
+		}
+	}
+}
+
 func TestListsHaveNamesAndPages(t *testing.T) {
 	for _, l := range Lists() {
 		if l.Name == "" || (l.RemovalPage == "" && l.Note == "") {

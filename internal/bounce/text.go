@@ -189,6 +189,20 @@ func readText(text string) (string, []Failure) {
 		return format, []Failure{f}
 	}
 	if format == "" {
+		// No bounce template around them: a line starting "550 " may be
+		// prose ("550 dollars, as agreed"). A pasted reply carries an
+		// enhanced code or says something a category knows.
+		kept := replies[:0]
+		for _, r := range replies {
+			f := Failure{Code: r.code, Text: r.text}
+			classify(&f)
+			if r.enhanced != "" || f.Category != Unknown {
+				kept = append(kept, r)
+			}
+		}
+		if replies = kept; len(replies) == 0 {
+			return "", nil
+		}
 		format = "SMTP reply"
 	}
 	var out []Failure
