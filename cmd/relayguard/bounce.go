@@ -133,6 +133,9 @@ type bounceLookup struct {
 	// [[dnsbl]] of the configuration.
 	Configured bool   `json:"configured"`
 	Error      string `json:"error,omitempty"`
+	// Skipped says why nothing was asked about this list (then IP and
+	// Zone are empty).
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // lookupBounceLists asks each blocklist the bounce names about the IP it
@@ -148,7 +151,9 @@ func lookupBounceLists(ctx context.Context, cfg *config.Config, rep bounce.Repor
 		done[f.List.Name+"\x00"+f.ListedIP] = true
 		lists, configured := zonesOf(cfg, *f.List)
 		if len(lists) == 0 {
-			continue // no DNS zone to ask (Microsoft, Proofpoint, Cloudmark)
+			// Microsoft, Proofpoint, Cloudmark, invaluement: no public zone.
+			out = append(out, bounceLookup{List: f.List.Name, Skipped: "the list has no public DNS zone to ask; see its removal page"})
+			continue
 		}
 		named := map[netip.Addr]bool{}
 		var ips []netip.Addr
@@ -161,6 +166,7 @@ func lookupBounceLists(ctx context.Context, cfg *config.Config, rep bounce.Repor
 			}
 		}
 		if len(ips) == 0 {
+			out = append(out, bounceLookup{List: f.List.Name, Skipped: "no IP in the bounce, and no access.egress_ips in the configuration"})
 			continue
 		}
 		if res == nil {
@@ -260,6 +266,10 @@ func writeBounceText(w io.Writer, rep bounce.Report, lookups []bounceLookup) {
 		field("What to do", f.Advice)
 		for _, l := range lookups {
 			if f.List == nil || l.List != f.List.Name {
+				continue
+			}
+			if l.Skipped != "" {
+				field("Lookup now", "not asked: "+l.Skipped)
 				continue
 			}
 			state := "not listed"

@@ -122,6 +122,17 @@ func TestBounceLooksTheNamedListUpNow(t *testing.T) {
 			}
 		})
 	}
+	// A list without a public zone, or nothing to ask about: said, not silent.
+	cfg0 := bounceWorld(t, "")
+	for file, want := range map[string]string{
+		"seed-ivmuri.txt":    "Lookup now: not asked: the list has no public DNS zone to ask",
+		"line-s3140.txt":     "Lookup now: not asked: the list has no public DNS zone to ask",
+		"exim-barracuda.txt": "Lookup now: 203.0.113.10 (named in the bounce) on b.barracudacentral.org (public zone;",
+	} {
+		if _, out, _ := runBounceCmd("", "-config", cfg0, samples+file); !strings.Contains(squeeze(out), want) {
+			t.Errorf("%s: output lacks %q:\n%s", file, want, out)
+		}
+	}
 	// -no-lookup asks nothing.
 	cfg := bounceWorld(t, "")
 	if _, out, _ := runBounceCmd("", "-config", cfg, "-no-lookup", samples+"dsn-spamhaus.eml"); strings.Contains(out, "Lookup now") {
