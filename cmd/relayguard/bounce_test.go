@@ -191,3 +191,22 @@ func TestBounceRemovalPagesAgreeWithDefaultConfig(t *testing.T) {
 		t.Errorf("only %d zones compared", compared)
 	}
 }
+
+// TestReadmeBounceExampleIsRealOutput: the README's example is what the
+// command prints for that seed bounce today.
+func TestReadmeBounceExampleIsRealOutput(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prompt = "$ relayguard bounce --no-lookup bounce.txt\n"
+	_, example, ok := strings.Cut(string(readme), prompt)
+	if !ok {
+		t.Fatalf("README has no %q example", prompt)
+	}
+	example, _, _ = strings.Cut(example, "```")
+	code, out, errOut := runBounceCmd("", "--no-lookup", samples+"seed-ivmuri.txt")
+	if code != 0 || out != example {
+		t.Errorf("exit %d %s; README shows:\n%s\ncommand prints:\n%s", code, errOut, example, out)
+	}
+}
