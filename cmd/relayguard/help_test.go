@@ -55,7 +55,7 @@ func TestEveryCommandHelpExitsZeroOnStdout(t *testing.T) {
 // TestUsageNamesEveryCommand: the top-level usage lists every command the
 // dispatcher knows, subcommands included.
 func TestUsageNamesEveryCommand(t *testing.T) {
-	for _, want := range []string{"serve", "dev", "check", "passwd", "config default", "config check", "rules default", "lookup", "version", "store stats"} {
+	for _, want := range []string{"serve", "dev", "check", "passwd", "config default", "config check", "rules default", "lookup", "version", "store stats", "bounce"} {
 		if !strings.Contains(usage, "relayguard "+want) {
 			t.Errorf("usage does not name %q", want)
 		}

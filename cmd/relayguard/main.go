@@ -38,6 +38,9 @@ Usage:
                  [--since DATE] [--until DATE] [FILE|-]...
                                   verdicts from the JSON log, one readable
                                   block each: why was it rejected?
+  relayguard bounce [--config FILE] [--json] [--no-lookup] FILE|-
+                                  explain a bounce a customer received, and
+                                  look the blocklist it names up now
   relayguard config default       print the default configuration, commented
   relayguard config check FILE    check a configuration and every file it names
   relayguard version              print the version
@@ -120,6 +123,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return runLearn(rest, os.Stdin, stdout, stderr)
 	case "log":
 		return runLog(rest, os.Stdin, stdout, stderr)
+	case "bounce":
+		return runBounce(rest, os.Stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		if helpRequested(rest) {
 			fmt.Fprint(stdout, "Usage: relayguard version\n\nPrints the version and how it was built.\n")
