@@ -176,6 +176,12 @@ func readText(text string) (string, []Failure) {
 		}
 	}
 	replies = kept
+	// Work per reply is bounded too: a bounce names at most maxFailures
+	// recipients, and a few repeats of each (Exchange, Gmail) are enough
+	// to find them, so a page of pasted replies costs no more than that.
+	if len(replies) > 4*maxFailures {
+		replies = replies[:4*maxFailures]
+	}
 	if len(replies) == 0 {
 		if format == "" {
 			return "", nil
