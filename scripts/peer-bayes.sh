@@ -37,8 +37,9 @@
 # cross-era runs; TABLE_ONLY=1 only tables the score files already in
 # $WORK (after an interrupted run); SA_PORT 7840, RSPAMD_PORT 11443 (and the two above it),
 # REDIS_PORT 6391, DNS_PORT 5364; JOBS 2 (messages scored in parallel).
-# Everything runs under nice -n 10: spamd scores about 10 messages/s per
-# core, so both eras and the cross-era runs take about an hour of one core.
+# Everything runs under nice -n 10: spamd scores 3 to 10 messages/s on a
+# busy 2-core machine, so both eras and the cross-era runs take an hour or
+# more; rspamd takes a few minutes.
 #
 # Needs root (the daemons drop to nobody / _rspamd), Go, and
 #   apt-get install -y spamassassin spamc rspamd redis-server
