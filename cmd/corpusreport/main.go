@@ -47,6 +47,12 @@ each HAM SPAM pair (one per era) and across them (trained on one, tested on
 the other), alone and added to the content rules, in-process:
   corpusreport -bayes old/ham old/spam modern/ham modern/spam
 
+With -write-folds DIR it writes those folds instead of measuring: for the
+N-th HAM SPAM pair, DIR/eraN/ham-K.txt and DIR/eraN/spam-K.txt (K = 0..4)
+list the absolute paths of the messages in fold K, one a line, so other
+filters are trained and tested on the same folds (scripts/peer-bayes.sh):
+  corpusreport -write-folds /tmp/folds old/ham old/spam modern/ham modern/spam
+
 Example:
   go build -o /tmp/relayguard ./cmd/relayguard
   go run ./cmd/corpusreport -relayguard /tmp/relayguard ../shared/corpus/ham ../shared/corpus/spam
@@ -70,6 +76,7 @@ type options struct {
 	top        int
 	bayes      bool
 	bigrams    bool
+	writeFolds string
 }
 
 // stringList is a flag that may be given more than once.
@@ -100,12 +107,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl.IntVar(&o.top, "top", 20, "with -rules: how many of the highest-scoring ham to list")
 	fl.BoolVar(&o.bayes, "bayes", false, "cross-validate the classifier on HAM SPAM pairs (one per era), alone and with the content rules, in-process")
 	fl.BoolVar(&o.bigrams, "bigrams", false, "with -bayes: add sparse bigrams (OSB) to the classifier's tokens")
+	fl.StringVar(&o.writeFolds, "write-folds", "", "write the -bayes cross-validation folds of HAM SPAM pairs as path lists under `DIR`, for other filters")
 	fl.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
 		return 2
+	}
+	if o.writeFolds != "" {
+		if fl.NArg() < 2 || fl.NArg()%2 != 0 {
+			fl.Usage()
+			return 2
+		}
+		if err := writeFolds(o.writeFolds, fl.Args()); err != nil {
+			fmt.Fprintln(stderr, "corpusreport:", err)
+			return 1
+		}
+		return 0
 	}
 	if o.bayes && fl.NArg() >= 2 && fl.NArg()%2 == 0 {
 		if err := bayesReport(stdout, o, fl.Args()); err != nil {

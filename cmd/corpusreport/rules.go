@@ -87,14 +87,25 @@ func scoreWithRules(rs *rules.Ruleset, dir string) ([]scoredMessage, error) {
 	return out, err
 }
 
+// messageFiles lists the message files of dir in name order: the order a
+// message's cross-validation fold is taken from (foldOf), here and in the
+// fold lists -write-folds gives to the peer filters.
+func messageFiles(dir string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
 // eachScored parses every message file of dir, in name order, runs the
 // content rules and the meta rules on it, and hands both to fn.
 func eachScored(rs *rules.Ruleset, dir string, fn func(file string, m *message.Message, hits []rules.Hit)) error {
-	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	files, err := messageFiles(dir)
 	if err != nil {
 		return err
 	}
-	sort.Strings(files)
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
