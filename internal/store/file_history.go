@@ -75,7 +75,6 @@ func (f *File) AddHistory(_ context.Context, entries []HistoryEntry, lim History
 	})
 }
 
-
 func (f *File) HistoryEntry(_ context.Context, ref string) (HistoryEntry, bool, error) {
 	var e HistoryEntry
 	var ok bool
