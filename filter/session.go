@@ -303,7 +303,7 @@ func (s *session) Data(r io.Reader) error {
 	finishing := time.Now()
 	verdict := s.job.Finish(msg)
 	metrics.Verdict(time.Since(finishing))
-	rec := s.record(sp, &verdict)
+	rec := s.record(sp, &verdict, msg)
 	s.recordVerdict(verdict.Spam())
 
 	switch verdict.Action {
