@@ -1,0 +1,140 @@
+package history
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"relayguard/internal/metrics"
+	"relayguard/internal/store"
+)
+
+// Options bound the history and its recorder.
+type Options struct {
+	Max int           // console.history_max: past it the oldest go
+	Age time.Duration // console.history_age: older records go
+	// Queue is how many records may wait for the store (default 4096);
+	// past it records are dropped and counted, never waited for.
+	Queue int
+	Log   *slog.Logger
+}
+
+// History records and searches judged messages on a store.
+type History struct {
+	st   store.History
+	opts Options
+	q    chan *Record
+	done chan struct{}
+	once sync.Once
+	now  func() time.Time
+}
+
+// New starts a history on st; Close flushes what is queued and stops it.
+func New(st store.History, o Options) *History {
+	if o.Queue <= 0 {
+		o.Queue = 4096
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	h := &History{st: st, opts: o, q: make(chan *Record, o.Queue), done: make(chan struct{}), now: time.Now}
+	go h.run()
+	return h
+}
+
+// Record queues r for the store without waiting: a full queue (the store
+// slower than the mail) drops r and counts it, because a message must
+// never wait on its history. It reports whether r was queued.
+func (h *History) Record(r *Record) bool {
+	select {
+	case h.q <- r:
+		return true
+	default:
+		metrics.HistoryRecords("dropped", 1)
+		return false
+	}
+}
+
+// maxBatch is the most records written in one store change: records that
+// queued while the last write ran go together (one transaction, one fsync,
+// one Redis script), so the store keeps up with bursts.
+const maxBatch = 256
+
+func (h *History) run() {
+	defer close(h.done)
+	lim := store.HistoryLimits{Max: h.opts.Max, Age: h.opts.Age}
+	failing := false
+	for r := range h.q {
+		batch := []*Record{r}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-h.q:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		entries := make([]store.HistoryEntry, 0, len(batch))
+		for _, r := range batch {
+			data, err := encode(r)
+			if err != nil {
+				h.opts.Log.Warn("history: record not kept", "ref", r.Ref, "err", err)
+				metrics.HistoryRecords("failed", 1)
+				continue
+			}
+			entries = append(entries, store.HistoryEntry{Ref: r.Ref, Time: r.Time, Data: data})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := h.st.AddHistory(ctx, entries, lim)
+		cancel()
+		switch {
+		case err != nil:
+			metrics.HistoryRecords("failed", len(entries))
+			if !failing {
+				h.opts.Log.Warn("history: records lost while the state store fails (mail flows on)", "err", err)
+			}
+			failing = true
+		default:
+			metrics.HistoryRecords("recorded", len(entries))
+			if failing {
+				h.opts.Log.Info("history: state store back")
+			}
+			failing = false
+		}
+	}
+}
+
+// Close writes what is queued and stops the recorder. Record must not be
+// called after Close.
+func (h *History) Close() {
+	h.once.Do(func() { close(h.q) })
+	<-h.done
+}
+
+// Get returns the record of ref, tokens and all; a record past the age
+// limit that the store still holds is not returned.
+func (h *History) Get(ctx context.Context, ref string) (*Record, bool, error) {
+	e, ok, err := h.st.HistoryEntry(ctx, ref)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	if h.expired(e.Time) {
+		return nil, false, nil
+	}
+	r, err := decode(e.Data)
+	if err != nil {
+		return nil, false, err
+	}
+	return r, true, nil
+}
+
+// expired reports whether a record of t is past the age limit now (the
+// file and memory stores drop old records only when new ones come).
+func (h *History) expired(t time.Time) bool {
+	return h.opts.Age > 0 && t.Before(h.now().Add(-h.opts.Age))
+}
