@@ -301,10 +301,10 @@ func TestMessagePageSaysWhy(t *testing.T) {
 	}
 	for _, s := range []string{
 		"554 5.7.1 Message rejected as spam (score 1000.0, threshold 15.0), ref GTUBEREF0001", // the 554 text
-		"the generic test for unsolicited bulk email",                                          // the description
-		"203.0.113.7 listed on zen.spamhaus.org (127.0.0.2)",                                   // the DNS answer
-		"spf=fail smtp.mailfrom=bad.example",                                                   // authentication
-		"991.0 above reject (15.0)",                                                            // what would have changed
+		"the generic test for unsolicited bulk email",                                         // the description
+		"203.0.113.7 listed on zen.spamhaus.org (127.0.0.2)",                                  // the DNS answer
+		"spf=fail smtp.mailfrom=bad.example",                                                  // authentication
+		"991.0 above reject (15.0)",                                                           // what would have changed
 		"without GTUBE (1000.0) it would have scored 6.0: not rejected",
 		"Not learned yet", "This was spam",
 	} {

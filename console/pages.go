@@ -271,4 +271,3 @@ func top(m map[string]int, n int) []count {
 	slices.SortFunc(out, func(a, b count) int { return cmp.Or(b.N-a.N, strings.Compare(a.Name, b.Name)) })
 	return out[:min(n, len(out))]
 }
-
