@@ -368,3 +368,24 @@ func TestLivePage(t *testing.T) {
 		}
 	}
 }
+
+func TestSenderSymbolsDescribed(t *testing.T) {
+	tests := map[string]string{
+		"SPF_FAIL":             "the SPF result for the envelope sender's domain: fail",
+		"SPF_HELO_SOFTFAIL":    "the SPF result for the HELO name: softfail",
+		"DKIM_INVALID":         "the DKIM signatures' result: a signature that does not verify",
+		"DMARC_REJECT":         "the DMARC result for the From domain: fail, and the domain asks receivers to reject",
+		"DNSBL_ZEN":            "the client's IP is listed on a DNS blocklist",
+		"URIBL_IP_DBL":         "a link's host resolves to an IP listed",
+		"FORWARD_SPF_FAIL":     "found on mail we forward off-site, judged more strictly: the SPF result",
+		"RCVD_RDNS_NONE":       "found on the original client behind a trusted relay: the client's IP has no reverse DNS name",
+		"GTUBE":                "GTUBE test string",
+		"SOMETHING_UNKNOWN_42": "",
+	}
+	for name, want := range tests {
+		got := DescribeSenderSymbol(name)
+		if want == "" && got != "" || !strings.Contains(got, want) {
+			t.Errorf("%s: %q, want it to contain %q", name, got, want)
+		}
+	}
+}
