@@ -97,11 +97,13 @@ func New(o Options) (*Console, error) {
 
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	// No script, no frames, nothing from elsewhere; no Referer, so a
-	// search's query string never leaves for another site.
+	// No script, no frames, nothing from elsewhere. Referer only to
+	// ourselves, so a search's query string never leaves for another
+	// site ("no-referrer" would also make browsers send "Origin: null" on
+	// our own forms, which sameOrigin must refuse).
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 	if r.Method == http.MethodPost && !sameOrigin(r) {
 		http.Error(w, "cross-site request refused", http.StatusForbidden)

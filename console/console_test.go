@@ -230,6 +230,7 @@ func TestFormsNeedTheSessionsCSRFToken(t *testing.T) {
 		{"wrong", url.Values{"class": {"spam"}, "csrf": {"x" + token[1:]}}, nil, http.StatusForbidden},
 		{"another session's", url.Values{"class": {"spam"}, "csrf": {csrfOf(t, otherBody)}}, nil, http.StatusForbidden},
 		{"cross-site origin", url.Values{"class": {"spam"}, "csrf": {token}}, []string{"Origin", "https://evil.example"}, http.StatusForbidden},
+		{"opaque origin (a sandboxed frame)", url.Values{"class": {"spam"}, "csrf": {token}}, []string{"Origin", "null"}, http.StatusForbidden},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

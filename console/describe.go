@@ -45,7 +45,7 @@ var families = []struct{ prefix, words string }{
 
 var results = map[string]string{
 	"PASS": "pass", "FAIL": "fail (the domain says this client may not send for it)", "SOFTFAIL": "softfail (probably not allowed)",
-	"NEUTRAL": "neutral", "NONE": "none published", "PERMERROR": "permanent error in the domain's record",
+	"NEUTRAL": "neutral", "NONE": "none (no record published, or no signature)", "PERMERROR": "permanent error in the domain's record",
 	"TEMPERROR": "temporary DNS error", "VALID": "a valid signature", "INVALID": "a signature that does not verify",
 	"REJECT": "fail, and the domain asks receivers to reject", "QUARANTINE": "fail, and the domain asks receivers to treat it as spam",
 	"NA": "no policy",

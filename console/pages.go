@@ -149,8 +149,8 @@ func wouldChange(r *history.Record) []string {
 				out = append(out, fmt.Sprintf("without %s (%s) it would have scored %.1f: not rejected", s.Name, scoreStr(s.Score), r.Score-s.Score))
 			}
 		}
-		if r.Class == "" {
-			out = append(out, "an allow entry ([lists] allow_ips, allow_senders) would score it -100")
+		if r.Score-100 < r.Reject {
+			out = append(out, fmt.Sprintf("an allow entry ([lists] allow_ips, allow_senders: -100) would have scored it %.1f: not rejected", r.Score-100))
 		}
 	}
 	return out
