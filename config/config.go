@@ -80,6 +80,10 @@ type Console struct {
 	StoreSubjects bool     `toml:"store_subjects"`
 	HistoryMax    int      `toml:"history_max"`
 	HistoryAge    Duration `toml:"history_age"`
+	// Tokens says which messages keep their classifier tokens for
+	// training: "judged" (those the classifier tokenized anyway) or
+	// "always".
+	Tokens string `toml:"tokens"`
 }
 
 // ConsoleUsersFile is the users file the console checks passwords in.
@@ -105,6 +109,9 @@ func (c *Console) validate(cfg *Config) error {
 	}
 	if c.HistoryAge.Duration < time.Minute {
 		return keyErr("console.history_age", "at least 1m, got %v", c.HistoryAge.Duration)
+	}
+	if c.Tokens != "judged" && c.Tokens != "always" {
+		return keyErr("console.tokens", "want judged or always, got %q", c.Tokens)
 	}
 	return nil
 }

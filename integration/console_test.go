@@ -37,7 +37,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	users := usersFile(t, testDir(t, "users"), map[string]string{"operator": "console-pass"})
 	_, rg := inboundPair(t, func(c rgConfig) {
 		c.set("console", "listen", consoleAddr).set("console", "users_file", users).
-			set("classifier", "enabled", true)
+			set("classifier", "enabled", true).
+			// The classifier is untrained: keep every message's tokens.
+			set("console", "tokens", "always")
 	})
 	waitFor(t, startTimeout, "the console to listen", func() bool { return strings.Contains(rg.Log(), "console listening") })
 

@@ -53,8 +53,8 @@ func startConsole(c *config.Config, svc *services, log *slog.Logger) (*consolePa
 			return nil, err
 		}
 	}
-	subjects := c.Console.StoreSubjects
-	p.onJudged = func(j *filter.Judged) { p.hist.Record(recordOf(j, cl, subjects)) }
+	keep := recordOptions{subjects: c.Console.StoreSubjects, allTokens: c.Console.Tokens == "always"}
+	p.onJudged = func(j *filter.Judged) { p.hist.Record(recordOf(j, cl, keep)) }
 	p.stop = p.hist.Close
 	if c.Console.Listen == "" {
 		return p, nil
@@ -97,10 +97,17 @@ func startConsole(c *config.Config, svc *services, log *slog.Logger) (*consolePa
 	return p, nil
 }
 
+// recordOptions say what a record keeps beyond the verdict.
+type recordOptions struct {
+	subjects  bool // console.store_subjects
+	allTokens bool // console.tokens = "always"
+}
+
 // recordOf is the history's record of a judged message. It runs in the
-// session (the message is readable only now): the tokens are the
-// classifier's, shared with its check when it already computed them.
-func recordOf(j *filter.Judged, cl *classifier.Classifier, subjects bool) *history.Record {
+// session (the message is readable only now). The tokens are those the
+// classifier's check computed, unless every message is to be tokenized:
+// tokenizing costs the mail path more than the rest of the history.
+func recordOf(j *filter.Judged, cl *classifier.Classifier, o recordOptions) *history.Record {
 	v := j.Verdict
 	r := &history.Record{Ref: j.Ref, Time: j.Time.Truncate(time.Microsecond), Helo: j.Helo, From: j.From,
 		Rcpts: slices.Clone(j.Rcpts), User: j.User, Size: j.Size, Score: v.Score, Action: string(v.Action),
@@ -120,14 +127,21 @@ func recordOf(j *filter.Judged, cl *classifier.Classifier, subjects bool) *histo
 	if j.Message == nil {
 		return r
 	}
-	if subjects {
+	if o.subjects {
 		r.Subject = subjectOf(j.Message.Header.Get("Subject"))
 	}
-	if cl != nil {
-		if id, err := classifier.MessageID(j.Message); err == nil {
-			r.LearnID = id
-			r.Tokens = cl.MessageTokens(j.Message, j.Facts.Hop)
-		}
+	if cl == nil {
+		return r
+	}
+	toks, ok := cl.JudgedTokens(j.Message, j.Facts.Hop)
+	if !ok && o.allTokens {
+		toks, ok = cl.MessageTokens(j.Message, j.Facts.Hop), true
+	}
+	if !ok {
+		return r
+	}
+	if id, err := classifier.MessageID(j.Message); err == nil {
+		r.LearnID, r.Tokens = id, toks
 	}
 	return r
 }

@@ -29,17 +29,18 @@ func TestHistoryRecordOfAJudgedMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name     string
-		cl       *classifier.Classifier
-		subjects bool
-		noMsg    bool
-		subject  string
-		tokens   bool
+		name    string
+		cl      *classifier.Classifier
+		keep    recordOptions
+		noMsg   bool
+		subject string
+		tokens  bool
 	}{
-		{"subject kept only when asked", nil, true, false, "café prices", false},
-		{"no subject by default", nil, false, false, "", false},
-		{"tokens with the classifier on", cl, false, false, "", true},
-		{"refused before DATA: neither", cl, true, true, "", false},
+		{"subject kept only when asked", nil, recordOptions{subjects: true}, false, "café prices", false},
+		{"no subject by default", nil, recordOptions{}, false, "", false},
+		{"no tokens the classifier did not compute", cl, recordOptions{}, false, "", false},
+		{"tokens of every message when asked", cl, recordOptions{allTokens: true}, false, "", true},
+		{"refused before DATA: neither", cl, recordOptions{subjects: true, allTokens: true}, true, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -47,7 +48,7 @@ func TestHistoryRecordOfAJudgedMessage(t *testing.T) {
 			if tc.noMsg {
 				jj.Message = nil
 			}
-			r := recordOf(&jj, tc.cl, tc.subjects)
+			r := recordOf(&jj, tc.cl, tc.keep)
 			if r.Subject != tc.subject {
 				t.Errorf("subject %q, want %q", r.Subject, tc.subject)
 			}

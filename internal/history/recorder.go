@@ -18,6 +18,16 @@ type Options struct {
 	// past it records are dropped and counted, never waited for.
 	Queue int
 	Log   *slog.Logger
+	// BatchWait is how long a record waits for others to be written
+	// with (default batchWait; tests shorten it).
+	BatchWait time.Duration
+}
+
+func (o Options) batchWait() time.Duration {
+	if o.BatchWait > 0 {
+		return o.BatchWait
+	}
+	return batchWait
 }
 
 // History records and searches judged messages on a store.
@@ -56,10 +66,16 @@ func (h *History) Record(r *Record) bool {
 	}
 }
 
-// maxBatch is the most records written in one store change: records that
-// queued while the last write ran go together (one transaction, one fsync,
-// one Redis script), so the store keeps up with bursts.
-const maxBatch = 256
+// Records are written in batches: the first record waits up to
+// batchWait for others, up to maxBatch, and they go in one store change
+// (one transaction and one fsync, or one Redis script). Measured on the
+// embedded file, a commit per message cost the mail path about 170 µs of
+// CPU per message (fsync and page writes); a commit per batchWait costs a
+// tenth of that. A record shows in the console batchWait late at most.
+const (
+	maxBatch  = 512
+	batchWait = 250 * time.Millisecond
+)
 
 func (h *History) run() {
 	defer close(h.done)
@@ -67,18 +83,20 @@ func (h *History) run() {
 	failing := false
 	for r := range h.q {
 		batch := []*Record{r}
+		timer := time.NewTimer(h.opts.batchWait())
 	more:
 		for len(batch) < maxBatch {
 			select {
 			case r, ok := <-h.q:
 				if !ok {
-					break more
+					break more // closing: write what came
 				}
 				batch = append(batch, r)
-			default:
+			case <-timer.C:
 				break more
 			}
 		}
+		timer.Stop()
 		entries := make([]store.HistoryEntry, 0, len(batch))
 		for _, r := range batch {
 			data, err := encode(r)

@@ -342,3 +342,15 @@ func (c *Classifier) LearnedAs(ctx context.Context, id string) (string, error) {
 	}
 	return v, nil
 }
+
+// JudgedTokens are the hashed tokens the check computed while judging m
+// (false when it did not: the classifier is not trained yet, or off), at
+// no cost beyond the lookup.
+func (c *Classifier) JudgedTokens(m *message.Message, hop *trace.Hop) ([]string, bool) {
+	v, ok := m.Memoized(tokensKey{hop})
+	if !ok {
+		return nil, false
+	}
+	toks, ok := v.([]string)
+	return toks, ok
+}

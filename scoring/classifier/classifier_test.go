@@ -430,3 +430,26 @@ func TestLearnTokensSharesTheMarkWithLearn(t *testing.T) {
 		t.Error("learning under no id: no error")
 	}
 }
+
+// TestJudgedTokensOnlyWhenTheCheckTokenized: the history keeps the tokens
+// the check computed, and computes none itself.
+func TestJudgedTokensOnlyWhenTheCheckTokenized(t *testing.T) {
+	ctx := context.Background()
+	c := newTestClassifier(t, store.NewMemory(nil), 1)
+	m := mail("c", "hello", "lunch on friday")
+	if _, err := c.Classify(ctx, m, nil); err != nil { // untrained: no tokens
+		t.Fatal(err)
+	}
+	if _, ok := c.JudgedTokens(m, nil); ok {
+		t.Error("tokens of a message an untrained classifier never tokenized")
+	}
+	train(t, c, 1)
+	m = mail("d", "hello", "lunch on friday")
+	if _, err := c.Classify(ctx, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	toks, ok := c.JudgedTokens(m, nil)
+	if !ok || len(toks) == 0 || toks[0] != c.MessageTokens(m, nil)[0] {
+		t.Errorf("judged tokens %v %v, want the check's", len(toks), ok)
+	}
+}
