@@ -23,7 +23,10 @@ func (s *session) record(sp *spool, v *scoring.Verdict, msg *message.Message) *r
 
 // Judged is one judged message as Options.OnJudged sees it.
 type Judged struct {
+	// Ref is the session's reference, which the client saw; Seq counts
+	// the session's judged messages from 1, so Ref and Seq name one.
 	Ref   string
+	Seq   int
 	Time  time.Time
 	IP    netip.Addr
 	Helo  string
@@ -72,7 +75,8 @@ func (s *session) logMessage(r *record) {
 	attrs = append(attrs, "details", v.Symbols)
 	s.log.Info("message", attrs...)
 	if on := s.srv.opts.OnJudged; on != nil {
-		j := &Judged{Ref: s.ref(), Time: time.Now(), IP: s.ip, Helo: s.helo, From: s.from,
+		s.judged++
+		j := &Judged{Ref: s.ref(), Seq: s.judged, Time: time.Now(), IP: s.ip, Helo: s.helo, From: s.from,
 			Rcpts: s.rcpts, User: s.user, Size: r.size, Verdict: v, Reply: r.reply, Message: r.msg}
 		if v.Action == scoring.ActionReject {
 			j.RejectLines = v.RejectLines(s.ref())

@@ -51,6 +51,8 @@ type session struct {
 	rcpts   []string
 	started time.Time
 	early   *scoring.Verdict // with RejectEarly: the sender-only verdict, once known
+
+	judged int // messages judged in this session (Judged.Seq)
 }
 
 func (s *session) ref() string { return s.id }

@@ -139,7 +139,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	shot("console-search.png")
 
-	step("detail", chromedp.Click(chromedp.CSS("a[href='/message/"+ref+"']")), chromedp.WaitVisible(chromedp.CSS("form.train")))
+	step("detail", chromedp.Click(chromedp.CSS("a[href='/message/"+ref+".1']")), chromedp.WaitVisible(chromedp.CSS("form.train")))
 	want("detail", text("detail"),
 		"What the sender was told", "554 5.7.1", "Reference "+ref,
 		"GTUBE", "GTUBE test string", // the symbol and its description

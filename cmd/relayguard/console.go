@@ -109,7 +109,7 @@ type recordOptions struct {
 // tokenizing costs the mail path more than the rest of the history.
 func recordOf(j *filter.Judged, cl *classifier.Classifier, o recordOptions) *history.Record {
 	v := j.Verdict
-	r := &history.Record{Ref: j.Ref, Time: j.Time.Truncate(time.Microsecond), Helo: j.Helo, From: j.From,
+	r := &history.Record{ID: fmt.Sprintf("%s.%d", j.Ref, j.Seq), Ref: j.Ref, Time: j.Time.Truncate(time.Microsecond), Helo: j.Helo, From: j.From,
 		Rcpts: slices.Clone(j.Rcpts), User: j.User, Size: j.Size, Score: v.Score, Action: string(v.Action),
 		Class: v.Class, Reject: v.Policy.Reject, AddHeader: v.Policy.AddHeader, WouldReject: v.WouldReject,
 		Failed: slices.Clone(v.Failed), RejectText: j.RejectLines, Reply: j.Reply}

@@ -22,7 +22,7 @@ func TestHistoryRecordOfAJudgedMessage(t *testing.T) {
 	v := &scoring.Verdict{Score: 17, Action: scoring.ActionReject, Policy: scoring.Policy{Reject: 15, AddHeader: 6},
 		Symbols: []scoring.Symbol{{Name: "DNSBL_ZEN", Score: 6, Detail: "listed (127.0.0.2)"}},
 		Auth:    []authres.Result{&authres.SPFResult{Value: authres.ResultFail, From: "b.example"}}}
-	j := &filter.Judged{Ref: "ABC", Time: time.Unix(1_800_000_000, 123456789), IP: netip.MustParseAddr("203.0.113.7"),
+	j := &filter.Judged{Ref: "ABC", Seq: 2, Time: time.Unix(1_800_000_000, 123456789), IP: netip.MustParseAddr("203.0.113.7"),
 		From: "a@b.example", Rcpts: []string{"x@ours.example"}, Verdict: v, RejectLines: []string{"rejected"}, Message: msg}
 	cl, err := classifier.New(classifier.Options{Store: store.NewMemory(nil)})
 	if err != nil {
@@ -54,6 +54,9 @@ func TestHistoryRecordOfAJudgedMessage(t *testing.T) {
 			}
 			if (len(r.Tokens) > 0) != tc.tokens || (r.LearnID != "") != tc.tokens {
 				t.Errorf("tokens %d learn id %q, want tokens: %v", len(r.Tokens), r.LearnID, tc.tokens)
+			}
+			if r.ID != "ABC.2" || r.Ref != "ABC" {
+				t.Errorf("id %q ref %q, want ABC.2 ABC", r.ID, r.Ref)
 			}
 			if r.IP != "203.0.113.7" || r.Reject != 15 || r.Action != "reject" || len(r.Symbols) != 1 || r.RejectText[0] != "rejected" {
 				t.Errorf("record %+v", r)

@@ -248,3 +248,33 @@ func BenchmarkRecord(b *testing.B) {
 	}
 	h.Close() // the writer's work is in the figure
 }
+
+// TestASessionsMessagesShareItsReference: a client that sends several
+// messages in one session hears one reference; each message is kept, the
+// reference finds them all and an ID finds one.
+func TestASessionsMessagesShareItsReference(t *testing.T) {
+	var rs []*Record
+	for i := 1; i <= 3; i++ {
+		r := rec(i, "a@b.example", "192.0.2.1", "accept")
+		r.Ref, r.ID = "SESSIONREF01", fmt.Sprintf("SESSIONREF01.%d", i)
+		rs = append(rs, r)
+	}
+	h := fill(t, Options{}, append(rs, rec(9, "c@d.example", "192.0.2.2", "reject"))...)
+	for _, tc := range []struct{ ref, want string }{
+		{"sessionref01", "SESSIONREF01.3 SESSIONREF01.2 SESSIONREF01.1"},
+		{"SESSIONREF01.2", "SESSIONREF01.2"},
+		{"sessionref01.9", ""},
+	} {
+		p, err := h.Search(context.Background(), Query{Ref: tc.ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range p.Records {
+			got = append(got, r.Key())
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("ref %s: %q, want %q", tc.ref, got, tc.want)
+		}
+	}
+}

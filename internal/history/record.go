@@ -17,6 +17,10 @@ import (
 
 // Record is one judged message.
 type Record struct {
+	// ID names the record: the session's reference and the message's
+	// number in the session ("K3QF7NA2XW5B.1"). Ref is the reference the
+	// client saw; a session's messages share it.
+	ID    string    `json:"id"`
 	Ref   string    `json:"ref"`
 	Time  time.Time `json:"time"`
 	IP    string    `json:"ip"`

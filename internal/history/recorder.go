@@ -105,7 +105,7 @@ func (h *History) run() {
 				metrics.HistoryRecords("failed", 1)
 				continue
 			}
-			entries = append(entries, store.HistoryEntry{Ref: r.Ref, Time: r.Time, Data: data})
+			entries = append(entries, store.HistoryEntry{Ref: r.Key(), Time: r.Time, Data: data})
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err := h.st.AddHistory(ctx, entries, lim)
@@ -134,10 +134,18 @@ func (h *History) Close() {
 	<-h.done
 }
 
-// Get returns the record of ref, tokens and all; a record past the age
+// Key is the record's key in the store: its ID (its Ref when it has none).
+func (r *Record) Key() string {
+	if r.ID != "" {
+		return r.ID
+	}
+	return r.Ref
+}
+
+// Get returns the record of id, tokens and all; a record past the age
 // limit that the store still holds is not returned.
-func (h *History) Get(ctx context.Context, ref string) (*Record, bool, error) {
-	e, ok, err := h.st.HistoryEntry(ctx, ref)
+func (h *History) Get(ctx context.Context, id string) (*Record, bool, error) {
+	e, ok, err := h.st.HistoryEntry(ctx, id)
 	if err != nil || !ok {
 		return nil, false, err
 	}

@@ -13,7 +13,8 @@ import (
 )
 
 // Query selects records; empty fields select everything. Text fields
-// match case-insensitively: Ref exactly, Sender and Rcpt as a part of the
+// match case-insensitively: Ref exactly (a session's reference finds its
+// every message; a record's ID, ref.N, that one), Sender and Rcpt as a part of the
 // address ("example.com" finds every sender there), IP as an address or
 // a prefix ("203.0.113.0/24"), Symbol by name, Action by the verdict's
 // action. Since and Until bound the time (Until exclusive).
@@ -50,8 +51,9 @@ func (h *History) Search(ctx context.Context, q Query) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	if q.Ref != "" {
-		r, ok, err := h.Get(ctx, strings.ToUpper(strings.TrimSpace(q.Ref)))
+	if id := strings.ToUpper(strings.TrimSpace(q.Ref)); strings.Contains(id, ".") {
+		// One message's ID: no walk.
+		r, ok, err := h.Get(ctx, id)
 		if err != nil || !ok || !m(r) {
 			return Page{}, err
 		}
@@ -82,7 +84,7 @@ func (h *History) Search(ctx context.Context, q Query) (Page, error) {
 		if len(page.Records) == limit {
 			// One more match exists: the page ends at the last one shown.
 			last := page.Records[limit-1]
-			page.Next = FormatCursor(store.HistoryCursor{Time: last.Time, Ref: last.Ref})
+			page.Next = FormatCursor(store.HistoryCursor{Time: last.Time, Ref: last.Key()})
 			return false
 		}
 		page.Records = append(page.Records, r)
@@ -97,6 +99,11 @@ func (h *History) Search(ctx context.Context, q Query) (Page, error) {
 // compile turns a query's text fields into one predicate.
 func compile(q Query) (func(*Record) bool, error) {
 	var tests []func(*Record) bool
+	if s := strings.TrimSpace(q.Ref); s != "" {
+		// A session's reference: every message of the session (the
+		// client saw the same one for each).
+		tests = append(tests, func(r *Record) bool { return strings.EqualFold(r.Ref, s) || strings.EqualFold(r.Key(), s) })
+	}
 	if s := strings.ToLower(strings.TrimSpace(q.Sender)); s != "" {
 		tests = append(tests, func(r *Record) bool { return strings.Contains(strings.ToLower(r.From), s) })
 	}
