@@ -81,8 +81,8 @@ type Console struct {
 	HistoryMax    int      `toml:"history_max"`
 	HistoryAge    Duration `toml:"history_age"`
 	// Tokens says which messages keep their classifier tokens for
-	// training: "judged" (those the classifier tokenized anyway) or
-	// "always".
+	// training: "judged" (those the classifier tokenized anyway),
+	// "always" or "never".
 	Tokens string `toml:"tokens"`
 }
 
@@ -110,8 +110,8 @@ func (c *Console) validate(cfg *Config) error {
 	if c.HistoryAge.Duration < time.Minute {
 		return keyErr("console.history_age", "at least 1m, got %v", c.HistoryAge.Duration)
 	}
-	if c.Tokens != "judged" && c.Tokens != "always" {
-		return keyErr("console.tokens", "want judged or always, got %q", c.Tokens)
+	if c.Tokens != "judged" && c.Tokens != "always" && c.Tokens != "never" {
+		return keyErr("console.tokens", "want judged, always or never, got %q", c.Tokens)
 	}
 	return nil
 }

@@ -54,6 +54,9 @@ func startConsole(c *config.Config, svc *services, log *slog.Logger) (*consolePa
 		}
 	}
 	keep := recordOptions{subjects: c.Console.StoreSubjects, allTokens: c.Console.Tokens == "always"}
+	if c.Console.Tokens == "never" {
+		cl = nil // no tokens kept: nothing to train from, no trainer
+	}
 	p.onJudged = func(j *filter.Judged) { p.hist.Record(recordOf(j, cl, keep)) }
 	p.stop = p.hist.Close
 	if c.Console.Listen == "" {
