@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,57 @@ type Config struct {
 	// class of recipients whose mail leaves for another site (lists.go).
 	Policy     []PolicyClass `toml:"policy"`
 	Forwarding Forwarding    `toml:"forwarding"`
+	// Console is the operator's web console and the verdict history.
+	Console Console `toml:"console"`
+}
+
+// Console configures the operator's web console and its verdict history.
+type Console struct {
+	// Listen is host:port; empty: off.
+	Listen string `toml:"listen"`
+	// UsersFile holds the console's users (relayguard passwd); empty:
+	// access.users_file.
+	UsersFile string `toml:"users_file"`
+	// Record keeps the history without a console of this instance's own
+	// (instances sharing store.redis with one that serves the console).
+	Record        bool     `toml:"record"`
+	StoreSubjects bool     `toml:"store_subjects"`
+	HistoryMax    int      `toml:"history_max"`
+	HistoryAge    Duration `toml:"history_age"`
+	// Tokens says which messages keep their classifier tokens for
+	// training: "judged" (those the classifier tokenized anyway),
+	// "always" or "never".
+	Tokens string `toml:"tokens"`
+}
+
+// ConsoleUsersFile is the users file the console checks passwords in.
+func (c *Config) ConsoleUsersFile() string {
+	if c.Console.UsersFile != "" {
+		return c.Console.UsersFile
+	}
+	return c.Access.UsersFile
+}
+
+// validate checks the [console] section.
+func (c *Console) validate(cfg *Config) error {
+	if c.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			return keyErr("console.listen", "want host:port, got %q", c.Listen)
+		}
+		if cfg.ConsoleUsersFile() == "" {
+			return keyErr("console.users_file", "the console needs a users file (relayguard passwd), and access.users_file is empty too")
+		}
+	}
+	if c.HistoryMax <= 0 {
+		return keyErr("console.history_max", "must be positive, got %d", c.HistoryMax)
+	}
+	if c.HistoryAge.Duration < time.Minute {
+		return keyErr("console.history_age", "at least 1m, got %v", c.HistoryAge.Duration)
+	}
+	if c.Tokens != "judged" && c.Tokens != "always" && c.Tokens != "never" {
+		return keyErr("console.tokens", "want judged, always or never, got %q", c.Tokens)
+	}
+	return nil
 }
 
 // Metrics configures the HTTP endpoint for Prometheus and health probes.
@@ -206,6 +258,14 @@ type Log struct {
 type Duration struct{ time.Duration }
 
 func (d *Duration) UnmarshalText(b []byte) error {
+	// Whole days ("7d"), which time.ParseDuration does not read, for
+	// keys counted in days (console.history_age).
+	if days, ok := strings.CutSuffix(string(b), "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
+			d.Duration = time.Duration(n) * 24 * time.Hour
+			return nil
+		}
+	}
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
 		return fmt.Errorf("not a duration (want e.g. \"30s\", \"5m\"): %q", b)
@@ -414,6 +474,9 @@ func (c *Config) validate() error {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
 			return keyErr("metrics.listen", "want host:port, got %q", c.Metrics.Listen)
 		}
+	}
+	if err := c.Console.validate(c); err != nil {
+		return err
 	}
 	if c.RDNS.MaxNames <= 0 {
 		return keyErr("rdns.max_names", "must be positive, got %d", c.RDNS.MaxNames)

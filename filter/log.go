@@ -2,8 +2,10 @@ package filter
 
 import (
 	"encoding/json"
+	"net/netip"
 	"time"
 
+	"relayguard/rules/message"
 	"relayguard/scoring"
 )
 
@@ -13,10 +15,36 @@ type record struct {
 	spooled bool
 	verdict *scoring.Verdict
 	reply   string
+	msg     *message.Message // nil when refused before DATA
 }
 
-func (s *session) record(sp *spool, v *scoring.Verdict) *record {
-	return &record{size: sp.Size(), spooled: sp.onDisk(), verdict: v}
+func (s *session) record(sp *spool, v *scoring.Verdict, msg *message.Message) *record {
+	return &record{size: sp.Size(), spooled: sp.onDisk(), verdict: v, msg: msg}
+}
+
+// Judged is one judged message as Options.OnJudged sees it.
+type Judged struct {
+	// Ref is the session's reference, which the client saw; Seq counts
+	// the session's judged messages from 1, so Ref and Seq name one.
+	Ref   string
+	Seq   int
+	Time  time.Time
+	IP    netip.Addr
+	Helo  string
+	From  string
+	Rcpts []string
+	User  string
+	Size  int64
+	// Verdict is the engine's; RejectLines is the 554 text the client
+	// heard, when it was rejected.
+	Verdict     *scoring.Verdict
+	RejectLines []string
+	// Reply is what the client was told, or the upstream's answer.
+	Reply string
+	// Message is the parsed message (nil when refused at RCPT), readable
+	// only during the call; Facts are the transaction's.
+	Message *message.Message
+	Facts   scoring.Facts
 }
 
 // logMessage writes the message's line: who sent what, the verdict and
@@ -47,6 +75,18 @@ func (s *session) logMessage(r *record) {
 	// so the log answers "why?" beyond the names (relayguard log).
 	attrs = append(attrs, "details", symbolDetails(v.Symbols))
 	s.log.Info("message", attrs...)
+	if on := s.srv.opts.OnJudged; on != nil {
+		s.judged++
+		j := &Judged{Ref: s.ref(), Seq: s.judged, Time: time.Now(), IP: s.ip, Helo: s.helo, From: s.from,
+			Rcpts: s.rcpts, User: s.user, Size: r.size, Verdict: v, Reply: r.reply, Message: r.msg}
+		if v.Action == scoring.ActionReject {
+			j.RejectLines = v.RejectLines(s.ref())
+		}
+		if s.job != nil {
+			j.Facts = s.job.Facts()
+		}
+		on(j)
+	}
 }
 
 // symbolDetails logs the symbols with their details: as an array of

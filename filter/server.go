@@ -49,6 +49,11 @@ type Options struct {
 	// ProxyFrom are the load balancers whose PROXY protocol header names
 	// the client (server.proxy_protocol_from); empty: PROXY protocol off.
 	ProxyFrom []netip.Prefix
+	// OnJudged, when set, is called with every judged message as its log
+	// line is written (the console's history). It runs in the session,
+	// before the spool is closed, so it may read the message; it must
+	// copy what it keeps and return at once (never wait on a store).
+	OnJudged func(*Judged)
 }
 
 // Server is relayguard's SMTP front door.

@@ -51,6 +51,8 @@ type session struct {
 	rcpts   []string
 	started time.Time
 	early   *scoring.Verdict // with RejectEarly: the sender-only verdict, once known
+
+	judged int // messages judged in this session (Judged.Seq)
 }
 
 func (s *session) ref() string { return s.id }
@@ -307,7 +309,7 @@ func (s *session) Data(r io.Reader) error {
 	finishing := time.Now()
 	verdict := s.job.Finish(msg)
 	metrics.Verdict(time.Since(finishing))
-	rec := s.record(sp, &verdict)
+	rec := s.record(sp, &verdict, msg)
 	s.recordVerdict(verdict.Spam())
 
 	switch verdict.Action {

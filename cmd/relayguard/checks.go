@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 
 	"relayguard/config"
+	"relayguard/filter"
 	"relayguard/internal/store"
 	"relayguard/rules"
 	"relayguard/scoring"
@@ -43,6 +45,13 @@ type services struct {
 	egress     *dnsbl.EgressWatch
 	egressOf   string
 	stopEgress context.CancelFunc
+
+	// ruleset is the engine in service's; current is what the console
+	// reads (console.go), set by adopt.
+	ruleset *rules.Ruleset
+	current atomic.Pointer[servicesInService]
+	// onJudged records judged messages in the history (nil: no history).
+	onJudged func(*filter.Judged)
 }
 
 // newServices builds the services a configuration asks for, for serve:
@@ -91,6 +100,8 @@ func (s *services) monitorFor(c *config.Config, lists dnsbl.Config) (*dnsbl.Moni
 // and stops what it replaced. A monitor nothing uses any more (the lists
 // were removed) is stopped too.
 func (s *services) adopt(p *engineParts) {
+	s.ruleset = p.rules
+	defer s.publish()
 	s.adoptEgress(p)
 	if p.monitor == s.monitor {
 		return

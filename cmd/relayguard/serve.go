@@ -26,7 +26,7 @@ func runServe(args []string, stderr io.Writer) int {
 	logFormat := fs.String("log-format", "", "log format, text or json (overrides log.format)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (performance work)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: relayguard serve -config FILE\n\nRuns the proxy: receives SMTP on server.listen, scores each message, rejects\nwith 554 5.7.1 or relays it to relay.upstream.\nIt refuses to run as root (exit 77); to bind port 25, give it\nCAP_NET_BIND_SERVICE (the systemd unit does). Under systemd (Type=notify) it\nsays READY=1 once listening. A configuration error exits 78 (EX_CONFIG).\nSIGTERM/SIGINT: stop accepting, let messages in DATA finish, close.\nSIGHUP: rebuild the scoring engine (thresholds, policy classes, allow and\nblock lists, scores, rule files, the list and aliases files) from FILE; a\nfile with an error keeps the running one. The DNS cache and the blocklist\nmonitor carry on; [server], [relay], [access], [dns] and [metrics] changes\nneed a restart (the egress watch of access.egress_ips restarts when they,\nthe lists or blocklists.egress_check_interval change).\nWith metrics.listen set: /metrics, /healthz and /readyz over HTTP.\n\n")
+		fmt.Fprint(stderr, "Usage: relayguard serve -config FILE\n\nRuns the proxy: receives SMTP on server.listen, scores each message, rejects\nwith 554 5.7.1 or relays it to relay.upstream.\nIt refuses to run as root (exit 77); to bind port 25, give it\nCAP_NET_BIND_SERVICE (the systemd unit does). Under systemd (Type=notify) it\nsays READY=1 once listening. A configuration error exits 78 (EX_CONFIG).\nSIGTERM/SIGINT: stop accepting, let messages in DATA finish, close.\nSIGHUP: rebuild the scoring engine (thresholds, policy classes, allow and\nblock lists, scores, rule files, the list and aliases files) from FILE; a\nfile with an error keeps the running one. The DNS cache and the blocklist\nmonitor carry on; [server], [relay], [access], [dns] and [metrics] changes\nneed a restart (the egress watch of access.egress_ips restarts when they,\nthe lists or blocklists.egress_check_interval change).\nWith metrics.listen set: /metrics, /healthz and /readyz over HTTP.\nWith console.listen set: the operator's web console (history, why, training,\nlive view) over HTTP; [console] changes need a restart.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -87,6 +87,12 @@ func serve(cfgPath string, cfg *config.Config, tlsCfg *tls.Config, log *slog.Log
 	if ctl != nil {
 		defer ctl.Close()
 	}
+	cons, err := startConsole(cfg, svc, log)
+	if err != nil {
+		return asConfigError(err)
+	}
+	defer cons.stop() // after the server: the last messages' records are written
+	svc.onJudged = cons.onJudged
 	srv, err := buildServer(cfg, engine, log, tlsCfg, svc)
 	if err != nil {
 		return asConfigError(err)

@@ -107,6 +107,7 @@ func buildServer(c *config.Config, engine *scoring.Engine, log *slog.Logger, tls
 		ParseOptions:        message.Options{MaxScanBytes: c.Rules.MaxScanBytes},
 		Limiter:             limiterOf(c, svc.store, log),
 		ProxyFrom:           c.Server.ProxyProtocolFrom,
+		OnJudged:            svc.onJudged,
 	}
 	policy := &filter.Policy{Access: c.Access.List()}
 	return filter.NewServer(opts, policy, users, engine, up, log), nil

@@ -290,3 +290,9 @@ func learnForever(dir string) {
 		fmt.Printf("learned %d\n", i+1)
 	}
 }
+
+func TestFileHistory(t *testing.T) {
+	storetest.HistoryConformance(t, func(t *testing.T) store.History {
+		return openFile(t, t.TempDir(), store.FileOptions{})
+	})
+}

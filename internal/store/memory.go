@@ -15,6 +15,9 @@ type Memory struct {
 	spam, ham int64
 	counters  map[string]expiring[int64]
 	marks     map[string]expiring[string]
+
+	histOnce sync.Once
+	hist     *memHistory
 }
 
 type expiring[T any] struct {

@@ -16,3 +16,7 @@ func TestMemoryStore(t *testing.T) {
 	storetest.Conformance(t, func(*testing.T) store.Store { return store.NewMemory(clock) },
 		func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() })
 }
+
+func TestMemoryHistory(t *testing.T) {
+	storetest.HistoryConformance(t, func(*testing.T) store.History { return store.NewMemory(nil) })
+}

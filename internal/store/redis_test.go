@@ -231,3 +231,23 @@ func TestRedisClusterStore(t *testing.T) {
 		t.Errorf("stats %+v %v", st, err)
 	}
 }
+
+func TestRedisHistory(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.HistoryConformance(t, func(t *testing.T) store.History { return openRedis(t, srv) })
+}
+
+func TestRedisClusterHistory(t *testing.T) {
+	srv := redistest.StartCluster(t)
+	storetest.HistoryConformance(t, func(t *testing.T) store.History {
+		r, err := store.OpenRedis(srv.ClusterURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+		defer c.Close()
+		c.FlushAll(context.Background())
+		return r
+	})
+}

@@ -201,6 +201,29 @@ func (c *Classifier) Learn(ctx context.Context, m *message.Message, hop *trace.H
 	if err != nil {
 		return 0, err
 	}
+	return c.learn(ctx, id, func() []string { return c.tokens(m, hop) }, spam)
+}
+
+// LearnTokens counts a message known only by its learn id (MessageID) and
+// hashed tokens (MessageTokens), as the console's history keeps it, under
+// the same mark as Learn: a message learned from the history and again
+// from a folder counts once.
+func (c *Classifier) LearnTokens(ctx context.Context, id string, tokens []string, spam bool) (LearnOutcome, error) {
+	if id == "" {
+		return 0, errors.New("classifier: no message id to learn under")
+	}
+	return c.learn(ctx, id, func() []string { return tokens }, spam)
+}
+
+// MessageTokens are the hashed tokens Learn would count for a message,
+// shared with the check when it already computed them.
+func (c *Classifier) MessageTokens(m *message.Message, hop *trace.Hop) []string {
+	return c.tokens(m, hop)
+}
+
+// learn sets the mark first, then counts; tokens is called only when
+// there is something to count.
+func (c *Classifier) learn(ctx context.Context, id string, tokens func() []string, spam bool) (LearnOutcome, error) {
 	class := className(spam)
 	prev, had, err := c.st.SetMark(ctx, learnedKey(id), class, 0)
 	if err != nil {
@@ -209,7 +232,7 @@ func (c *Classifier) Learn(ctx context.Context, m *message.Message, hop *trace.H
 	if had && prev == class {
 		return AlreadyLearned, nil
 	}
-	toks := c.tokens(m, hop)
+	toks := tokens()
 	out := Learned
 	if had {
 		if err := c.st.Learn(ctx, prev == ClassSpam, toks, -1); err != nil {
@@ -309,4 +332,25 @@ func (c *Classifier) judge(ctx context.Context, toks []string) (Verdict, error) 
 	}
 	p, used := combine(counts, tot.Spam, tot.Ham)
 	return Verdict{Ready: true, Prob: p, Used: used, Tokens: len(toks)}, nil
+}
+
+// LearnedAs returns the class a message was learned as ("" if never).
+func (c *Classifier) LearnedAs(ctx context.Context, id string) (string, error) {
+	v, _, err := c.st.Mark(ctx, learnedKey(id))
+	if err != nil {
+		return "", fmt.Errorf("classifier: reading mark %s: %w", id, err)
+	}
+	return v, nil
+}
+
+// JudgedTokens are the hashed tokens the check computed while judging m
+// (false when it did not: the classifier is not trained yet, or off), at
+// no cost beyond the lookup.
+func (c *Classifier) JudgedTokens(m *message.Message, hop *trace.Hop) ([]string, bool) {
+	v, ok := m.Memoized(tokensKey{hop})
+	if !ok {
+		return nil, false
+	}
+	toks, ok := v.([]string)
+	return toks, ok
 }

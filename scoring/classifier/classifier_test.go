@@ -381,3 +381,75 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		t.Errorf("score override: %v %v", err, c.scores[SymBayes99])
 	}
 }
+
+// TestLearnTokensSharesTheMarkWithLearn: a message learned from the
+// history's stored tokens and then from its file counts once, and moving
+// it to the other class through either moves the same counts.
+func TestLearnTokensSharesTheMarkWithLearn(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory(nil)
+	c := newTestClassifier(t, st, 1)
+	m := mail("b", "cheap pills", "buy cheap pills now")
+	id, err := MessageID(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks := c.MessageTokens(m, nil)
+	steps := []struct {
+		via       string // tokens or message
+		spam      bool
+		want      LearnOutcome
+		nSpam, nH int64
+	}{
+		{"tokens", true, Learned, 1, 0},
+		{"message", true, AlreadyLearned, 1, 0},
+		{"tokens", true, AlreadyLearned, 1, 0},
+		{"message", false, Moved, 0, 1},
+		{"tokens", true, Moved, 1, 0},
+	}
+	for i, s := range steps {
+		var out LearnOutcome
+		if s.via == "tokens" {
+			out, err = c.LearnTokens(ctx, id, toks, s.spam)
+		} else {
+			out, err = c.Learn(ctx, m, nil, s.spam)
+		}
+		if err != nil || out != s.want {
+			t.Errorf("step %d via %s: %v %v, want %v", i, s.via, out, err, s.want)
+		}
+		sp, hm, _ := st.Totals(ctx)
+		counts, _, _ := st.TokenCounts(ctx, []string{Hash("cheap")})
+		if sp != s.nSpam || hm != s.nH || int64(counts[0].Spam) != s.nSpam || int64(counts[0].Ham) != s.nH {
+			t.Errorf("step %d: totals %d/%d token %+v, want %d/%d", i, sp, hm, counts[0], s.nSpam, s.nH)
+		}
+	}
+	if got, _ := c.LearnedAs(ctx, id); got != ClassSpam {
+		t.Errorf("learned as %q, want spam", got)
+	}
+	if _, err := c.LearnTokens(ctx, "", toks, true); err == nil {
+		t.Error("learning under no id: no error")
+	}
+}
+
+// TestJudgedTokensOnlyWhenTheCheckTokenized: the history keeps the tokens
+// the check computed, and computes none itself.
+func TestJudgedTokensOnlyWhenTheCheckTokenized(t *testing.T) {
+	ctx := context.Background()
+	c := newTestClassifier(t, store.NewMemory(nil), 1)
+	m := mail("c", "hello", "lunch on friday")
+	if _, err := c.Classify(ctx, m, nil); err != nil { // untrained: no tokens
+		t.Fatal(err)
+	}
+	if _, ok := c.JudgedTokens(m, nil); ok {
+		t.Error("tokens of a message an untrained classifier never tokenized")
+	}
+	train(t, c, 1)
+	m = mail("d", "hello", "lunch on friday")
+	if _, err := c.Classify(ctx, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	toks, ok := c.JudgedTokens(m, nil)
+	if !ok || len(toks) == 0 || toks[0] != c.MessageTokens(m, nil)[0] {
+		t.Errorf("judged tokens %v %v, want the check's", len(toks), ok)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -131,6 +132,21 @@ type EgressWatch struct {
 	log      *slog.Logger
 
 	listed map[egressKey]bool // what the last answer said; absent: not yet known
+
+	// last is the last round's answers, for the console's live view.
+	mu   sync.Mutex
+	last []EgressResult
+}
+
+// Status is the last round's answers (nil before the first round, and
+// for a nil watch).
+func (w *EgressWatch) Status() []EgressResult {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.last)
 }
 
 type egressKey struct {
@@ -191,6 +207,9 @@ func (w *EgressWatch) CheckNow(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	results := checkEgress(ctx, w.c, w.ips, w.pages)
+	w.mu.Lock()
+	w.last = results
+	w.mu.Unlock()
 	zoneListed := map[string]bool{}
 	zoneKnown := map[string]bool{}
 	for _, r := range results {
