@@ -49,6 +49,9 @@ type Options struct {
 	// listings for the live view; either may be nil.
 	Lists  func() []dnsbl.ListStatus
 	Egress func() []dnsbl.EgressResult
+	// Bounce explains a pasted bounce with live lookups; nil explains it
+	// without them.
+	Bounce BounceExplainer
 	Log    *slog.Logger
 	Now    func() time.Time
 }
@@ -91,6 +94,8 @@ func New(o Options) (*Console, error) {
 	m.HandleFunc("GET /message/{ref}", c.authed(c.messagePage))
 	m.HandleFunc("POST /message/{ref}/train", c.authed(c.train))
 	m.HandleFunc("GET /live", c.authed(c.livePage))
+	m.HandleFunc("GET /bounce", c.authed(c.bouncePage))
+	m.HandleFunc("POST /bounce", limitBody(maxBounceForm, c.authed(c.bouncePost)))
 	c.mux = m
 	return c, nil
 }

@@ -44,7 +44,10 @@ func gtubeRecord() *history.Record {
 		Tokens: history.Tokens{classifier.Hash("cheap"), classifier.Hash("pills")}}
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { t.Helper(); return newFixtureWith(t, nil) }
+
+// newFixtureWith lets a test change the console's options.
+func newFixtureWith(t *testing.T, change func(*Options)) *fixture {
 	t.Helper()
 	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
 	if err != nil {
@@ -62,7 +65,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(Options{Users: filter.Users{"admin": hash}, History: h, Trainer: cl,
+	o := Options{Users: filter.Users{"admin": hash}, History: h, Trainer: cl,
 		Describe: func(s string) string {
 			if s == "GTUBE" {
 				return "the generic test for unsolicited bulk email"
@@ -71,7 +74,11 @@ func newFixture(t *testing.T) *fixture {
 		},
 		Lists: func() []dnsbl.ListStatus {
 			return []dnsbl.ListStatus{{Kind: "dnsbl", Zone: "zen.spamhaus.org", Enabled: false, Reason: "answers 127.255.255.254 (query refused)"}}
-		}})
+		}}
+	if change != nil {
+		change(&o)
+	}
+	c, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

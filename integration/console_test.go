@@ -83,7 +83,7 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
 		writeFile(t, shots, name, string(png), 0o644)
-		if os.Getenv(envDocsImages) != "" && (name == "console-search.png" || name == "console-detail.png") {
+		if os.Getenv(envDocsImages) != "" && (name == "console-search.png" || name == "console-detail.png" || name == "console-bounce.png") {
 			if err := os.WriteFile(filepath.Join("..", "docs", "img", name), png, 0o644); err != nil {
 				t.Errorf("docs image %s: %v", name, err)
 			}
@@ -154,6 +154,20 @@ func TestConsoleInABrowser(t *testing.T) {
 	// The live view counts the message and names its sender.
 	step("live", chromedp.Navigate(base+"/live"), chromedp.WaitVisible(chromedp.CSS("table.minutes")))
 	want("live", text("live"), "1 messages in the last hour", "GTUBE", "spammer@client.test")
+
+	// A bounce quoted in the seed's thread, pasted and explained.
+	seed, err := os.ReadFile(filepath.Join("..", "internal", "bounce", "testdata", "samples", "seed-ivmuri.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("bounce form", chromedp.Navigate(base+"/bounce"), chromedp.WaitVisible(chromedp.CSS("form.bounce")))
+	step("bounce",
+		chromedp.SetValue(chromedp.CSS("textarea[name=bounce]"), string(seed)),
+		chromedp.Click(chromedp.CSS("form.bounce button")),
+		chromedp.WaitVisible(chromedp.CSS("section.failure")))
+	want("bounce", text("bounce"), "mx2.supremebox.com", "blacklisted at ivmURI", "invaluement",
+		"https://www.invaluement.com/lookup/", "What to do")
+	shot("console-bounce.png")
 	t.Logf("screenshots in %s", shots)
 }
 

@@ -6,13 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"strings"
 	"time"
 
 	"relayguard/config"
+	"relayguard/console"
 	"relayguard/internal/bounce"
+	"relayguard/scoring/dns"
 	"relayguard/scoring/dnsbl"
 )
 
@@ -77,7 +80,9 @@ unreadable input or configuration.
 	var lookups []bounceLookup
 	if !*noLookup {
 		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-		lookups, err = lookupBounceLists(ctx, cfg, rep, stderr)
+		lookups, err = lookupBounceLists(ctx, cfg, rep, func() (dns.Resolver, error) {
+			return newResolver(cfg, newLogger("text", "error", stderr))
+		})
 		cancel()
 		if err != nil {
 			fmt.Fprintln(stderr, "relayguard:", err)
@@ -139,8 +144,9 @@ type bounceLookup struct {
 }
 
 // lookupBounceLists asks each blocklist the bounce names about the IP it
-// names and our egress IPs, once per list.
-func lookupBounceLists(ctx context.Context, cfg *config.Config, rep bounce.Report, stderr io.Writer) ([]bounceLookup, error) {
+// names and our egress IPs, once per list, through the resolver
+// newResolver makes when the first list is asked (serve passes its own).
+func lookupBounceLists(ctx context.Context, cfg *config.Config, rep bounce.Report, newResolver func() (dns.Resolver, error)) ([]bounceLookup, error) {
 	var out []bounceLookup
 	done := map[string]bool{}
 	var res *dnsbl.Config
@@ -170,7 +176,7 @@ func lookupBounceLists(ctx context.Context, cfg *config.Config, rep bounce.Repor
 			continue
 		}
 		if res == nil {
-			r, err := newResolver(cfg, newLogger("text", "error", stderr))
+			r, err := newResolver()
 			if err != nil {
 				return nil, err
 			}
@@ -319,4 +325,27 @@ func wrapField(name, value string) string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// consoleBounce is the console's bounce page: the same explanation and
+// lookups as the command, through serve's resolver and cache.
+func consoleBounce(cfg *config.Config, res dns.Resolver, log *slog.Logger) console.BounceExplainer {
+	return func(ctx context.Context, raw []byte) (bounce.Report, []console.BounceLookup) {
+		rep := bounce.Explainer{RemovalPages: cfg.Blocklists.RemovalPages}.Explain(raw)
+		if res == nil {
+			return rep, nil
+		}
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		ls, err := lookupBounceLists(ctx, cfg, rep, func() (dns.Resolver, error) { return res, nil })
+		if err != nil {
+			log.Warn("console: bounce lookups", "err", err)
+		}
+		out := make([]console.BounceLookup, len(ls))
+		for i, l := range ls {
+			out[i] = console.BounceLookup{List: l.List, IP: l.IP, Role: l.Role, Zone: l.Zone, Listed: l.Listed,
+				Codes: l.Codes, TXT: l.TXT, Error: l.Error, Skipped: l.Skipped}
+		}
+		return rep, out
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"relayguard/internal/store"
 	"relayguard/rules"
 	"relayguard/scoring/classifier"
+	"relayguard/scoring/dns"
 	"relayguard/scoring/dnsbl"
 )
 
@@ -70,6 +71,11 @@ func startConsole(c *config.Config, svc *services, log *slog.Logger) (*consolePa
 	o := console.Options{Users: users, History: p.hist, Describe: svc.describe, Log: log,
 		Lists:  func() []dnsbl.ListStatus { return svc.inService().monitor.Status() },
 		Egress: func() []dnsbl.EgressResult { return svc.inService().egress.Status() }}
+	var res dns.Resolver // a nil *dns.Client must stay a nil interface
+	if svc.resolver != nil {
+		res = svc.resolver
+	}
+	o.Bounce = consoleBounce(c, res, log)
 	if cl != nil {
 		o.Trainer = cl
 	}
