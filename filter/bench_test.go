@@ -86,6 +86,7 @@ func BenchmarkRelayPath(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(tc.msg)))
 			b.ResetTimer()
+			cpu := processCPU()
 			for i := 0; i < b.N; i++ {
 				err := c.SendMail("a@example.org", []string{"user@local.example"}, bytes.NewReader(tc.msg))
 				if tc.reject {
@@ -99,6 +100,7 @@ func BenchmarkRelayPath(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 			want := int64(b.N)
 			if tc.reject {
 				want = 0
