@@ -1,7 +1,9 @@
 package filter
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net/netip"
 	"time"
 
@@ -51,30 +53,35 @@ type Judged struct {
 // what the client was told, under the reference the client saw.
 func (s *session) logMessage(r *record) {
 	v := r.verdict
-	attrs := []any{
-		"session", s.id, "ip", s.ip, "helo", s.helo, "from", s.from, "rcpts", s.rcpts,
-		"size", r.size, "score", v.Score, "action", v.Action, "symbols", v.LogSymbols(),
-		"reply", r.reply, "duration", time.Since(s.started).Round(time.Millisecond),
-	}
+	// slog.Attr values, not key/value pairs of any: strings and numbers
+	// are not boxed, and the array stays on the stack.
+	var buf [20]slog.Attr
+	attrs := append(buf[:0],
+		slog.String("session", s.id), slog.Any("ip", s.ip), slog.String("helo", s.helo),
+		slog.String("from", s.from), slog.Any("rcpts", s.rcpts),
+		slog.Int64("size", r.size), slog.Float64("score", v.Score), slog.String("action", string(v.Action)),
+		slog.String("symbols", v.LogSymbols()), slog.String("reply", r.reply),
+		slog.Duration("duration", time.Since(s.started).Round(time.Millisecond)),
+	)
 	if s.user != "" {
-		attrs = append(attrs, "user", s.user)
+		attrs = append(attrs, slog.String("user", s.user))
 	}
 	if v.Class != "" {
-		attrs = append(attrs, "class", v.Class)
+		attrs = append(attrs, slog.String("class", v.Class))
 	}
 	if v.WouldReject {
-		attrs = append(attrs, "would_reject", true)
+		attrs = append(attrs, slog.Bool("would_reject", true))
 	}
 	if len(v.Failed) > 0 {
-		attrs = append(attrs, "failed_checks", v.Failed)
+		attrs = append(attrs, slog.Any("failed_checks", v.Failed))
 	}
 	if r.spooled {
-		attrs = append(attrs, "spooled_to_disk", true)
+		attrs = append(attrs, slog.Bool("spooled_to_disk", true))
 	}
 	// Each symbol's detail ("listed on zen.spamhaus.org (127.0.0.2)"),
 	// so the log answers "why?" beyond the names (relayguard log).
-	attrs = append(attrs, "details", symbolDetails(v.Symbols))
-	s.log.Info("message", attrs...)
+	attrs = append(attrs, slog.Any("details", symbolDetails(v.Symbols)))
+	s.log.LogAttrs(context.Background(), slog.LevelInfo, "message", attrs...)
 	if on := s.srv.opts.OnJudged; on != nil {
 		s.judged++
 		j := &Judged{Ref: s.ref(), Seq: s.judged, Time: time.Now(), IP: s.ip, Helo: s.helo, From: s.from,

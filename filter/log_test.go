@@ -3,10 +3,16 @@ package filter
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/emersion/go-smtp"
+
+	"relayguard/internal/access"
 	"relayguard/scoring"
 )
 
@@ -25,5 +31,78 @@ func TestSymbolDetailsInBothLogFormats(t *testing.T) {
 	var line struct{ Details []scoring.Symbol }
 	if err := json.Unmarshal(js.Bytes(), &line); err != nil || len(line.Details) != 2 || line.Details[0].Detail != "listed on bl.test (127.0.0.2)" {
 		t.Errorf("JSON log %s: %+v %v", js.String(), line, err)
+	}
+}
+
+// lockedBuffer lets the server's goroutines write the log the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestMessageLogLineFields: the one JSON line a relayed message gets
+// carries what relayguard log and operators' scripts read, with JSON types
+// (numbers as numbers, recipients as an array, symbols' details as
+// objects).
+func TestMessageLogLineFields(t *testing.T) {
+	var out lockedBuffer
+	engine, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second, Checks: []scoring.Check{scoring.GTUBE{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := &Policy{Access: access.New(access.Options{LocalDomains: []string{"local.example"}})}
+	srv := NewServer(defaultTestOptions(), pol, nil, engine, &fakeUpstream{}, slog.New(slog.NewJSONHandler(&out, nil)))
+	addr := serveTest(t, srv)
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SendMail("a@example.org", []string{"user@local.example"}, strings.NewReader("Subject: hi\r\n\r\nhello\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	var line map[string]any
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Contains(l, `"msg":"message"`) {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatalf("log line %s: %v", l, err)
+			}
+		}
+	}
+	if line == nil {
+		t.Fatalf("no message line in the log:\n%s", out.String())
+	}
+	want := map[string]any{
+		"level": "INFO", "ip": "127.0.0.1", "helo": "localhost", "from": "a@example.org",
+		"rcpts": []any{"user@local.example"}, "size": float64(len("Subject: hi\r\n\r\nhello\r\n")),
+		"action": "accept",
+	}
+	for k, v := range want {
+		if got := fmt.Sprint(line[k]); got != fmt.Sprint(v) {
+			t.Errorf("%s = %v, want %v", k, got, v)
+		}
+	}
+	for _, k := range []string{"session", "score", "symbols", "reply", "duration", "details"} {
+		if _, ok := line[k]; !ok {
+			t.Errorf("no %s in %v", k, line)
+		}
+	}
+	if _, ok := line["score"].(float64); !ok {
+		t.Errorf("score %v is not a number", line["score"])
+	}
+	if r, _ := line["reply"].(string); !strings.HasPrefix(r, "250 ") {
+		t.Errorf("reply %q, want the upstream's 250", r)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,6 +71,45 @@ func TestSpoolKeepsSmallInMemoryAndBigOnDisk(t *testing.T) {
 		}
 		if err := sp.Close(); err != nil {
 			t.Errorf("close: %v", err)
+		}
+	}
+}
+
+// TestSpoolReusedBufferHoldsOnlyItsMessage: memory spools share buffers
+// across messages; a message must read back as itself, never with the
+// tail of a longer one before it, and a closed spool reads nothing.
+func TestSpoolReusedBufferHoldsOnlyItsMessage(t *testing.T) {
+	long := strings.Repeat("L", 5000)
+	short := "short message\r\n"
+	first := newSpool(1<<20, t.TempDir())
+	if err := first.fill(strings.NewReader(long)); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	if n, err := first.ReadAt(make([]byte, 10), 0); n != 0 || err == nil {
+		t.Errorf("closed spool read %d bytes, err %v", n, err)
+	}
+	sp := newSpool(1<<20, t.TempDir())
+	defer sp.Close()
+	if err := sp.fill(strings.NewReader(short)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		off     int64
+		size    int
+		want    string
+		wantEOF bool
+	}{
+		{0, len(short), short, false},
+		{0, 100, short, true},
+		{6, 7, "message", false},
+		{int64(len(short)), 10, "", true},
+		{4000, 10, "", true},
+	} {
+		buf := make([]byte, tc.size)
+		n, err := sp.ReadAt(buf, tc.off)
+		if string(buf[:n]) != tc.want || (err == io.EOF) != tc.wantEOF {
+			t.Errorf("ReadAt(%d bytes at %d) = %q, %v; want %q, EOF %v", tc.size, tc.off, buf[:n], err, tc.want, tc.wantEOF)
 		}
 	}
 }

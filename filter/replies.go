@@ -118,7 +118,8 @@ func tempfailed(lines []string) *smtp.SMTPError { return kindTempfail.lines(line
 // next hop's reply (its queue id). It travels as an error because go-smtp
 // writes a Data error's code and text as they are.
 func relayed(ref, upstreamText string) *smtp.SMTPError {
-	return kindRelayed.text(fmt.Sprintf("Ok, relayed (ref %s): %s", ref, clip(upstreamText, 200)))
+	// Concatenation, not fmt: this reply goes out for every relayed message.
+	return kindRelayed.text("Ok, relayed (ref " + ref + "): " + clip(upstreamText, 200))
 }
 
 // localError is a failure on our side (spool disk full, a bug): the client

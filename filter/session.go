@@ -440,12 +440,33 @@ func replyText(err error) string {
 	return err.Error()
 }
 
+// clip puts s on one line, its runs of whitespace made one space, cut to n
+// bytes.
 func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	if !tidy(s) {
+		s = strings.Join(strings.Fields(s), " ")
+	}
 	if len(s) > n {
 		return s[:n]
 	}
 	return s
+}
+
+// tidy tells whether s is already as clip would make it (the common case,
+// "2.0.0 Ok: queued as ABC"), so that it need not be rebuilt.
+func tidy(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ' ':
+			if i == 0 || i == len(s)-1 || s[i+1] == ' ' {
+				return false
+			}
+		case c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' || c >= 0x80:
+			// Other whitespace, or UTF-8 that may hold Unicode spaces.
+			return false
+		}
+	}
+	return true
 }
 
 // otherClass defers a recipient whose policy class differs from the one

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 )
 
 // spool holds one message while it is judged and relayed: in memory up to
@@ -15,9 +16,28 @@ type spool struct {
 	memLimit int64
 	dir      string
 
-	buf  bytes.Buffer
+	buf  *bytes.Buffer // from spoolBuffers while the message is in memory
 	file *os.File
 	size int64
+}
+
+// spoolBuffers keep the memory spool's buffers across messages, so that a
+// message in memory does not grow a fresh buffer doubling by doubling.
+// Only buffers up to maxPooledSpool go back: a pool of 1 MiB buffers left
+// by a burst of big messages would hold memory the sessions no longer use.
+var spoolBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledSpool = 64 << 10
+
+func (s *spool) releaseBuffer() {
+	if s.buf == nil {
+		return
+	}
+	if s.buf.Cap() <= maxPooledSpool {
+		s.buf.Reset()
+		spoolBuffers.Put(s.buf)
+	}
+	s.buf = nil
 }
 
 func newSpool(memLimit int64, dir string) *spool {
@@ -27,7 +47,8 @@ func newSpool(memLimit int64, dir string) *spool {
 // fill reads the whole message from r.
 func (s *spool) fill(r io.Reader) error {
 	// Memory first; on overflow, what was read so far moves to the file.
-	n, err := io.Copy(&s.buf, io.LimitReader(r, s.memLimit+1))
+	s.buf = spoolBuffers.Get().(*bytes.Buffer)
+	n, err := io.Copy(s.buf, io.LimitReader(r, s.memLimit+1))
 	s.size = n
 	if err != nil || n <= s.memLimit {
 		return err
@@ -43,7 +64,7 @@ func (s *spool) fill(r io.Reader) error {
 	if _, err := s.buf.WriteTo(f); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	s.buf = bytes.Buffer{}
+	s.releaseBuffer()
 	n, err = io.Copy(f, r)
 	s.size += n
 	if err != nil {
@@ -57,7 +78,22 @@ func (s *spool) ReadAt(p []byte, off int64) (int, error) {
 	if s.file != nil {
 		return s.file.ReadAt(p, off)
 	}
-	return bytes.NewReader(s.buf.Bytes()).ReadAt(p, off)
+	if s.buf == nil {
+		return 0, errSpoolClosed
+	}
+	// As bytes.Reader's ReadAt, without making a Reader for every call.
+	b := s.buf.Bytes()
+	if off < 0 {
+		return 0, errors.New("spool: negative offset")
+	}
+	if off >= int64(len(b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 func (s *spool) Size() int64 { return s.size }
@@ -65,8 +101,10 @@ func (s *spool) Size() int64 { return s.size }
 // onDisk tells whether the message overflowed to a file.
 func (s *spool) onDisk() bool { return s.file != nil }
 
+var errSpoolClosed = errors.New("spool: read after close")
+
 func (s *spool) Close() error {
-	s.buf = bytes.Buffer{}
+	s.releaseBuffer()
 	if s.file == nil {
 		return nil
 	}
