@@ -300,3 +300,29 @@ func TestDeepNestingBounded(t *testing.T) {
 		t.Error("nesting limit not reported")
 	}
 }
+
+// FuzzClipText holds ClipText, which stops reading once it has n bytes, to
+// its definition: the fields of s joined by single spaces, cut to n bytes
+// on a rune boundary.
+func FuzzClipText(f *testing.F) {
+	for _, s := range []string{"", " a ", "already clipped", "two  spaces", "tab\there", "é\u00a0ü\u2003x", "\xff\xfe \x80", "日本語のテキスト"} {
+		f.Add(s, 5)
+		f.Add(s, 40)
+	}
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		if n < 0 || n > 1000 {
+			return
+		}
+		want := strings.Join(strings.Fields(s), " ")
+		if len(want) > n {
+			k := n
+			for k > 0 && !isRuneStart(want[k]) {
+				k--
+			}
+			want = want[:k]
+		}
+		if got := ClipText(s, n); got != want {
+			t.Fatalf("ClipText(%q, %d) = %q, want %q", s, n, got, want)
+		}
+	})
+}
