@@ -2,6 +2,7 @@ package message
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -323,6 +324,20 @@ func FuzzClipText(f *testing.F) {
 		}
 		if got := ClipText(s, n); got != want {
 			t.Fatalf("ClipText(%q, %d) = %q, want %q", s, n, got, want)
+		}
+	})
+}
+
+// FuzzIsIPHost holds IsIPHost's early rejection of names to netip: a host
+// is an IP exactly when netip.ParseAddr accepts it.
+func FuzzIsIPHost(f *testing.F) {
+	for _, s := range []string{"", "1.2.3.4", "example.com", "::1", "fe80::1%eth0", "1.2.3", "01.2.3.4", "1.2.3.4%x", "[::1]", "%1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		_, err := netip.ParseAddr(h)
+		if got := IsIPHost(h); got != (err == nil) {
+			t.Fatalf("IsIPHost(%q) = %v, netip.ParseAddr error %v", h, got, err)
 		}
 	})
 }
