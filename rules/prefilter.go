@@ -2,6 +2,7 @@ package rules
 
 import (
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -38,6 +39,41 @@ func requiredLiterals(pattern string) []string {
 		}
 	}
 	return lits
+}
+
+// maxExtraSets bounds the further literal sets kept for one pattern.
+const maxExtraSets = 4
+
+// extraLiterals returns further literal sets a match of pattern needs, each
+// from a different part of its top-level sequence: for
+// `^[a-z]+://[^/]+/.*(?:@|%40)` the prefilter's set is {"://"} and the
+// extra one {"@", "%40"}. A rule is a candidate only when one literal of
+// every set occurs, so a rule whose best literal is in every URL still
+// skips the URLs without its other parts.
+func extraLiterals(pattern string, primary []string) [][]string {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil || primary == nil {
+		return nil
+	}
+	re = re.Simplify()
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	if re.Op != syntax.OpConcat {
+		return nil
+	}
+	var extra [][]string
+	for _, sub := range re.Sub {
+		lits, ok := required(sub)
+		if !ok || len(lits) == 0 || slices.Equal(lits, primary) || slices.ContainsFunc(lits, func(l string) bool { return !usefulLiteral(l) }) {
+			continue
+		}
+		extra = append(extra, lits)
+		if len(extra) == maxExtraSets {
+			break
+		}
+	}
+	return extra
 }
 
 // rarePunct is punctuation ordinary text seldom has: a literal made of it
@@ -184,6 +220,9 @@ type prefilter struct {
 	litRule [][]int // literal id -> rule indexes
 	always  []int   // rules with no literal: always run
 	nrules  int
+	// extra[rule] are further literal sets (literal ids) the rule needs,
+	// one of each: checked by candidates, not by paragraphHits.
+	extra map[int][][]int
 }
 
 // newPrefilter builds the prefilter for patterns (indexed like rules).
@@ -191,6 +230,16 @@ func newPrefilter(patterns []string) *prefilter {
 	pf := &prefilter{nrules: len(patterns)}
 	var lits []string
 	litID := map[string]int{}
+	idOf := func(l string) int {
+		id, ok := litID[l]
+		if !ok {
+			id = len(lits)
+			litID[l] = id
+			lits = append(lits, l)
+			pf.litRule = append(pf.litRule, nil)
+		}
+		return id
+	}
 	for i, p := range patterns {
 		req := requiredLiterals(p)
 		if req == nil {
@@ -198,14 +247,18 @@ func newPrefilter(patterns []string) *prefilter {
 			continue
 		}
 		for _, l := range req {
-			id, ok := litID[l]
-			if !ok {
-				id = len(lits)
-				litID[l] = id
-				lits = append(lits, l)
-				pf.litRule = append(pf.litRule, nil)
-			}
+			id := idOf(l)
 			pf.litRule[id] = append(pf.litRule[id], i)
+		}
+		for _, set := range extraLiterals(p, req) {
+			ids := make([]int, len(set))
+			for k, l := range set {
+				ids[k] = idOf(l)
+			}
+			if pf.extra == nil {
+				pf.extra = map[int][][]int{}
+			}
+			pf.extra[i] = append(pf.extra[i], ids)
 		}
 	}
 	if len(lits) > 0 {
@@ -249,6 +302,13 @@ func (pf *prefilter) candidates(folded []byte) []bool {
 		}
 		return true
 	})
+	for r, sets := range pf.extra {
+		for _, set := range sets {
+			if run[r] && !slices.ContainsFunc(set, func(id int) bool { return seen[id] }) {
+				run[r] = false
+			}
+		}
+	}
 	return run
 }
 
