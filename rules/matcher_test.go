@@ -75,6 +75,17 @@ func TestPrefilterNeverHidesAMatch(t *testing.T) {
 				t.Errorf("pattern %q matches %q but the prefilter ruled it out (literals %q)", p, text, requiredLiterals(p))
 			}
 		}
+		// The same per paragraph, as body rules are run.
+		text += "\n\nfiller paragraph\n\n" + text
+		starts := paragraphStarts(text)
+		every, paras := pf.paragraphHits(text, starts)
+		for i, p := range patterns {
+			for k := range starts {
+				if regexp.MustCompile(p).MatchString(paragraph(text, starts, k)) && !every[i] && !slices.Contains(paras[i], int32(k)) {
+					t.Errorf("pattern %q matches paragraph %d of %q but the prefilter ruled it out", p, k, text)
+				}
+			}
+		}
 	}
 }
 
@@ -133,6 +144,24 @@ func TestPrefilterNeedsEveryPart(t *testing.T) {
 	} {
 		if got := pf.candidates(foldForSearch(text, nil))[0]; got != want {
 			t.Errorf("candidate for %q = %v, want %v", text, got, want)
+		}
+	}
+}
+
+// TestParagraphNeedsEveryPart: a body rule runs only on paragraphs holding
+// one literal of each of its sets ("%" and "off"), not on a paragraph with
+// "%" when "off" is in another.
+func TestParagraphNeedsEveryPart(t *testing.T) {
+	pf := newPrefilter([]string{`\b\d{2,3}\s?%\s?(?i:off|discount)\b`})
+	for text, want := range map[string][]int32{
+		"width 100% here\n\nbig discount today": nil,
+		"intro\n\nnow 50% OFF\n\n30% discount":  {1, 2},
+		"50% off, 20% off":                      {0},
+	} {
+		starts := paragraphStarts(text)
+		_, paras := pf.paragraphHits(text, starts)
+		if !slices.Equal(paras[0], want) {
+			t.Errorf("paragraphs for %q = %v, want %v", text, paras[0], want)
 		}
 	}
 }

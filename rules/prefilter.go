@@ -221,7 +221,8 @@ type prefilter struct {
 	always  []int   // rules with no literal: always run
 	nrules  int
 	// extra[rule] are further literal sets (literal ids) the rule needs,
-	// one of each: checked by candidates, not by paragraphHits.
+	// one of each, in the text (candidates) or the paragraph
+	// (paragraphHits).
 	extra map[int][][]int
 }
 
@@ -362,7 +363,11 @@ func (pf *prefilter) paragraphHits(text string, starts []int) (every []bool, par
 		}
 		return every, paras
 	}
-	k := 0 // paragraph of the current match: matches come in text order
+	k := 0                       // paragraph of the current match: matches come in text order
+	var litParas map[int][]int32 // paragraphs holding each literal of an extra set
+	if len(pf.extra) > 0 {
+		litParas = map[int][]int32{}
+	}
 	pf.ac.scan(unsafeBytes(text), func(id, end int) bool {
 		start := end - pf.ac.lens[id]
 		for k+1 < len(starts) && starts[k+1] <= start {
@@ -373,8 +378,25 @@ func (pf *prefilter) paragraphHits(text string, starts []int) (every []bool, par
 				paras[r] = append(paras[r], int32(k))
 			}
 		}
+		if litParas != nil {
+			if ps := litParas[id]; len(ps) == 0 || ps[len(ps)-1] != int32(k) {
+				litParas[id] = append(ps, int32(k))
+			}
+		}
 		return true
 	})
+	// A match lies within one paragraph, so a paragraph must hold one
+	// literal of each of the rule's extra sets too.
+	for r, sets := range pf.extra {
+		paras[r] = slices.DeleteFunc(paras[r], func(k int32) bool {
+			for _, set := range sets {
+				if !slices.ContainsFunc(set, func(id int) bool { return slices.Contains(litParas[id], k) }) {
+					return true
+				}
+			}
+			return false
+		})
+	}
 	return every, paras
 }
 
