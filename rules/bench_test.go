@@ -95,3 +95,71 @@ func Benchmark1000Rules100KB(b *testing.B) {
 		}
 	}
 }
+
+// evaluateOnce is the content scan as the proxy runs it on one message:
+// parse, every default rule, then the meta rules over what fired.
+func evaluateOnce(rs *Ruleset, data []byte) {
+	m := message.ParseMessage(bytes.NewReader(data), int64(len(data)))
+	hits := rs.Evaluate(m, time.Time{})
+	names := make([]string, len(hits))
+	for j, h := range hits {
+		names[j] = h.Name
+	}
+	rs.EvaluateMeta(m, names)
+}
+
+// BenchmarkEvaluateMIME5K is issue 12's content-scan target: the 5 KB
+// multipart/alternative message (HTML part, 8 links) that smtpload sends
+// (a copy of cmd/smtpload/testdata/mime-5k.eml), ≤ 100 µs per message.
+func BenchmarkEvaluateMIME5K(b *testing.B) {
+	rs := defaultRuleset(b)
+	data, err := os.ReadFile("testdata/mime-5k.eml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		evaluateOnce(rs, data)
+	}
+}
+
+// BenchmarkEvaluateCorpus is the content scan over real mail of both eras
+// from the shared corpus (every 10th message of each folder, so the run
+// stays short), one sub-benchmark per era; skipped without the corpus.
+func BenchmarkEvaluateCorpus(b *testing.B) {
+	dir := corpusDir()
+	if _, err := os.Stat(dir); err != nil {
+		b.Skipf("no corpus at %s (set RELAYGUARD_CORPUS)", dir)
+	}
+	rs := defaultRuleset(b)
+	for _, era := range []struct{ name, ham, spam string }{
+		{"2002", "ham", "spam"},
+		{"modern", "modern/ham", "modern/spam"},
+	} {
+		var msgs [][]byte
+		var size int64
+		for _, sub := range []string{era.ham, era.spam} {
+			files, _ := filepath.Glob(filepath.Join(dir, sub, "*"))
+			for i := 0; i < len(files); i += 10 {
+				data, err := os.ReadFile(files[i])
+				if err != nil {
+					b.Fatal(err)
+				}
+				msgs = append(msgs, data)
+				size += int64(len(data))
+			}
+		}
+		if len(msgs) == 0 {
+			b.Skipf("no messages under %s", dir)
+		}
+		b.Run(era.name, func(b *testing.B) {
+			b.SetBytes(size / int64(len(msgs)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				evaluateOnce(rs, msgs[i%len(msgs)])
+			}
+		})
+	}
+}

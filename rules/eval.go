@@ -112,17 +112,24 @@ func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
 	if len(c.uriRules) > 0 {
 		links := m.Links()
 		for part, rs := range c.uriRules {
-			targets := make([]string, len(links))
-			for i, l := range links {
-				targets[i] = linkPart(l, part)
-			}
-			cand := c.uri[part].candidatesIn(strings.Join(targets, "\n"))
-			for i, r := range rs {
-				if !cand[i] {
+			// Each distinct target once, in order of first appearance
+			// (links share hosts), with the rules its literals allow: a
+			// rule's regex runs only on the targets holding them.
+			seen := make(map[string]bool, len(links))
+			var targets []string
+			var cands [][]bool
+			for _, l := range links {
+				t := linkPart(l, part)
+				if seen[t] {
 					continue
 				}
-				for _, t := range targets {
-					if r.re.MatchString(t) {
+				seen[t] = true
+				targets = append(targets, t)
+				cands = append(cands, c.uri[part].candidatesIn(t))
+			}
+			for i, r := range rs {
+				for k, t := range targets {
+					if cands[k][i] && r.re.MatchString(t) {
 						fire(r, r.Score, t)
 						break
 					}
@@ -130,6 +137,10 @@ func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
 			}
 		}
 	}
+	// One Input for every built-in, each rule setting its own knobs: built
+	// per rule it escaped to the heap, with its two method values, some
+	// 200 allocations a message.
+	in := heuristics.Input{Msg: m, Body: e.bodyText, Arrival: e.refTime, Rcpts: e.rcpts, Brands: c.brands}
 	for _, r := range c.rules {
 		switch r.Kind {
 		case KindHeader:
@@ -139,7 +150,7 @@ func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
 				fire(r, r.Score, match)
 			}
 		case KindBuiltin:
-			in := heuristics.Input{Msg: m, Min: r.min, Domains: r.domains, Body: e.bodyText, Arrival: e.refTime, Rcpts: e.rcpts, Brands: c.brands}
+			in.Min, in.Domains = r.min, r.domains
 			if match, ok := r.bi.Fn(&in); ok {
 				fire(r, r.Score, match)
 			}

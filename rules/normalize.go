@@ -76,7 +76,12 @@ func NormaliseWords(s string) []string {
 // normaliseWords returns " w1 w2 ... wn " for s. With track set it also
 // returns where each word came from in s.
 func normaliseWords(s string, track bool) ([]byte, []wordRange) {
-	n := &normaliser{out: make([]byte, 1, len(s)/2+2), track: track}
+	// Sized for the usual case, output about as long as the input and a
+	// word per six bytes, so the buffers seldom grow.
+	n := &normaliser{out: make([]byte, 1, len(s)+2), track: track}
+	if track {
+		n.ranges = make([]wordRange, 0, len(s)/6+1)
+	}
 	n.out[0] = ' '
 	var it norm.Iter
 	for i := 0; i < len(s); {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -38,6 +39,41 @@ func requiredLiterals(pattern string) []string {
 		}
 	}
 	return lits
+}
+
+// maxExtraSets bounds the further literal sets kept for one pattern.
+const maxExtraSets = 4
+
+// extraLiterals returns further literal sets a match of pattern needs, each
+// from a different part of its top-level sequence: for
+// `^[a-z]+://[^/]+/.*(?:@|%40)` the prefilter's set is {"://"} and the
+// extra one {"@", "%40"}. A rule is a candidate only when one literal of
+// every set occurs, so a rule whose best literal is in every URL still
+// skips the URLs without its other parts.
+func extraLiterals(pattern string, primary []string) [][]string {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil || primary == nil {
+		return nil
+	}
+	re = re.Simplify()
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	if re.Op != syntax.OpConcat {
+		return nil
+	}
+	var extra [][]string
+	for _, sub := range re.Sub {
+		lits, ok := required(sub)
+		if !ok || len(lits) == 0 || slices.Equal(lits, primary) || slices.ContainsFunc(lits, func(l string) bool { return !usefulLiteral(l) }) {
+			continue
+		}
+		extra = append(extra, lits)
+		if len(extra) == maxExtraSets {
+			break
+		}
+	}
+	return extra
 }
 
 // rarePunct is punctuation ordinary text seldom has: a literal made of it
@@ -184,6 +220,10 @@ type prefilter struct {
 	litRule [][]int // literal id -> rule indexes
 	always  []int   // rules with no literal: always run
 	nrules  int
+	// extra[rule] are further literal sets (literal ids) the rule needs,
+	// one of each, in the text (candidates) or the paragraph
+	// (paragraphHits).
+	extra map[int][][]int
 }
 
 // newPrefilter builds the prefilter for patterns (indexed like rules).
@@ -191,6 +231,16 @@ func newPrefilter(patterns []string) *prefilter {
 	pf := &prefilter{nrules: len(patterns)}
 	var lits []string
 	litID := map[string]int{}
+	idOf := func(l string) int {
+		id, ok := litID[l]
+		if !ok {
+			id = len(lits)
+			litID[l] = id
+			lits = append(lits, l)
+			pf.litRule = append(pf.litRule, nil)
+		}
+		return id
+	}
 	for i, p := range patterns {
 		req := requiredLiterals(p)
 		if req == nil {
@@ -198,14 +248,18 @@ func newPrefilter(patterns []string) *prefilter {
 			continue
 		}
 		for _, l := range req {
-			id, ok := litID[l]
-			if !ok {
-				id = len(lits)
-				litID[l] = id
-				lits = append(lits, l)
-				pf.litRule = append(pf.litRule, nil)
-			}
+			id := idOf(l)
 			pf.litRule[id] = append(pf.litRule[id], i)
+		}
+		for _, set := range extraLiterals(p, req) {
+			ids := make([]int, len(set))
+			for k, l := range set {
+				ids[k] = idOf(l)
+			}
+			if pf.extra == nil {
+				pf.extra = map[int][][]int{}
+			}
+			pf.extra[i] = append(pf.extra[i], ids)
 		}
 	}
 	if len(lits) > 0 {
@@ -249,6 +303,13 @@ func (pf *prefilter) candidates(folded []byte) []bool {
 		}
 		return true
 	})
+	for r, sets := range pf.extra {
+		for _, set := range sets {
+			if run[r] && !slices.ContainsFunc(set, func(id int) bool { return seen[id] }) {
+				run[r] = false
+			}
+		}
+	}
 	return run
 }
 
@@ -302,7 +363,11 @@ func (pf *prefilter) paragraphHits(text string, starts []int) (every []bool, par
 		}
 		return every, paras
 	}
-	k := 0 // paragraph of the current match: matches come in text order
+	k := 0                       // paragraph of the current match: matches come in text order
+	var litParas map[int][]int32 // paragraphs holding each literal of an extra set
+	if len(pf.extra) > 0 {
+		litParas = map[int][]int32{}
+	}
 	pf.ac.scan(unsafeBytes(text), func(id, end int) bool {
 		start := end - pf.ac.lens[id]
 		for k+1 < len(starts) && starts[k+1] <= start {
@@ -313,8 +378,25 @@ func (pf *prefilter) paragraphHits(text string, starts []int) (every []bool, par
 				paras[r] = append(paras[r], int32(k))
 			}
 		}
+		if litParas != nil {
+			if ps := litParas[id]; len(ps) == 0 || ps[len(ps)-1] != int32(k) {
+				litParas[id] = append(ps, int32(k))
+			}
+		}
 		return true
 	})
+	// A match lies within one paragraph, so a paragraph must hold one
+	// literal of each of the rule's extra sets too.
+	for r, sets := range pf.extra {
+		paras[r] = slices.DeleteFunc(paras[r], func(k int32) bool {
+			for _, set := range sets {
+				if !slices.ContainsFunc(set, func(id int) bool { return slices.Contains(litParas[id], k) }) {
+					return true
+				}
+			}
+			return false
+		})
+	}
 	return every, paras
 }
 

@@ -20,13 +20,30 @@ func dateInvalid(in *Input) (string, bool) {
 	if v == "" {
 		return "", false
 	}
-	_, ok := message.ParseDate(v)
+	_, ok := headerDate(in)
 	return v, !ok
+}
+
+type dateKey struct{}
+
+type parsedDate struct {
+	t  time.Time
+	ok bool
+}
+
+// headerDate is the Date header parsed once per message: three rules read
+// it, and a date in an unusual layout costs a failed parse per layout tried.
+func headerDate(in *Input) (time.Time, bool) {
+	d := in.Msg.Memo(dateKey{}, func() any {
+		t, ok := message.ParseDate(in.Msg.Header.Get("Date"))
+		return parsedDate{t, ok}
+	}).(parsedDate)
+	return d.t, d.ok
 }
 
 func dateOffset(in *Input) (time.Duration, string, bool) {
 	v := in.Msg.Header.Get("Date")
-	t, ok := message.ParseDate(v)
+	t, ok := headerDate(in)
 	if !ok {
 		return 0, "", false
 	}

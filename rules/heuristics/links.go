@@ -6,6 +6,7 @@ import (
 	"relayguard/internal/mailaddr"
 	"relayguard/rules/message"
 	"strings"
+	"sync"
 
 	"golang.org/x/net/publicsuffix"
 )
@@ -16,7 +17,38 @@ import (
 // www.mail.example.co.uk. IP literals and unknown suffixes are returned as
 // they are.
 func registeredDomain(host string) string {
-	if host == "" || message.IsIPHost(host) {
+	if host == "" {
+		return host
+	}
+	regCache.RLock()
+	d, ok := regCache.m[host]
+	regCache.RUnlock()
+	if ok {
+		return d
+	}
+	d = lookupRegistered(host)
+	regCache.Lock()
+	if len(regCache.m) >= regCacheSize {
+		clear(regCache.m) // bounded: a flood of random hosts only costs lookups
+	}
+	regCache.m[strings.Clone(host)] = d
+	regCache.Unlock()
+	return d
+}
+
+// regCache keeps registeredDomain's answers: a dozen rules ask it about
+// the same few link hosts of each message, and the public suffix lookup
+// (which also tries the name as an IP address) is the costly part. The
+// answer depends on the host alone, so the cache is shared.
+var regCache = struct {
+	sync.RWMutex
+	m map[string]string
+}{m: map[string]string{}}
+
+const regCacheSize = 8192
+
+func lookupRegistered(host string) string {
+	if message.IsIPHost(host) {
 		return host
 	}
 	if d, ok := mailaddr.Registrable(host); ok {

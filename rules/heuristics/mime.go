@@ -5,6 +5,7 @@ import (
 	"relayguard/rules/message"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Heuristics that read the MIME structure and the HTML.
@@ -38,15 +39,57 @@ func altDifferent(in *Input) (string, bool) {
 	return "", false
 }
 
-// wordSet is the set of words of three letters or more, lower case.
+// wordSet is the set of words of three letters or more, lower case. The
+// words are read in place from the lower-cased text (no slice of them is
+// built) and the set holds substrings of it.
 func wordSet(s string) map[string]bool {
-	set := map[string]bool{}
-	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) }) {
-		if len([]rune(w)) >= 3 {
-			set[w] = true
+	s = strings.ToLower(s)
+	set := make(map[string]bool, len(s)/16)
+	for i := 0; i < len(s); {
+		size := wordLetter(s, i)
+		for i < len(s) && size == 0 {
+			i += runeLen(s, i)
+			size = wordLetter(s, i)
 		}
+		j, runes := i, 0
+		for size > 0 {
+			j += size
+			runes++
+			size = wordLetter(s, j)
+		}
+		if runes >= 3 {
+			set[s[i:j]] = true
+		}
+		i = j
 	}
 	return set
+}
+
+// wordLetter returns the length of the rune at s[i] when it is a letter,
+// else 0 (also at the end of s and for invalid UTF-8).
+func wordLetter(s string, i int) int {
+	if i >= len(s) {
+		return 0
+	}
+	if c := s[i]; c < utf8.RuneSelf {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' {
+			return 1
+		}
+		return 0
+	}
+	r, size := utf8.DecodeRuneInString(s[i:])
+	if r == utf8.RuneError && size == 1 || !unicode.IsLetter(r) {
+		return 0
+	}
+	return size
+}
+
+func runeLen(s string, i int) int {
+	if s[i] < utf8.RuneSelf {
+		return 1
+	}
+	_, size := utf8.DecodeRuneInString(s[i:])
+	return size
 }
 
 // imageNoText fires on HTML that is mostly picture: few visible words and

@@ -75,7 +75,7 @@ func scanMarks(s string, header bool) *marks {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if !inWord(r) {
-			cjk = cjk || message.IsCJK(r)
+			cjk = cjk || r >= utf8.RuneSelf && message.IsCJK(r)
 			i += size
 			first = false
 			continue
@@ -86,7 +86,7 @@ func scanMarks(s string, header bool) *marks {
 			if !inWord(r) {
 				break
 			}
-			cjk = cjk || message.IsCJK(r)
+			cjk = cjk || r >= utf8.RuneSelf && message.IsCJK(r)
 			j += size
 		}
 		w := s[i:j]
@@ -109,6 +109,9 @@ func scanMarks(s string, header bool) *marks {
 // inWord tells a rune that belongs to a word being scanned: letters,
 // digits, marks, the invisible and bidi characters, styled letters.
 func inWord(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+	}
 	if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) {
 		return true
 	}
@@ -122,6 +125,9 @@ func inWord(r rune) bool {
 // word scores one word and returns how many of its styled letters were
 // full-width (discounted when the text turns out to be CJK).
 func (m *marks) word(w string, header bool) (fullWidth int) {
+	if isASCII(w) {
+		return 0 // every mark is outside ASCII: most words of most mail
+	}
 	var latin, rtl bool
 	for _, r := range w {
 		_, styled := message.StyledLetter(r)

@@ -1,6 +1,11 @@
 package heuristics
 
-import "testing"
+import (
+	"maps"
+	"strings"
+	"testing"
+	"unicode"
+)
 
 // FuzzScanMarks: any text, valid UTF-8 or not, is scanned without a panic
 // and with counts that make sense (the examples exist when the counts do).
@@ -16,6 +21,25 @@ func FuzzScanMarks(f *testing.F) {
 		}
 		if m.bidi > 0 && m.bidiEx == "" || m.styled > 0 && m.styledEx == "" || m.marked > 0 && m.markedEx == "" {
 			t.Fatalf("count without example %+v for %q", m, s)
+		}
+	})
+}
+
+// FuzzWordSet holds wordSet, which reads words in place, to its plain
+// definition: the words of three letters or more of strings.ToLower(s).
+func FuzzWordSet(f *testing.F) {
+	for _, s := range []string{"", "Hello World, hello AGAIN abc ab", "x1yz Abc-def_ghi\tJKL\n", "@@@aBc[]`{~", "Ünïcödé ÄÖÜ straße \u00a0nbsp\u00a0", "\xffab\xfecdé", "ΣΊΣΥΦΟΣ İstanbul"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := map[string]bool{}
+		for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) }) {
+			if len([]rune(w)) >= 3 {
+				want[w] = true
+			}
+		}
+		if got := wordSet(s); !maps.Equal(got, want) {
+			t.Fatalf("wordSet(%q) = %v, want %v", s, got, want)
 		}
 	})
 }

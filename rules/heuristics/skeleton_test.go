@@ -1,6 +1,9 @@
 package heuristics
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestSkeleton(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -124,5 +127,32 @@ func TestBrandClaims(t *testing.T) {
 	}
 	if got := b.SenderClaims("Ledger Accounting Services"); len(got) != 0 {
 		t.Errorf("SenderClaims(Ledger Accounting Services) = %v, want none", name(got))
+	}
+}
+
+// TestRegisteredDomainCache: cached answers are the lookup's, asked twice
+// (the second from the cache), and the cache never outgrows its bound.
+func TestRegisteredDomainCache(t *testing.T) {
+	for host, want := range map[string]string{
+		"www.mail.example.co.uk": "example.co.uk",
+		"EXAMPLE.com.":           "example.com",
+		"192.0.2.7":              "192.0.2.7",
+		"localhost":              "localhost",
+		"co.uk":                  "co.uk",
+	} {
+		for range 2 {
+			if got := registeredDomain(host); got != want {
+				t.Errorf("registeredDomain(%q) = %q, want %q", host, got, want)
+			}
+		}
+	}
+	for i := range regCacheSize + 10 {
+		registeredDomain(fmt.Sprintf("h%d.example.org", i))
+	}
+	regCache.RLock()
+	n := len(regCache.m)
+	regCache.RUnlock()
+	if n > regCacheSize {
+		t.Errorf("cache holds %d hosts, bound %d", n, regCacheSize)
 	}
 }

@@ -2,6 +2,7 @@ package message
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -299,4 +300,44 @@ func TestDeepNestingBounded(t *testing.T) {
 	if len(m.MIMEFindings()) == 0 {
 		t.Error("nesting limit not reported")
 	}
+}
+
+// FuzzClipText holds ClipText, which stops reading once it has n bytes, to
+// its definition: the fields of s joined by single spaces, cut to n bytes
+// on a rune boundary.
+func FuzzClipText(f *testing.F) {
+	for _, s := range []string{"", " a ", "already clipped", "two  spaces", "tab\there", "é\u00a0ü\u2003x", "\xff\xfe \x80", "日本語のテキスト"} {
+		f.Add(s, 5)
+		f.Add(s, 40)
+	}
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		if n < 0 || n > 1000 {
+			return
+		}
+		want := strings.Join(strings.Fields(s), " ")
+		if len(want) > n {
+			k := n
+			for k > 0 && !isRuneStart(want[k]) {
+				k--
+			}
+			want = want[:k]
+		}
+		if got := ClipText(s, n); got != want {
+			t.Fatalf("ClipText(%q, %d) = %q, want %q", s, n, got, want)
+		}
+	})
+}
+
+// FuzzIsIPHost holds IsIPHost's early rejection of names to netip: a host
+// is an IP exactly when netip.ParseAddr accepts it.
+func FuzzIsIPHost(f *testing.F) {
+	for _, s := range []string{"", "1.2.3.4", "example.com", "::1", "fe80::1%eth0", "1.2.3", "01.2.3.4", "1.2.3.4%x", "[::1]", "%1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		_, err := netip.ParseAddr(h)
+		if got := IsIPHost(h); got != (err == nil) {
+			t.Fatalf("IsIPHost(%q) = %v, netip.ParseAddr error %v", h, got, err)
+		}
+	})
 }

@@ -24,9 +24,19 @@ func (a Address) Domain() string {
 
 var addrParser = mail.AddressParser{WordDecoder: &wordDecoder}
 
-// headerAddresses parses an address-list header; when the strict parser
-// refuses it, addresses are picked out of the text.
+// headerAddrKey memoises one header's addresses on the message.
+type headerAddrKey struct{ name string }
+
+// HeaderAddresses parses an address-list header; when the strict parser
+// refuses it, addresses are picked out of the text. The list is parsed
+// once per message and header name (a dozen rules ask for From); callers
+// share it and must not modify it.
 func (m *Message) HeaderAddresses(name string) []Address {
+	as := m.Memo(headerAddrKey{name}, func() any { return m.parseAddresses(name) }).([]Address)
+	return as[:len(as):len(as)] // an append by a caller copies
+}
+
+func (m *Message) parseAddresses(name string) []Address {
 	var out []Address
 	for _, v := range m.Header.Values(name) {
 		list, err := addrParser.ParseList(v)

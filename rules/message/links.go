@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -221,6 +223,11 @@ func parseLooseIPv4(h string) (string, bool) {
 
 // IsIPHost tells whether a normalised host is an IP literal.
 func IsIPHost(h string) bool {
+	// Without a colon only dotted IPv4 parses; reject names before
+	// ParseAddr, whose error for them costs an allocation per call.
+	if !strings.Contains(h, ":") && strings.ContainsFunc(h, func(r rune) bool { return r != '.' && (r < '0' || r > '9') }) {
+		return false
+	}
 	_, err := netip.ParseAddr(h)
 	return err == nil
 }
@@ -341,16 +348,76 @@ func (s *linkSet) addDomain(h string) {
 }
 
 // ClipText collapses white space and cuts s to at most n bytes on a rune
-// boundary.
+// boundary. It is strings.Join(strings.Fields(s), " ") cut to n, without
+// splitting the whole text first: callers clip the opening of a long body,
+// so it stops once n bytes are written, and returns s itself when s is
+// already short and collapsed.
 func ClipText(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
+	if len(s) <= n && collapsed(s) {
 		return s
 	}
-	for n > 0 && !isRuneStart(s[n]) {
+	out := make([]byte, 0, min(len(s), n+1))
+	for i := 0; i < len(s) && len(out) <= n; {
+		for i < len(s) {
+			r, size := spaceAt(s, i)
+			if !r {
+				break
+			}
+			i += size
+		}
+		if i == len(s) {
+			break
+		}
+		if len(out) > 0 {
+			out = append(out, ' ')
+		}
+		j := i
+		for j < len(s) {
+			r, size := spaceAt(s, j)
+			if r {
+				break
+			}
+			j += size
+		}
+		// Only the bytes up to n+1 matter: they decide where to cut.
+		out = append(out, s[i:min(j, i+n+1-len(out))]...)
+		i = j
+	}
+	if len(out) <= n {
+		return string(out)
+	}
+	for n > 0 && !isRuneStart(out[n]) {
 		n--
 	}
-	return s[:n]
+	return string(out[:n])
+}
+
+// spaceAt tells whether s[i] starts a white-space rune (unicode.IsSpace,
+// as strings.Fields reads it), and the rune's length.
+func spaceAt(s string, i int) (bool, int) {
+	if c := s[i]; c < utf8.RuneSelf {
+		return c == ' ' || '\t' <= c && c <= '\r', 1
+	}
+	r, size := utf8.DecodeRuneInString(s[i:])
+	return unicode.IsSpace(r), size
+}
+
+// collapsed tells text with no white space but single spaces between
+// words: what ClipText would make of it.
+func collapsed(s string) bool {
+	for i := 0; i < len(s); {
+		sp, size := spaceAt(s, i)
+		if sp {
+			if s[i] != ' ' || i == 0 || i+1 == len(s) {
+				return false
+			}
+			if next, _ := spaceAt(s, i+1); next {
+				return false
+			}
+		}
+		i += size
+	}
+	return true
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
