@@ -2,11 +2,8 @@ package filter
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"relayguard/internal/access"
 	"relayguard/scoring"
@@ -41,30 +38,12 @@ func BenchmarkRelayMessageListsAndPolicy(b *testing.B) {
 		b.Fatal(err)
 	}
 	engine, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second,
-		Checks: append(ls.Checks(), scoring.GTUBE{}), Classify: tb.Lookup})
+		Checks: append(ls.Checks(), scoring.GTUBE{}), Classify: tb.Lookup, RefuseRcpt: ls.RefuseRcpt})
 	if err != nil {
 		b.Fatal(err)
 	}
 	up := &fakeUpstream{discard: true}
 	pol := &Policy{Access: access.New(access.Options{LocalDomains: []string{"local.example"}})}
 	srv := NewServer(defaultTestOptions(), pol, nil, engine, up, discardLog())
-	c, err := smtp.Dial(serveTest(b, srv))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	msg := "Subject: bench\r\nFrom: a@example.org\r\n\r\n" + strings.Repeat("The quick brown fox jumps over the lazy dog.\r\n", 110)
-	b.SetBytes(int64(len(msg)))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := c.SendMail("a@example.org", []string{"user@local.example"}, strings.NewReader(msg)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	up.mu.Lock()
-	defer up.mu.Unlock()
-	if up.count != b.N {
-		b.Fatalf("%d messages relayed, want %d", up.count, b.N)
-	}
+	relayLoop(b, serveTest(b, srv), up)
 }
