@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,30 +33,12 @@ func TestSymbolDetailsInBothLogFormats(t *testing.T) {
 	}
 }
 
-// lockedBuffer lets the server's goroutines write the log the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestMessageLogLineFields: the one JSON line a relayed message gets
 // carries what relayguard log and operators' scripts read, with JSON types
 // (numbers as numbers, recipients as an array, symbols' details as
 // objects).
 func TestMessageLogLineFields(t *testing.T) {
-	var out lockedBuffer
+	var out syncBuffer
 	engine, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second, Checks: []scoring.Check{scoring.GTUBE{}}})
 	if err != nil {
 		t.Fatal(err)
