@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"relayguard/internal/access"
 	"relayguard/scoring"
 	"relayguard/scoring/classes"
 	"relayguard/scoring/lists"
@@ -43,7 +42,5 @@ func BenchmarkRelayMessageListsAndPolicy(b *testing.B) {
 		b.Fatal(err)
 	}
 	up := &fakeUpstream{discard: true}
-	pol := &Policy{Access: access.New(access.Options{LocalDomains: []string{"local.example"}})}
-	srv := NewServer(defaultTestOptions(), pol, nil, engine, up, discardLog())
-	relayLoop(b, serveTest(b, srv), up)
+	relayLoop(b, startEngineServer(b, defaultTestOptions(), engine, up, discardLog()).addr, up)
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"relayguard/internal/access"
 	"relayguard/scoring"
 )
 
@@ -35,9 +34,7 @@ func TestMixedPolicyClassesSplitTheTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := &fakeUpstream{}
-	pol := &Policy{Access: access.New(access.Options{LocalDomains: []string{"local.example"}})}
-	srv := NewServer(defaultTestOptions(), pol, nil, engine, up, discardLog())
-	c := dial(t, serveTest(t, srv))
+	c := dial(t, startEngineServer(t, defaultTestOptions(), engine, up, discardLog()).addr)
 	c.hello()
 
 	c.envelope("a@example.org", "user@local.example")
@@ -81,9 +78,7 @@ func TestBlockedRecipientRefusedAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := &fakeUpstream{}
-	pol := &Policy{Access: access.New(access.Options{LocalDomains: []string{"local.example"}})}
-	srv := NewServer(defaultTestOptions(), pol, nil, engine, up, discardLog())
-	c := dial(t, serveTest(t, srv))
+	c := dial(t, startEngineServer(t, defaultTestOptions(), engine, up, discardLog()).addr)
 	c.hello()
 	c.envelope("a@example.org", "user@local.example")
 	c.send("RCPT TO:<gone@local.example>")

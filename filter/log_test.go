@@ -11,7 +11,6 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"relayguard/internal/access"
 	"relayguard/scoring"
 )
 
@@ -43,9 +42,7 @@ func TestMessageLogLineFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol := &Policy{Access: access.New(access.Options{LocalDomains: []string{"local.example"}})}
-	srv := NewServer(defaultTestOptions(), pol, nil, engine, &fakeUpstream{}, slog.New(slog.NewJSONHandler(&out, nil)))
-	addr := serveTest(t, srv)
+	addr := startEngineServer(t, defaultTestOptions(), engine, nil, slog.New(slog.NewJSONHandler(&out, nil))).addr
 	c, err := smtp.Dial(addr)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"net/textproto"
@@ -125,6 +126,13 @@ func startServer(t testing.TB, opts Options, policy scoring.Policy, up *fakeUpst
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startEngineServer(t, opts, engine, up, discardLog())
+}
+
+// startEngineServer serves a front door with the test access policy on
+// engine, relaying to up (a new fakeUpstream when nil), logging to log.
+func startEngineServer(t testing.TB, opts Options, engine *scoring.Engine, up *fakeUpstream, log *slog.Logger) *testServer {
+	t.Helper()
 	if up == nil {
 		up = &fakeUpstream{}
 	}
@@ -132,7 +140,7 @@ func startServer(t testing.TB, opts Options, policy scoring.Policy, up *fakeUpst
 		RelayNetworks: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")},
 		LocalDomains:  []string{"local.example", "kiosk.test", "xn--bcher-kva.example"},
 	})}
-	srv := NewServer(opts, pol, nil, engine, up, discardLog())
+	srv := NewServer(opts, pol, nil, engine, up, log)
 	return &testServer{addr: serveTest(t, srv), up: up, srv: srv}
 }
 
