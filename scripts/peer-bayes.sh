@@ -48,6 +48,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$REPO/scripts/rspamd-private.sh"
 if [ $# -eq 0 ]; then
 	C=$REPO/../shared/corpus
 	set -- "$C/ham" "$C/spam" "$C/modern/ham" "$C/modern/spam"
@@ -174,29 +175,14 @@ rspamd_setup() {
 	mkdir -p "$RUN/rspamd" "$RUN/rspamd-db" "$RUN/rspamd-run"
 	cp -r /etc/rspamd/. "$RUN/rspamd/"
 	mkdir -p "$RUN/rspamd/local.d"
-	local L=$RUN/rspamd/local.d m
-	for m in rbl surbl dkim spf dmarc fuzzy_check asn emails arc bimi reputation \
-		external_services dcc p0f url_redirector replies ratelimit greylist \
-		neural history_redis mx_check clickhouse elastic metadata_exporter rspamd_update; do
-		echo "enabled = false;" >"$L/$m.conf"
-	done
+	local L=$RUN/rspamd/local.d
+	rspamd_private_overlay "$L" "$DNS_PORT" "$RSPAMD_PORT" "$JOBS" "$RUN"
 	cat >"$L/classifier-bayes.conf" <<-EOF
 		backend = "redis";
 		servers = "127.0.0.1:$REDIS_PORT";
 		min_learns = 10;
 		autolearn = false;
 	EOF
-	cat >"$L/options.inc" <<-EOF
-		dns {
-		  nameserver = ["127.0.0.1:$DNS_PORT"];
-		  timeout = 0.1s;
-		  retransmits = 0;
-		}
-	EOF
-	printf 'bind_socket = "127.0.0.1:%s";\ncount = %s;\n' "$RSPAMD_PORT" "$JOBS" >"$L/worker-normal.inc"
-	printf 'bind_socket = "127.0.0.1:%s";\n' $((RSPAMD_PORT + 1)) >"$L/worker-controller.inc"
-	printf 'bind_socket = "127.0.0.1:%s";\n' $((RSPAMD_PORT + 2)) >"$L/worker-proxy.inc"
-	printf 'type = "file";\nfilename = "%s/rspamd.log";\nlevel = "error";\n' "$RUN" >"$L/logging.inc"
 	chown -R _rspamd:_rspamd "$RUN/rspamd-db" "$RUN/rspamd-run"
 	chmod -R a+rX "$RUN/rspamd"
 
@@ -204,16 +190,7 @@ rspamd_setup() {
 		--dir "$RUN" >"$RUN/redis.log" 2>&1 &
 	PIDS="$PIDS $!"
 	# A resolver that answers REFUSED at once, so nothing waits on a timeout.
-	python3 - "$DNS_PORT" >"$RUN/dns.log" 2>&1 <<-'PY' &
-		import socket, sys
-		s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-		s.bind(("127.0.0.1", int(sys.argv[1])))
-		while True:
-		    q, a = s.recvfrom(4096)
-		    if len(q) < 12:
-		        continue
-		    s.sendto(q[:2] + bytes([0x81 | (q[2] & 0x01), 0x85]) + q[4:6] + b"\0\0\0\0\0\0" + q[12:], a)
-	PY
+	refusing_dns "$DNS_PORT" "$RUN/dns.log"
 	PIDS="$PIDS $!"
 	$NICE rspamd -f -u _rspamd -g _rspamd -c "$RUN/rspamd/rspamd.conf" -p "$RUN/rspamd-run/rspamd.pid" \
 		--var=DBDIR="$RUN/rspamd-db" --var=RUNDIR="$RUN/rspamd-run" --var=LOCAL_CONFDIR="$RUN/rspamd" \

@@ -33,6 +33,7 @@ RSPAMD_PORT=${RSPAMD_PORT:-11433}
 DNS_PORT=${DNS_PORT:-5354}
 JOBS=${JOBS:-2}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$REPO/scripts/rspamd-private.sh"
 mkdir -p "$OUT"
 WORK=$(mktemp -d)
 chmod 755 "$WORK"
@@ -81,38 +82,12 @@ done
 kill "$(cat "$WORK/spamd.pid")" 2>/dev/null || true
 
 # ---- rspamd
-python3 - "$DNS_PORT" >"$WORK/dns.log" 2>&1 <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-while True:
-    q, a = s.recvfrom(4096)
-    if len(q) < 12:
-        continue
-    # Same id and question, QR set, RCODE 5 (REFUSED), no answers.
-    r = q[:2] + bytes([0x81 | (q[2] & 0x01), 0x85]) + q[4:6] + b"\0\0\0\0\0\0" + q[12:]
-    s.sendto(r, a)
-PY
+refusing_dns "$DNS_PORT" "$WORK/dns.log"
 PIDS="$PIDS $!"
 mkdir -p "$WORK/rspamd/local.d" "$WORK/rspamd/override.d" "$WORK/rspamd-db" "$WORK/rspamd-run"
 cp -r /etc/rspamd/. "$WORK/rspamd/"
 L="$WORK/rspamd/local.d"
-for m in rbl surbl dkim spf dmarc fuzzy_check asn emails arc bimi reputation \
-	external_services dcc p0f url_redirector replies ratelimit greylist \
-	neural history_redis mx_check clickhouse elastic metadata_exporter rspamd_update; do
-	echo "enabled = false;" > "$L/$m.conf"
-done
-cat > "$L/options.inc" <<EOF
-dns {
-  nameserver = ["127.0.0.1:$DNS_PORT"];
-  timeout = 0.1s;
-  retransmits = 0;
-}
-EOF
-printf 'bind_socket = "127.0.0.1:%s";\ncount = %s;\n' "$RSPAMD_PORT" "$JOBS" > "$L/worker-normal.inc"
-printf 'bind_socket = "127.0.0.1:%s";\n' $((RSPAMD_PORT + 1)) > "$L/worker-controller.inc"
-printf 'bind_socket = "127.0.0.1:%s";\n' $((RSPAMD_PORT + 2)) > "$L/worker-proxy.inc"
-printf 'type = "file";\nfilename = "%s/rspamd.log";\nlevel = "error";\n' "$WORK" > "$L/logging.inc"
+rspamd_private_overlay "$L" "$DNS_PORT" "$RSPAMD_PORT" "$JOBS" "$WORK"
 chown -R _rspamd:_rspamd "$WORK/rspamd-db" "$WORK/rspamd-run"
 chmod 777 "$WORK"
 chmod -R a+rX "$WORK/rspamd"
