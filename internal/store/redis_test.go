@@ -184,33 +184,31 @@ func FuzzParseRedisURL(f *testing.F) {
 	})
 }
 
+// openRedisCluster opens the cluster with nothing in it.
+func openRedisCluster(t *testing.T, srv *redistest.Server) *store.RedisStore {
+	t.Helper()
+	r, err := store.OpenRedis(srv.ClusterURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer c.Close()
+	if err := c.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // TestRedisClusterStore: the same behaviour on a Redis Cluster, where
 // Learn runs one script per hash-tag shard and Stats scans every master.
 func TestRedisClusterStore(t *testing.T) {
 	srv := redistest.StartCluster(t)
 	ctx := context.Background()
-	storetest.Conformance(t, func(t *testing.T) store.Store {
-		r, err := store.OpenRedis(srv.ClusterURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { r.Close() })
-		c := redis.NewClient(&redis.Options{Addr: srv.Addr})
-		defer c.Close()
-		if err := c.FlushAll(ctx).Err(); err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}, nil) // expiry is Redis's own, tested on one server
+	storetest.Conformance(t, func(t *testing.T) store.Store { return openRedisCluster(t, srv) }, nil) // expiry is Redis's own, tested on one server
 	// A message whose tokens span every shard is counted in each, and
 	// the totals with them.
-	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	defer c.Close()
-	if err := c.FlushAll(ctx).Err(); err != nil {
-		t.Fatal(err)
-	}
-	r, _ := store.OpenRedis(srv.ClusterURL())
-	defer r.Close()
+	r := openRedisCluster(t, srv)
 	toks := make([]string, 200)
 	for i := range toks {
 		toks[i] = "tok" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + strings.Repeat("y", i/26)
@@ -239,15 +237,5 @@ func TestRedisHistory(t *testing.T) {
 
 func TestRedisClusterHistory(t *testing.T) {
 	srv := redistest.StartCluster(t)
-	storetest.HistoryConformance(t, func(t *testing.T) store.History {
-		r, err := store.OpenRedis(srv.ClusterURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { r.Close() })
-		c := redis.NewClient(&redis.Options{Addr: srv.Addr})
-		defer c.Close()
-		c.FlushAll(context.Background())
-		return r
-	})
+	storetest.HistoryConformance(t, func(t *testing.T) store.History { return openRedisCluster(t, srv) })
 }
