@@ -8,21 +8,9 @@ import (
 	"relayguard/internal/bounce"
 )
 
-// BounceLookup is one blocklist's answer now about an IP a bounce named,
-// or one of our egress IPs (what `relayguard bounce` prints).
-type BounceLookup struct {
-	List, IP, Role, Zone string
-	Listed               bool
-	Codes                []string
-	TXT                  string
-	// Error is why the list could not answer; Skipped why it was not
-	// asked (no public zone, no IP to ask about).
-	Error, Skipped string
-}
-
 // BounceExplainer explains a pasted bounce and looks the blocklists it
 // names up now.
-type BounceExplainer func(ctx context.Context, raw []byte) (bounce.Report, []BounceLookup)
+type BounceExplainer func(ctx context.Context, raw []byte) (bounce.Report, []bounce.Lookup)
 
 // maxBounceForm bounds a pasted bounce's form: the explainer reads
 // bounce.MaxInput, and the form's encoding may triple what it carries.
@@ -31,7 +19,7 @@ const maxBounceForm = 3*bounce.MaxInput + 4096
 type bounceData struct {
 	Pasted  string
 	Report  *bounce.Report
-	Lookups []BounceLookup
+	Lookups []bounce.Lookup
 	Max     int
 }
 

@@ -63,8 +63,8 @@ func TestBouncePage(t *testing.T) {
 // With live lookups (serve's explainer), their answers are shown.
 func TestBouncePageShowsTheLiveLookups(t *testing.T) {
 	f := newFixtureWith(t, func(o *Options) {
-		o.Bounce = func(_ context.Context, raw []byte) (bounce.Report, []BounceLookup) {
-			return bounce.Explain(raw), []BounceLookup{
+		o.Bounce = func(_ context.Context, raw []byte) (bounce.Report, []bounce.Lookup) {
+			return bounce.Explain(raw), []bounce.Lookup{
 				{List: "Spamhaus", IP: "203.0.113.5", Role: "named in the bounce", Zone: "zen.spamhaus.org", Listed: true, Codes: []string{"127.0.0.3"}, TXT: "see the query page"},
 				{List: "Spamhaus", IP: "192.0.2.25", Role: "egress IP", Zone: "zen.spamhaus.org"},
 				{List: "Microsoft", Skipped: "the list has no public DNS zone to ask; see its removal page"}}

@@ -77,7 +77,7 @@ unreadable input or configuration.
 		fmt.Fprintln(stderr, "relayguard: no bounce found: no SMTP reply, delivery status or bounce text in the input")
 		return 1
 	}
-	var lookups []bounceLookup
+	var lookups []bounce.Lookup
 	if !*noLookup {
 		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 		lookups, err = lookupBounceLists(ctx, cfg, rep, func() (dns.Resolver, error) {
@@ -92,7 +92,7 @@ unreadable input or configuration.
 	if *asJSON {
 		out := struct {
 			bounce.Report
-			Lookups []bounceLookup `json:"lookups,omitempty"`
+			Lookups []bounce.Lookup `json:"lookups,omitempty"`
 		}{rep, lookups}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -124,30 +124,11 @@ func readBounce(name string, stdin io.Reader) ([]byte, error) {
 	return raw, nil
 }
 
-// bounceLookup is one list's answer now about one IP.
-type bounceLookup struct {
-	List string `json:"list"` // the list the bounce named
-	IP   string `json:"ip"`
-	// Role is "named in the bounce" or "egress IP".
-	Role   string   `json:"role"`
-	Zone   string   `json:"zone"`
-	Listed bool     `json:"listed"`
-	Codes  []string `json:"codes,omitempty"`
-	TXT    string   `json:"txt,omitempty"`
-	// Configured is false when the zone is the list's public one, not a
-	// [[dnsbl]] of the configuration.
-	Configured bool   `json:"configured"`
-	Error      string `json:"error,omitempty"`
-	// Skipped says why nothing was asked about this list (then IP and
-	// Zone are empty).
-	Skipped string `json:"skipped,omitempty"`
-}
-
 // lookupBounceLists asks each blocklist the bounce names about the IP it
 // names and our egress IPs, once per list, through the resolver
 // newResolver makes when the first list is asked (serve passes its own).
-func lookupBounceLists(ctx context.Context, cfg *config.Config, rep bounce.Report, newResolver func() (dns.Resolver, error)) ([]bounceLookup, error) {
-	var out []bounceLookup
+func lookupBounceLists(ctx context.Context, cfg *config.Config, rep bounce.Report, newResolver func() (dns.Resolver, error)) ([]bounce.Lookup, error) {
+	var out []bounce.Lookup
 	done := map[string]bool{}
 	var res *dnsbl.Config
 	for _, f := range rep.Failures {
@@ -158,7 +139,7 @@ func lookupBounceLists(ctx context.Context, cfg *config.Config, rep bounce.Repor
 		lists, configured := zonesOf(cfg, *f.List)
 		if len(lists) == 0 {
 			// Microsoft, Proofpoint, Cloudmark, invaluement: no public zone.
-			out = append(out, bounceLookup{List: f.List.Name, Skipped: "the list has no public DNS zone to ask; see its removal page"})
+			out = append(out, bounce.Lookup{List: f.List.Name, Skipped: "the list has no public DNS zone to ask; see its removal page"})
 			continue
 		}
 		named := map[netip.Addr]bool{}
@@ -172,7 +153,7 @@ func lookupBounceLists(ctx context.Context, cfg *config.Config, rep bounce.Repor
 			}
 		}
 		if len(ips) == 0 {
-			out = append(out, bounceLookup{List: f.List.Name, Skipped: "no IP in the bounce, and no access.egress_ips in the configuration"})
+			out = append(out, bounce.Lookup{List: f.List.Name, Skipped: "no IP in the bounce, and no access.egress_ips in the configuration"})
 			continue
 		}
 		if res == nil {
@@ -189,7 +170,7 @@ func lookupBounceLists(ctx context.Context, cfg *config.Config, rep bounce.Repor
 			return nil, fmt.Errorf("bounce: looking up %s: %w", f.List.Name, err)
 		}
 		for _, r := range results {
-			l := bounceLookup{List: f.List.Name, IP: r.IP.String(), Role: "egress IP", Zone: r.Zone,
+			l := bounce.Lookup{List: f.List.Name, IP: r.IP.String(), Role: "egress IP", Zone: r.Zone,
 				Listed: r.Listed, Codes: r.Codes, TXT: r.TXT, Configured: configured}
 			if named[r.IP] {
 				l.Role = "named in the bounce"
@@ -226,7 +207,7 @@ func zonesOf(cfg *config.Config, l bounce.List) (lists []dnsbl.List, configured 
 }
 
 // writeBounceText writes the report for a terminal.
-func writeBounceText(w io.Writer, rep bounce.Report, lookups []bounceLookup) {
+func writeBounceText(w io.Writer, rep bounce.Report, lookups []bounce.Lookup) {
 	var b strings.Builder
 	n := len(rep.Failures)
 	fmt.Fprintf(&b, "Bounce: %s, %d failed recipient%s\n", rep.Format, n, map[bool]string{true: "", false: "s"}[n == 1])
@@ -330,7 +311,7 @@ func wrapField(name, value string) string {
 // consoleBounce is the console's bounce page: the same explanation and
 // lookups as the command, through serve's resolver and cache.
 func consoleBounce(cfg *config.Config, res dns.Resolver, log *slog.Logger) console.BounceExplainer {
-	return func(ctx context.Context, raw []byte) (bounce.Report, []console.BounceLookup) {
+	return func(ctx context.Context, raw []byte) (bounce.Report, []bounce.Lookup) {
 		rep := bounce.Explainer{RemovalPages: cfg.Blocklists.RemovalPages}.Explain(raw)
 		if res == nil {
 			return rep, nil
@@ -341,11 +322,6 @@ func consoleBounce(cfg *config.Config, res dns.Resolver, log *slog.Logger) conso
 		if err != nil {
 			log.Warn("console: bounce lookups", "err", err)
 		}
-		out := make([]console.BounceLookup, len(ls))
-		for i, l := range ls {
-			out[i] = console.BounceLookup{List: l.List, IP: l.IP, Role: l.Role, Zone: l.Zone, Listed: l.Listed,
-				Codes: l.Codes, TXT: l.TXT, Error: l.Error, Skipped: l.Skipped}
-		}
-		return rep, out
+		return rep, ls
 	}
 }

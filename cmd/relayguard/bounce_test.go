@@ -148,7 +148,7 @@ func TestBounceJSON(t *testing.T) {
 	}
 	var got struct {
 		bounce.Report
-		Lookups []bounceLookup `json:"lookups"`
+		Lookups []bounce.Lookup `json:"lookups"`
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v:\n%s", err, out)
