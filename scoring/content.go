@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"relayguard/rules"
@@ -29,13 +30,21 @@ func (c contentCheck) Run(ctx context.Context, in *Input) Result {
 	if in.Message == nil {
 		return Result{}
 	}
-	done := make(chan []rules.Hit, 1)
-	go func() {
-		done <- c.rs.EvaluateEnvelope(in.Message, rules.Envelope{Received: in.Received, Rcpts: in.Rcpts})
-	}()
+	done := make(chan Result, 1)
+	checkPool.Go(func() {
+		// This goroutine is not the engine's, whose recover would not see
+		// a panic here: a bug in a rule must not take the daemon down.
+		defer func() {
+			if p := recover(); p != nil {
+				done <- Result{Err: fmt.Errorf("internal error in the content rules: %v", p)}
+			}
+		}()
+		hits := c.rs.EvaluateEnvelope(in.Message, rules.Envelope{Received: in.Received, Rcpts: in.Rcpts})
+		done <- Result{Symbols: hitSymbols(hits)}
+	})
 	select {
-	case hits := <-done:
-		return Result{Symbols: hitSymbols(hits)}
+	case res := <-done:
+		return res
 	case <-ctx.Done():
 		return Result{Err: ctx.Err()}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/emersion/go-msgauth/authres"
 
+	"relayguard/internal/gopool"
 	"relayguard/internal/metrics"
 	"relayguard/internal/trace"
 	"relayguard/rules/message"
@@ -210,6 +211,10 @@ func (j *Job) startConnect() {
 // A wait cycle cannot hang: every run ends at its deadline. also adds runs
 // a phase may wait for beyond the connection's and the transaction's (the
 // final phase sees the data phase).
+// checkPool runs every check of every job: its goroutines stay between
+// messages with their grown stacks (see internal/gopool).
+var checkPool = gopool.New()
+
 func (j *Job) startIn(parent context.Context, phase Phase, in Input, also ...*run) []*run {
 	checks := j.e.checks[phase]
 	runs := make([]*run, len(checks))
@@ -223,7 +228,7 @@ func (j *Job) startIn(parent context.Context, phase Phase, in Input, also ...*ru
 		input.await = func(ctx context.Context, name string) (Result, bool) {
 			return awaitRun(ctx, visible, self, name)
 		}
-		go j.execute(parent, r, &input)
+		checkPool.Go(func() { j.execute(parent, r, &input) })
 	}
 	return runs
 }
