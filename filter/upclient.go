@@ -68,10 +68,12 @@ func newUpClient(conn net.Conn, timeout time.Duration) *upClient {
 }
 
 // reply is one answer of the next hop: its code and its text, lines joined
-// by "\n" as net/textproto joins them.
+// by "\n" as net/textproto joins them. A one-line text is the reader's own
+// buffer, good until the next read: most replies are only looked at for
+// their code, and so cost no allocation.
 type reply struct {
 	code int
-	text string
+	text []byte
 }
 
 // readReply reads one reply, single or multi-line (RFC 5321 §4.2.1).
@@ -99,8 +101,8 @@ func readReply(r *bufio.Reader) (reply, error) {
 		}
 		if n == 0 {
 			rep.code = code
-			if !more { // the common case: no copy into text
-				rep.text = string(msg)
+			if !more { // the common case: no copy
+				rep.text = msg
 				return rep, nil
 			}
 		} else {
@@ -111,7 +113,7 @@ func readReply(r *bufio.Reader) (reply, error) {
 		}
 		text = append(text, msg...)
 		if !more {
-			rep.text = string(text)
+			rep.text = text
 			return rep, nil
 		}
 	}
@@ -143,13 +145,14 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // from the text when its class is the reply's, and dropped from the
 // following lines as RFC 2034 §3 has every line repeat it.
 func replyError(rep reply) *smtp.SMTPError {
-	se := &smtp.SMTPError{Code: rep.code, Message: rep.text}
-	ec, rest, ok := cutEnhancedCode(rep.text, rep.code/100)
+	text := string(rep.text)
+	se := &smtp.SMTPError{Code: rep.code, Message: text}
+	ec, rest, ok := cutEnhancedCode(text, rep.code/100)
 	if !ok {
 		return se
 	}
 	se.EnhancedCode = ec
-	prefix := rep.text[:len(rep.text)-len(rest)]
+	prefix := text[:len(text)-len(rest)]
 	if !strings.HasSuffix(prefix, " ") {
 		prefix += " "
 	}
@@ -217,7 +220,7 @@ func (c *upClient) expect(what string, rep reply, want int) error {
 		return replyError(rep)
 	}
 	c.broken = true
-	return fmt.Errorf("%s: unexpected reply %d %s", what, rep.code, clip(rep.text, 80))
+	return fmt.Errorf("%s: unexpected reply %d %s", what, rep.code, clip(string(rep.text), 80))
 }
 
 // command sends one line and checks its reply.
@@ -264,7 +267,7 @@ func (c *upClient) hello(name string) error {
 	}
 	// The first line is the server's name; each next one a keyword and
 	// its parameters.
-	_, exts, _ := strings.Cut(rep.text, "\n")
+	_, exts, _ := strings.Cut(string(rep.text), "\n")
 	for exts != "" {
 		var ext string
 		ext, exts, _ = strings.Cut(exts, "\n")
@@ -372,7 +375,7 @@ func (c *upClient) Mail(from string, opts *smtp.MailOptions) error {
 		}
 		if rep.code != 250 {
 			c.broken = true
-			return fmt.Errorf("RSET: %d %s", rep.code, clip(rep.text, 80))
+			return fmt.Errorf("RSET: %d %s", rep.code, clip(string(rep.text), 80))
 		}
 		c.txOpen = false
 	}
@@ -472,7 +475,7 @@ func (c *upClient) Data(header []byte, body io.Reader) (string, error) {
 	if err := c.expect("end of data", rep, 250); err != nil {
 		return "", err
 	}
-	return rep.text, nil
+	return string(rep.text), nil
 }
 
 // sendChunk writes chunk, which lies in out after bdatRoom bytes: with
