@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -25,6 +26,7 @@ type scriptMTA struct {
 	caps       []string // EHLO keywords; nil answers EHLO with 502
 	refuseData bool     // 554 to DATA
 	silentAt   string   // a verb that gets no answer, ever
+	injectTLS  bool     // STARTTLS: 220 with a plaintext reply behind it
 
 	mu        sync.Mutex
 	cmds      []string
@@ -89,6 +91,19 @@ func (m *scriptMTA) serve(c net.Conn) {
 			say(reply...)
 		case "HELO":
 			say("250 script.test")
+		case "STARTTLS":
+			if m.injectTLS {
+				say("220 2.0.0 Ready", "250 2.0.0 injected")
+				continue
+			}
+			say("454 4.7.0 TLS not available")
+		case "AUTH":
+			cred, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(arg, "PLAIN "))
+			if string(cred) != "\x00relay\x00s3cret" {
+				say("535 5.7.8 Authentication credentials invalid")
+				continue
+			}
+			say("235 2.7.0 Authentication successful")
 		case "MAIL", "RSET":
 			say("250 2.0.0 Ok")
 		case "RCPT":
@@ -447,6 +462,49 @@ func TestUpClientIdleConnectionOutlivesTimeout(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if err := c.Mail("a@example.org", nil); err != nil {
 		t.Fatalf("Mail after an idle while = %v", err)
+	}
+}
+
+func TestUpClientAuthPlain(t *testing.T) {
+	for _, tc := range []struct {
+		name, password string
+		ok             bool
+	}{
+		{"right password", "s3cret", true},
+		{"wrong password", "guess", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &scriptMTA{caps: []string{"PIPELINING", "AUTH PLAIN"}}
+			u := &SMTPUpstream{Addr: startScriptMTA(t, m), Hostname: "relayguard.test", TLS: TLSOff,
+				Timeout: 5 * time.Second, Username: "relay", Password: tc.password}
+			c, err := u.Open(context.Background())
+			if tc.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+				return
+			}
+			if se, ok := isReply(err); !ok || se.Code != 535 {
+				t.Fatalf("Open = %v, want the upstream's 535", err)
+			}
+			if strings.Contains(err.Error(), tc.password) {
+				t.Errorf("the password is in the error: %v", err)
+			}
+		})
+	}
+}
+
+// RFC 3207 §6 / CVE-2011-0411: a reply sent in plaintext behind the 220
+// to STARTTLS must not be read as if it had come over TLS.
+func TestUpClientRefusesPlaintextInjectedAfterSTARTTLS(t *testing.T) {
+	m := &scriptMTA{caps: []string{"PIPELINING", "STARTTLS"}, injectTLS: true}
+	u := &SMTPUpstream{Addr: startScriptMTA(t, m), Hostname: "relayguard.test", TLS: TLSOpportunistic, Timeout: 5 * time.Second}
+	if c, err := u.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "data after the 220") {
+		if c != nil {
+			c.Close()
+		}
+		t.Fatalf("Open = %v, want a refusal of the injected reply", err)
 	}
 }
 
