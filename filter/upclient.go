@@ -317,6 +317,11 @@ func (c *upClient) startTLS(cfg *tls.Config, name string) error {
 
 // authPlain logs in with AUTH PLAIN (RFC 4616) and the initial response.
 func (c *upClient) authPlain(user, pass string) error {
+	if !c.caps.auth {
+		// Often offered only after STARTTLS: say so rather than send
+		// credentials to be refused as an unknown command.
+		return errors.New("AUTH not offered")
+	}
 	cred := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
 	_, err := c.command("AUTH", c.line("AUTH PLAIN ", cred), 235)
 	return err

@@ -472,9 +472,13 @@ func TestUpClientAuthPlain(t *testing.T) {
 	}{
 		{"right password", "s3cret", true},
 		{"wrong password", "guess", false},
+		{"AUTH not offered", "s3cret", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &scriptMTA{caps: []string{"PIPELINING", "AUTH PLAIN"}}
+			if tc.name == "AUTH not offered" {
+				m.caps = m.caps[:1]
+			}
 			u := &SMTPUpstream{Addr: startScriptMTA(t, m), Hostname: "relayguard.test", TLS: TLSOff,
 				Timeout: 5 * time.Second, Username: "relay", Password: tc.password}
 			c, err := u.Open(context.Background())
@@ -485,7 +489,11 @@ func TestUpClientAuthPlain(t *testing.T) {
 				c.Close()
 				return
 			}
-			if se, ok := isReply(err); !ok || se.Code != 535 {
+			if err == nil {
+				c.Close()
+				t.Fatal("Open succeeded")
+			}
+			if se, ok := isReply(err); m.caps[len(m.caps)-1] == "AUTH PLAIN" && (!ok || se.Code != 535) {
 				t.Fatalf("Open = %v, want the upstream's 535", err)
 			}
 			if strings.Contains(err.Error(), tc.password) {
