@@ -146,18 +146,15 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // following lines as RFC 2034 §3 has every line repeat it.
 func replyError(rep reply) *smtp.SMTPError {
 	text := string(rep.text)
-	se := &smtp.SMTPError{Code: rep.code, Message: text}
 	ec, rest, ok := cutEnhancedCode(text, rep.code/100)
 	if !ok {
-		return se
+		return upstreamReply(rep.code, smtp.EnhancedCode{}, text)
 	}
-	se.EnhancedCode = ec
 	prefix := text[:len(text)-len(rest)]
 	if !strings.HasSuffix(prefix, " ") {
 		prefix += " "
 	}
-	se.Message = strings.ReplaceAll(rest, "\n"+prefix, "\n")
-	return se
+	return upstreamReply(rep.code, ec, strings.ReplaceAll(rest, "\n"+prefix, "\n"))
 }
 
 // cutEnhancedCode parses "class.subject.detail" at the start of text.
