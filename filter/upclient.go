@@ -414,9 +414,13 @@ func (c *upClient) Reset() error {
 }
 
 // Data sends header then body as the message, in the same line form
-// go-smtp's DATA gave it (bare LF made CRLF, the last line ended): with
-// CHUNKING as BDAT chunks, no dot-stuffing; otherwise after DATA, with
-// leading dots doubled and ".\r\n" at the end.
+// go-smtp's DATA gave it (bare LF made CRLF, the last line ended). With
+// CHUNKING, a message that fits one chunk goes as "BDAT <n> LAST" and its
+// bytes in one write, without dot-stuffing. A larger one, or any without
+// CHUNKING, goes after DATA and 354, with leading dots doubled and ".\r\n"
+// at the end: one round trip for the whole message, where BDAT chunks
+// would cost one each (the encoded size is known only once encoded, so a
+// single BDAT cannot announce it up front).
 func (c *upClient) Data(header []byte, body io.Reader) (string, error) {
 	if c.broken {
 		return "", errBroken
@@ -425,8 +429,9 @@ func (c *upClient) Data(header []byte, body io.Reader) (string, error) {
 	defer copyBuffers.Put(bp)
 	buf := *bp
 	in, out := buf[:chunkInput], buf[chunkInput:]
-	enc := lineEncoder{dots: !c.caps.chunking}
-	if !c.caps.chunking {
+	bdat := c.caps.chunking
+	enc := lineEncoder{dots: !bdat}
+	if !bdat {
 		if _, err := c.command("DATA", c.line("DATA"), 354); err != nil {
 			return "", err
 		}
@@ -441,12 +446,19 @@ func (c *upClient) Data(header []byte, body io.Reader) (string, error) {
 			var n int
 			chunk, n = enc.encode(chunk, src)
 			src = src[n:]
-			if len(src) > 0 { // chunk full
-				if err := c.sendChunk(out, chunk, false); err != nil {
+			if len(src) == 0 {
+				break
+			}
+			// The chunk is full: the message goes by DATA.
+			if bdat {
+				if err := c.switchToDATA(chunk); err != nil {
 					return "", err
 				}
-				chunk = chunk[:0]
+				bdat, enc.dots = false, true
+			} else if err := c.send(chunk); err != nil {
+				return "", fmt.Errorf("DATA: %w", err)
 			}
+			chunk = chunk[:0]
 		}
 		if readDone {
 			break
@@ -461,11 +473,14 @@ func (c *upClient) Data(header []byte, body io.Reader) (string, error) {
 		}
 	}
 	chunk = enc.finish(out[bdatRoom : bdatRoom+len(chunk)]) // into dataTail
-	if !c.caps.chunking {
-		chunk = append(chunk, ".\r\n"...)
+	var err error
+	if bdat {
+		err = c.sendBDATLast(out, chunk)
+	} else {
+		err = c.send(append(chunk, ".\r\n"...))
 	}
-	if err := c.sendChunk(out, chunk, true); err != nil {
-		return "", err
+	if err != nil {
+		return "", fmt.Errorf("end of data: %w", err)
 	}
 	rep, err := c.read("end of data")
 	if err != nil {
@@ -480,38 +495,51 @@ func (c *upClient) Data(header []byte, body io.Reader) (string, error) {
 	return string(rep.text), nil
 }
 
-// sendChunk writes chunk, which lies in out after bdatRoom bytes: with
-// CHUNKING, after "BDAT <n>[ LAST]\r\n" written into that room so that
-// command and data leave in one write. A chunk before the last waits for
-// its 250 (RFC 3030 §4.2 lets only a PIPELINING server take the next one
-// unasked; a relay's messages rarely need a second chunk).
-func (c *upClient) sendChunk(out, chunk []byte, last bool) error {
-	if !c.caps.chunking {
-		if err := c.send(chunk); err != nil {
-			return fmt.Errorf("DATA: %w", err)
-		}
-		return nil
-	}
+// sendBDATLast writes "BDAT <n> LAST\r\n" into the room before chunk in
+// out, so that command and message leave in one write.
+func (c *upClient) sendBDATLast(out, chunk []byte) error {
 	var hb [bdatRoom]byte
 	h := append(hb[:0], "BDAT "...)
 	h = strconv.AppendInt(h, int64(len(chunk)), 10)
-	if last {
-		h = append(h, " LAST"...)
-	}
-	h = append(h, '\r', '\n')
+	h = append(h, " LAST\r\n"...)
 	start := bdatRoom - len(h)
 	copy(out[start:], h)
-	if err := c.send(out[start : bdatRoom+len(chunk)]); err != nil {
-		return fmt.Errorf("BDAT: %w", err)
-	}
-	if last {
-		return nil
-	}
-	rep, err := c.read("BDAT")
-	if err != nil {
+	return c.send(out[start : bdatRoom+len(chunk)])
+}
+
+var dot = []byte{'.'}
+
+// switchToDATA sends DATA and, after 354, the message's first chunk,
+// encoded without dot-stuffing: its lines that begin with a dot get one
+// more, in one gathered write (writev on TCP).
+func (c *upClient) switchToDATA(first []byte) error {
+	if _, err := c.command("DATA", c.line("DATA"), 354); err != nil {
 		return err
 	}
-	return c.expect("BDAT", rep, 250) // on refusal txOpen stays: the next MAIL resets
+	var parts net.Buffers
+	for line := 0; line < len(first); {
+		if first[line] == '.' {
+			parts = append(parts, dot)
+		}
+		end := len(first)
+		if i := bytes.IndexByte(first[line:], '\n'); i >= 0 {
+			end = line + i + 1
+		}
+		if n := len(parts); n > 0 && &parts[n-1][0] != &dot[0] {
+			// Extend the last part: lines without a dot join it.
+			prev := parts[n-1]
+			parts[n-1] = prev[:len(prev)+end-line]
+		} else {
+			parts = append(parts, first[line:end])
+		}
+		line = end
+	}
+	c.raw.SetDeadline(time.Now().Add(c.timeout))
+	if _, err := parts.WriteTo(c.conn); err != nil {
+		c.broken = true
+		return fmt.Errorf("DATA: %w", err)
+	}
+	return nil
 }
 
 // quitTimeout bounds the wait for the answer to QUIT: a next hop that

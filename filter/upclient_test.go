@@ -294,17 +294,19 @@ func asDATAWouldDeliver(t *testing.T, header, body []byte) string {
 func TestUpClientMessageArrivesAsDATADeliveredIt(t *testing.T) {
 	big := bytes.Repeat([]byte(".dot first\r\nbare\nlf\r\n"), 5000) // ~100 KB: several chunks
 	bodies := []struct {
-		name string
-		body string
+		name     string
+		body     string
+		noHeader bool // the body is the whole message
 	}{
-		{"leading dots", "\r\n.hidden\r\n..two\r\n.\r\nafter a dot line\r\n"},
-		{"bare LF", "\nline one\nline two\n"},
-		{"last line without CRLF", "\r\nno end"},
-		{"last line ends in CR", "\r\nends in CR\r"},
-		{"CR alone within a line", "\r\na\rb\r\n.\rc\r\n"},
-		{"8-bit bytes", "\r\nGr\xfc\xdfe \xe2\x82\xac\r\n"},
-		{"empty body", ""},
-		{"larger than a chunk", "\r\n" + string(big)},
+		{"leading dots", "\r\n.hidden\r\n..two\r\n.\r\nafter a dot line\r\n", false},
+		{"bare LF", "\nline one\nline two\n", false},
+		{"last line without CRLF", "\r\nno end", false},
+		{"last line ends in CR", "\r\nends in CR\r", false},
+		{"CR alone within a line", "\r\na\rb\r\n.\rc\r\n", false},
+		{"8-bit bytes", "\r\nGr\xfc\xdfe \xe2\x82\xac\r\n", false},
+		{"empty body", "", false},
+		{"larger than a chunk", "\r\n" + string(big), false},
+		{"larger than a chunk, a dot first", string(big), true},
 	}
 	for _, mode := range []struct {
 		name string
@@ -320,6 +322,14 @@ func TestUpClientMessageArrivesAsDATADeliveredIt(t *testing.T) {
 				c := openScript(t, startScriptMTA(t, m), 5*time.Second)
 				defer c.Close()
 				header := []byte("Received: from x\r\nSubject: t\r\n")
+				if b.noHeader {
+					header = nil
+				}
+				// BDAT only for a message that fits one chunk.
+				verb := mode.verb
+				if len(b.body) > 20000 {
+					verb = "DATA"
+				}
 				if err := c.Mail("a@example.org", nil); err != nil {
 					t.Fatal(err)
 				}
@@ -328,7 +338,7 @@ func TestUpClientMessageArrivesAsDATADeliveredIt(t *testing.T) {
 				}
 				// A reader that gives a few bytes at a time, as a file may.
 				text, err := c.Data(header, iotestHalfReader{strings.NewReader(b.body)})
-				if err != nil || !strings.Contains(text, "queued as "+mode.verb) {
+				if err != nil || !strings.Contains(text, "queued as "+verb) {
 					t.Fatalf("Data = %q, %v", text, err)
 				}
 				want := asDATAWouldDeliver(t, header, []byte(b.body))

@@ -76,8 +76,9 @@ func (s *smtpScript) message(from, to, body, want string) {
 // connection of relayguard's own client: the RSET after the refusal goes
 // pipelined with the next MAIL (Exim offers PIPELINING and drops a client
 // that sends ahead without it: "SMTP protocol synchronization error"), the
-// messages go by BDAT (Exim offers CHUNKING and logs K), and their bytes
-// arrive as sent, leading dots and 8-bit text included.
+// messages that fit one chunk go by BDAT (Exim offers CHUNKING and logs
+// K), a larger one by DATA, and their bytes arrive as sent, leading dots
+// and 8-bit text included.
 func TestRelayToEximOneConnectionAfterARefusal(t *testing.T) {
 	needHarness(t)
 	t.Parallel()
@@ -92,13 +93,26 @@ func TestRelayToEximOneConnectionAfterARefusal(t *testing.T) {
 	for _, subject := range []string{"Budget notes", "Budget notes again"} {
 		s.message("sam@client.test", "alice@example.com", testMessage("sam@client.test", "alice@example.com", subject, ham), "250 ")
 	}
+	// Past one BDAT chunk, the message goes by DATA, dot-stuffed.
+	big := strings.Repeat(ham, 400) // ~38 KB
+	s.message("sam@client.test", "alice@example.com", testMessage("sam@client.test", "alice@example.com", "Big budget", big), "250 ")
 	s.send("QUIT", "221")
 
-	got := waitMaildir(t, ex.maildir("alice"), 2)
+	got := waitMaildir(t, ex.maildir("alice"), 3)
+	bigSeen := false
 	for _, m := range got {
 		if !strings.Contains(m.Raw, "\n.a line that starts with a dot\n..and two\nGr\u00fc\u00dfe aus K\u00f6ln\n") {
 			t.Errorf("body changed on the way:\n%s", m.Raw)
 		}
+		if m.Header("Subject") == "Big budget" {
+			bigSeen = true
+			if !strings.Contains(m.Raw, big) {
+				t.Errorf("the big message changed on the way")
+			}
+		}
+	}
+	if !bigSeen {
+		t.Error("the big message is not among those delivered")
 	}
 	log := ex.mainlog()
 	if strings.Contains(log, "synchronization error") {
