@@ -188,3 +188,11 @@ var kindRcptBlocked = kind(550, smtp.EnhancedCode{5, 7, 1})
 func rcptBlocked(reason, ref string) *smtp.SMTPError {
 	return kindRcptBlocked.text(fmt.Sprintf("%s (ref %s)", clip(reason, 300), ref))
 }
+
+// upstreamReply is the upstream's own refusal, passed on to the client as
+// the upstream worded it (filter/upclient.go reads it; its class is the
+// upstream's, 4 or 5, and an enhanced code of another class is dropped).
+// It is not ours, so it is not in replyTable.
+func upstreamReply(code int, ec smtp.EnhancedCode, text string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: code, EnhancedCode: ec, Message: text}
+}

@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -56,134 +53,67 @@ type SMTPUpstream struct {
 	Timeout   time.Duration
 	Username  string
 	Password  string
-
-	plainSince atomic.Int64 // unix nanos when STARTTLS was last found missing
 }
 
 // Open dials, greets, and does STARTTLS and AUTH as configured.
 func (u *SMTPUpstream) Open(ctx context.Context) (UpstreamConn, error) {
-	c, err := u.dial(ctx, u.TLS != TLSOff && !u.knownPlain())
-	if errors.Is(err, errNoSTARTTLS) && u.TLS == TLSOpportunistic {
-		u.notePlain()
-		c, err = u.dial(ctx, false)
-	}
+	c, err := u.open(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("upstream %s: %w", u.Addr, err)
 	}
-	if u.Username != "" {
-		if err := c.Auth(sasl.NewPlainClient("", u.Username, u.Password)); err != nil {
-			c.Close()
-			return nil, fmt.Errorf("upstream %s: auth as %s: %w", u.Addr, u.Username, err)
-		}
-	}
-	return &smtpConn{c: c}, nil
+	return c, nil
 }
 
 var errNoSTARTTLS = errors.New("STARTTLS not offered")
 
-// dial connects and says EHLO with our hostname, after STARTTLS when
-// starttls is set. go-smtp's client can only start TLS from a fresh
-// connection (its pre-TLS EHLO names "localhost"; the one that counts,
-// after TLS, names us), so an upstream that turns out not to offer
-// STARTTLS costs one more connection, and is remembered for a while.
-func (u *SMTPUpstream) dial(ctx context.Context, starttls bool) (*smtp.Client, error) {
+// open says EHLO with our hostname, then STARTTLS and EHLO again when
+// offered (or required), on one connection: an upstream that does not
+// offer STARTTLS costs nothing more under TLSOpportunistic.
+func (u *SMTPUpstream) open(ctx context.Context) (*upClient, error) {
 	d := net.Dialer{Timeout: u.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", u.Addr)
 	if err != nil {
 		return nil, err
 	}
-	var c *smtp.Client
-	if starttls {
-		host, _, _ := net.SplitHostPort(u.Addr)
-		cfg := &tls.Config{
-			ServerName: host,
-			// RFC 7435: opportunistic TLS encrypts without authenticating;
-			// verification is asked for with tls_verify.
-			InsecureSkipVerify: !u.TLSVerify,
-		}
-		c, err = smtp.NewClientStartTLS(withDeadline(conn, u.Timeout), cfg)
-		if err != nil {
-			conn.Close()
-			if strings.Contains(err.Error(), "doesn't support STARTTLS") {
-				return nil, errNoSTARTTLS
-			}
-			return nil, fmt.Errorf("starttls: %w", err)
-		}
-	} else {
-		c = smtp.NewClient(conn)
-	}
-	c.CommandTimeout = u.Timeout
-	c.SubmissionTimeout = u.Timeout
-	if err := c.Hello(u.Hostname); err != nil {
-		c.Close()
+	c := newUpClient(conn, u.Timeout)
+	if err := u.greet(c); err != nil {
+		conn.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
-// plainFor is how long an upstream that did not offer STARTTLS is dialled
-// without trying it.
-const plainFor = 10 * time.Minute
-
-func (u *SMTPUpstream) knownPlain() bool {
-	t := u.plainSince.Load()
-	return t != 0 && time.Since(time.Unix(0, t)) < plainFor
-}
-
-func (u *SMTPUpstream) notePlain() { u.plainSince.Store(time.Now().UnixNano()) }
-
-// withDeadline bounds the STARTTLS exchange, which go-smtp runs before our
-// timeouts can be set on the client.
-func withDeadline(c net.Conn, d time.Duration) net.Conn {
-	c.SetDeadline(time.Now().Add(d))
-	return c
-}
-
-type smtpConn struct{ c *smtp.Client }
-
-func (s *smtpConn) Mail(from string, opts *smtp.MailOptions) error {
-	// Only what the next hop needs to judge the transaction travels on:
-	// SIZE, BODY (go-smtp sends 8BITMIME when offered) and SMTPUTF8.
-	var o smtp.MailOptions
-	if opts != nil {
-		o.Size, o.UTF8 = opts.Size, opts.UTF8
+func (u *SMTPUpstream) greet(c *upClient) error {
+	if err := c.greet(); err != nil {
+		return err
 	}
-	return s.c.Mail(formatPath(from), &o)
-}
-
-func (s *smtpConn) Rcpt(to string) error { return s.c.Rcpt(formatPath(to), nil) }
-
-func (s *smtpConn) Data(header []byte, body io.Reader) (string, error) {
-	w, err := s.c.Data()
-	if err != nil {
-		return "", err
+	if err := c.hello(u.Hostname); err != nil {
+		return err
 	}
-	if _, err := w.Write(header); err != nil {
-		w.Close()
-		return "", err
+	if u.TLS != TLSOff {
+		switch {
+		case c.caps.startTLS:
+			host, _, _ := net.SplitHostPort(u.Addr)
+			cfg := &tls.Config{
+				ServerName: host,
+				// RFC 7435: opportunistic TLS encrypts without
+				// authenticating; verification is asked for with
+				// tls_verify.
+				InsecureSkipVerify: !u.TLSVerify,
+			}
+			if err := c.startTLS(cfg, u.Hostname); err != nil {
+				return fmt.Errorf("starttls: %w", err)
+			}
+		case u.TLS == TLSRequired:
+			return errNoSTARTTLS
+		}
 	}
-	if err := copyPooled(w, body); err != nil {
-		w.Close()
-		return "", err
+	if u.Username != "" {
+		if err := c.authPlain(u.Username, u.Password); err != nil {
+			return fmt.Errorf("auth as %s: %w", u.Username, err)
+		}
 	}
-	resp, err := w.CloseWithResponse()
-	if err != nil {
-		return "", err
-	}
-	return resp.StatusText, nil
-}
-
-func (s *smtpConn) Reset() error { return s.c.Reset() }
-
-// quitTimeout bounds the wait for the answer to QUIT: a next hop that
-// stopped answering must not hold the client's session for relay.timeout.
-const quitTimeout = 5 * time.Second
-
-func (s *smtpConn) Close() error {
-	s.c.CommandTimeout = quitTimeout
-	err := s.c.Quit()
-	s.c.Close()
-	return err
+	return nil
 }
 
 // isReply tells whether err is an answer from the next hop (to pass on to
