@@ -237,16 +237,20 @@ func listedAt(domains map[string]bool, host, rawURL string) (string, bool) {
 	if host == "" || len(domains) == 0 {
 		return "", false
 	}
-	segs := pathSegments(rawURL, 2)
+	// The candidates are built in buf and looked up as string(p), which
+	// does not allocate: a string is made only for an entry found.
+	var segBuf [2]string
+	var buf [256]byte
+	segs := pathSegments(rawURL, segBuf[:0])
 	for h := host; h != ""; {
 		if domains[h] {
 			return h, true
 		}
-		p := h
+		p := append(buf[:0], h...)
 		for _, s := range segs {
-			p += "/" + s
-			if domains[p] {
-				return p, true
+			p = append(append(p, '/'), s...)
+			if domains[string(p)] {
+				return string(p), true
 			}
 		}
 		i := strings.IndexByte(h, '.')
@@ -255,30 +259,36 @@ func listedAt(domains map[string]bool, host, rawURL string) (string, bool) {
 		}
 		h = h[i+1:]
 	}
-	if len(segs) > 0 && domains["/"+segs[0]] {
+	if len(segs) > 0 && domains[string(append(append(buf[:0], '/'), segs[0]...))] {
 		return host + "/" + segs[0], true
 	}
 	return "", false
 }
 
-// pathSegments returns up to n leading segments of a URL's path, lower case.
-func pathSegments(u string, n int) []string {
+// pathSegments appends to segs up to cap(segs) leading segments of a
+// URL's path, lower case, and returns it.
+func pathSegments(u string, segs []string) []string {
 	i := strings.Index(u, "://")
 	if i < 0 {
-		return nil
+		return segs
 	}
 	rest := u[i+3:]
 	j := strings.IndexByte(rest, '/')
 	if j < 0 {
-		return nil
+		return segs
 	}
 	path := rest[j+1:]
 	if k := strings.IndexAny(path, "?#"); k >= 0 {
 		path = path[:k]
 	}
-	var segs []string
-	for _, s := range strings.SplitN(path, "/", n+1) {
-		if s == "" || len(segs) == n {
+	for more := true; more && len(segs) < cap(segs); {
+		s := path
+		if k := strings.IndexByte(path, '/'); k >= 0 {
+			s, path = path[:k], path[k+1:]
+		} else {
+			more = false
+		}
+		if s == "" {
 			break
 		}
 		segs = append(segs, strings.ToLower(s))
