@@ -67,3 +67,19 @@ func FuzzParseDate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBrandWordsASCII holds the ASCII shortcut of brandWords to the
+// Unicode path it skips.
+func FuzzBrandWordsASCII(f *testing.F) {
+	for _, s := range []string{"PayPal Account Team", "  Bank-of-America!! ", "x|y 0l1 UPS", "", "---", "a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !isASCII(s) {
+			return
+		}
+		if got, want := brandWordsASCII(s), brandWordsUnicode(s); got != want {
+			t.Fatalf("brandWordsASCII(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
