@@ -83,3 +83,18 @@ func FuzzBrandWordsASCII(f *testing.F) {
 		}
 	})
 }
+
+// FuzzScanMarksASCIIWords holds scanMarks' pass over ASCII words to the
+// rune-by-rune reading: the same counts and examples.
+func FuzzScanMarksASCIIWords(f *testing.F) {
+	for _, s := range []string{"Pay\u200bPal now", "abc 𝐏𝐚𝐲 def", "x1 a\u0301b c", "\ufeffHello", "ＰＤＦファイル abc", "ok ab\u200dcd", "plain ascii only, 123"} {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, s string, header bool) {
+		got, want := scanMarks(s, header), scanMarksPaced(s, header, false)
+		if *got != *want {
+			t.Fatalf("scanMarks(%q, %v) = %+v, rune by rune %+v", s, header, *got, *want)
+		}
+	})
+}
