@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"relayguard/internal/mailaddr"
 	"relayguard/rules/message"
+	"slices"
 	"strings"
 	"sync"
 
@@ -219,14 +220,20 @@ func mailtoRemove(in *Input) (string, bool) {
 // not a picture or frame the mail loads by itself.
 func clickable(l message.Link) bool { return l.Source != "src" }
 
-// fromRegistered is the registered domains of the From addresses.
-func fromRegistered(m *message.Message) map[string]bool {
-	out := map[string]bool{}
-	for _, d := range m.From().Domains {
-		out[registeredDomain(d)] = true
+// fromRegistered is the registered domains of the From addresses: one or
+// two, so a slice rather than a map.
+func fromRegistered(m *message.Message) domainList {
+	ds := m.From().Domains
+	out := make(domainList, len(ds))
+	for i, d := range ds {
+		out[i] = registeredDomain(d)
 	}
 	return out
 }
+
+type domainList []string
+
+func (l domainList) has(d string) bool { return slices.Contains(l, d) }
 
 // listedAt finds host (with the URL it was read from) in a rule's domains
 // table: an entry names a host and all its subdomains ("pages.dev"), a
@@ -303,7 +310,7 @@ func pathSegments(u string, segs []string) []string {
 func uriListedHost(in *Input) (string, bool) {
 	from := fromRegistered(in.Msg)
 	for _, l := range in.Msg.Links() {
-		if !clickable(l) || from[registeredDomain(l.Host)] {
+		if !clickable(l) || from.has(registeredDomain(l.Host)) {
 			continue
 		}
 		if e, ok := listedAt(in.Domains, l.Host, l.Target); ok {
