@@ -67,10 +67,16 @@ func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
 	type result struct {
 		score float64
 		match string
+		fired bool
 	}
-	found := map[*rule]result{}
+	// By rule position: one allocation, where a map grew with each hit.
+	found := make([]result, len(c.rules))
+	fired := 0
 	fire := func(r *rule, score float64, match string) {
-		found[r] = result{score, clipMatch(match)}
+		if !found[r.pos].fired {
+			fired++
+		}
+		found[r.pos] = result{score, clipMatch(match), true}
 	}
 
 	if len(c.bodyRules) > 0 {
@@ -162,10 +168,10 @@ func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
 		}
 	}
 
-	ev := &evaluation{fired: make(map[string]bool, len(found))}
+	ev := &evaluation{fired: make(map[string]bool, fired)}
 	for _, r := range c.rules {
-		res, ok := found[r]
-		if !ok {
+		res := found[r.pos]
+		if !res.fired {
 			continue
 		}
 		ev.fired[r.Name] = true

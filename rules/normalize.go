@@ -62,6 +62,9 @@ type normaliser struct {
 	sStart  int32
 	sEnd    int32
 	sLet    int
+	// byteAtATime turns off the plain-word fast path (tests compare the
+	// two).
+	byteAtATime bool
 }
 
 // NormaliseWords returns the words of s as the wording rules see them
@@ -76,6 +79,10 @@ func NormaliseWords(s string) []string {
 // normaliseWords returns " w1 w2 ... wn " for s. With track set it also
 // returns where each word came from in s.
 func normaliseWords(s string, track bool) ([]byte, []wordRange) {
+	return newNormaliser(s, track).run(s)
+}
+
+func newNormaliser(s string, track bool) *normaliser {
 	// Sized for the usual case, output about as long as the input and a
 	// word per six bytes, so the buffers seldom grow.
 	n := &normaliser{out: make([]byte, 1, len(s)+2), track: track}
@@ -83,6 +90,10 @@ func normaliseWords(s string, track bool) ([]byte, []wordRange) {
 		n.ranges = make([]wordRange, 0, len(s)/6+1)
 	}
 	n.out[0] = ' '
+	return n
+}
+
+func (n *normaliser) run(s string) ([]byte, []wordRange) {
 	var it norm.Iter
 	for i := 0; i < len(s); {
 		// ASCII is its own NFKC form: read runs of it directly. The last
@@ -96,8 +107,13 @@ func normaliseWords(s string, track bool) ([]byte, []wordRange) {
 		if j < len(s) && end > i {
 			end--
 		}
-		for k := i; k < end; k++ {
+		for k := i; k < end; {
+			if w := n.plainWord(s, k, end); w > 0 {
+				k += w
+				continue
+			}
 			n.ascii(s[k], int32(k))
+			k++
 		}
 		if end >= len(s) {
 			break
@@ -131,6 +147,51 @@ var leetASCII = func() (t [128]bool) {
 	}
 	return t
 }()
+
+// asciiToken marks the ASCII bytes ascii keeps in a token: letters,
+// digits and the leet symbols.
+var asciiToken = func() (t [256]bool) {
+	for c := 0; c < 128; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || leetASCII[c]
+	}
+	return t
+}()
+
+// plainWord is the fast path for most of the text: an ordinary word of two
+// or more ASCII letters starting at s[k], no token pending, ending before
+// a byte that ends tokens (or at the end of s). It emits the word as
+// flushToken would, without collecting its runes one by one, and returns
+// its length; 0 when s[k] starts no such word (ascii then takes it).
+func (n *normaliser) plainWord(s string, k, end int) int {
+	if n.byteAtATime || len(n.tok) > 0 || !isASCIILetter(s[k]) {
+		return 0
+	}
+	e := k + 1
+	for e < end && isASCIILetter(s[e]) {
+		e++
+	}
+	// After the word: a byte that ends the token, or the end of the text
+	// (not the end of the ASCII run: a combining mark may follow).
+	if e-k < 2 || e < end && asciiToken[s[e]] || e == end && end < len(s) {
+		return 0
+	}
+	n.flushSingles()
+	if n.track {
+		n.ranges = append(n.ranges, wordRange{out: int32(len(n.out)), start: int32(k), end: int32(e)})
+	}
+	for _, c := range []byte(s[k:e]) {
+		if c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		n.out = append(n.out, c)
+	}
+	n.out = append(n.out, ' ')
+	n.tend = int32(e)
+	n.latin, n.other, n.notPlain = false, false, false
+	return e - k
+}
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // ascii is rune for one ASCII byte at offset off.
 func (n *normaliser) ascii(c byte, off int32) {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -115,4 +116,21 @@ func TestExportedNormaliseWordsSplitsWords(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("NormaliseWords = %q, want %q", got, want)
 	}
+}
+
+// FuzzNormaliseWordsPlainPath holds the plain-word fast path to the byte
+// at a time reading it shortcuts: the same words, the same ranges.
+func FuzzNormaliseWordsPlainPath(f *testing.F) {
+	for _, s := range []string{"Hello world", "v i a g r a now", "cash!!! v1agra |x| !hi", "word\u0301 next", "ab\u200bcd ef", "Ünï ab cd", "x", "ab", "ab1 a b c d", "the end"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, fastRanges := normaliseWords(s, true)
+		slow := newNormaliser(s, true)
+		slow.byteAtATime = true
+		want, wantRanges := slow.run(s)
+		if string(fast) != string(want) || !slices.Equal(fastRanges, wantRanges) {
+			t.Fatalf("normaliseWords(%q) = %q %v, byte at a time %q %v", s, fast, fastRanges, want, wantRanges)
+		}
+	})
 }

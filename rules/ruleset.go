@@ -105,6 +105,7 @@ type rule struct {
 	// domains given to a built-in, lower case
 	domains map[string]bool
 	phrases map[string]float64
+	pos     int // index in compiled.rules, where an evaluation keeps its result
 }
 
 // Load compiles the built-in rules and then the operator files in order.
@@ -435,7 +436,8 @@ func (c *compiled) index() {
 	c.uriRules = map[string][]*rule{}
 	var phrases []string
 	phraseID := map[string]int{}
-	for _, r := range c.rules {
+	for i, r := range c.rules {
+		r.pos = i
 		switch r.Kind {
 		case KindBody:
 			c.bodyRules = append(c.bodyRules, r)

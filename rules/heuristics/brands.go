@@ -423,9 +423,9 @@ func (t *Brands) lookalikeOf(h string, isClaimed func([]int) bool) (lookalike, b
 			}
 		}
 	}
-	for like, idx := range t.names {
-		if d := lookalikeDistance(like); d > 0 && isClaimed(idx) && editDistance(sk, skeleton(like), d) <= d {
-			return lookalike{h, like, "one letter off"}, true
+	for _, n := range t.fuzzy {
+		if isClaimed(n.brands) && editDistance(sk, n.skeleton, n.distance) <= n.distance {
+			return lookalike{h, n.name, "one letter off"}, true
 		}
 	}
 	return lookalike{}, false

@@ -61,6 +61,16 @@ type Brands struct {
 	// byFirst maps the first word of each brand phrase to the phrases
 	// that start with it, so Claims reads the text once.
 	byFirst map[string][]phraseRef
+	// fuzzy are the names a host label may miss by an edit or two
+	// (lookalikeDistance > 0), with their skeletons, in name order: worked
+	// out once here rather than for every host of every message.
+	fuzzy []fuzzyName
+}
+
+type fuzzyName struct {
+	name, skeleton string
+	brands         []int
+	distance       int
 }
 
 // phraseRef is one brand phrase, split into words, and its brand.
@@ -158,6 +168,12 @@ func NewBrands(extra []Brand) (*Brands, error) {
 			}
 		}
 	}
+	for name, idx := range t.names {
+		if d := lookalikeDistance(name); d > 0 {
+			t.fuzzy = append(t.fuzzy, fuzzyName{name: name, skeleton: skeleton(name), brands: idx, distance: d})
+		}
+	}
+	slices.SortFunc(t.fuzzy, func(a, b fuzzyName) int { return strings.Compare(a.name, b.name) })
 	return t, nil
 }
 
@@ -358,6 +374,13 @@ func (t *Brands) SenderClaims(name string) []int {
 // a letter or digit a word break; the words are joined by single spaces
 // with a space at each end, so " ups " never matches inside "groups".
 func brandWords(s string) string {
+	if isASCII(s) {
+		return brandWordsASCII(s)
+	}
+	return brandWordsUnicode(s)
+}
+
+func brandWordsUnicode(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 2)
 	b.WriteByte(' ')
@@ -378,6 +401,34 @@ func brandWords(s string) string {
 				b.WriteByte(' ')
 				space = true
 			}
+		}
+	}
+	if !space {
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+// brandWordsASCII is brandWords for ASCII text, most Subjects and names:
+// NFKD changes no ASCII, no ASCII character is a mark, and the look-alikes
+// brandWords maps among ASCII are digits and '|', which it leaves alone.
+func brandWordsASCII(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte(' ')
+	space := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			b.WriteByte(c + 'a' - 'A')
+			space = false
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			b.WriteByte(c)
+			space = false
+		case !space:
+			b.WriteByte(' ')
+			space = true
 		}
 	}
 	if !space {

@@ -27,7 +27,7 @@ func formPassword(in *Input) (string, bool) {
 func formOffsite(in *Input) (string, bool) {
 	from := fromRegistered(in.Msg)
 	for _, f := range in.Msg.Structure().HTMLForms {
-		if f.Host != "" && f.Fields >= 2 && !from[registeredDomain(f.Host)] {
+		if f.Host != "" && f.Fields >= 2 && !from.has(registeredDomain(f.Host)) {
 			return fmt.Sprintf("%d fields posting to %s", f.Fields, f.Host), true
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"relayguard/internal/mailaddr"
 	"relayguard/rules/message"
+	"slices"
 	"strings"
 	"sync"
 
@@ -219,14 +220,20 @@ func mailtoRemove(in *Input) (string, bool) {
 // not a picture or frame the mail loads by itself.
 func clickable(l message.Link) bool { return l.Source != "src" }
 
-// fromRegistered is the registered domains of the From addresses.
-func fromRegistered(m *message.Message) map[string]bool {
-	out := map[string]bool{}
-	for _, d := range m.From().Domains {
-		out[registeredDomain(d)] = true
+// fromRegistered is the registered domains of the From addresses: one or
+// two, so a slice rather than a map.
+func fromRegistered(m *message.Message) domainList {
+	ds := m.From().Domains
+	out := make(domainList, len(ds))
+	for i, d := range ds {
+		out[i] = registeredDomain(d)
 	}
 	return out
 }
+
+type domainList []string
+
+func (l domainList) has(d string) bool { return slices.Contains(l, d) }
 
 // listedAt finds host (with the URL it was read from) in a rule's domains
 // table: an entry names a host and all its subdomains ("pages.dev"), a
@@ -237,16 +244,20 @@ func listedAt(domains map[string]bool, host, rawURL string) (string, bool) {
 	if host == "" || len(domains) == 0 {
 		return "", false
 	}
-	segs := pathSegments(rawURL, 2)
+	// The candidates are built in buf and looked up as string(p), which
+	// does not allocate: a string is made only for an entry found.
+	var segBuf [2]string
+	var buf [256]byte
+	segs := pathSegments(rawURL, segBuf[:0])
 	for h := host; h != ""; {
 		if domains[h] {
 			return h, true
 		}
-		p := h
+		p := append(buf[:0], h...)
 		for _, s := range segs {
-			p += "/" + s
-			if domains[p] {
-				return p, true
+			p = append(append(p, '/'), s...)
+			if domains[string(p)] {
+				return string(p), true
 			}
 		}
 		i := strings.IndexByte(h, '.')
@@ -255,30 +266,36 @@ func listedAt(domains map[string]bool, host, rawURL string) (string, bool) {
 		}
 		h = h[i+1:]
 	}
-	if len(segs) > 0 && domains["/"+segs[0]] {
+	if len(segs) > 0 && domains[string(append(append(buf[:0], '/'), segs[0]...))] {
 		return host + "/" + segs[0], true
 	}
 	return "", false
 }
 
-// pathSegments returns up to n leading segments of a URL's path, lower case.
-func pathSegments(u string, n int) []string {
+// pathSegments appends to segs up to cap(segs) leading segments of a
+// URL's path, lower case, and returns it.
+func pathSegments(u string, segs []string) []string {
 	i := strings.Index(u, "://")
 	if i < 0 {
-		return nil
+		return segs
 	}
 	rest := u[i+3:]
 	j := strings.IndexByte(rest, '/')
 	if j < 0 {
-		return nil
+		return segs
 	}
 	path := rest[j+1:]
 	if k := strings.IndexAny(path, "?#"); k >= 0 {
 		path = path[:k]
 	}
-	var segs []string
-	for _, s := range strings.SplitN(path, "/", n+1) {
-		if s == "" || len(segs) == n {
+	for more := true; more && len(segs) < cap(segs); {
+		s := path
+		if k := strings.IndexByte(path, '/'); k >= 0 {
+			s, path = path[:k], path[k+1:]
+		} else {
+			more = false
+		}
+		if s == "" {
 			break
 		}
 		segs = append(segs, strings.ToLower(s))
@@ -293,7 +310,7 @@ func pathSegments(u string, n int) []string {
 func uriListedHost(in *Input) (string, bool) {
 	from := fromRegistered(in.Msg)
 	for _, l := range in.Msg.Links() {
-		if !clickable(l) || from[registeredDomain(l.Host)] {
+		if !clickable(l) || from.has(registeredDomain(l.Host)) {
 			continue
 		}
 		if e, ok := listedAt(in.Domains, l.Host, l.Target); ok {

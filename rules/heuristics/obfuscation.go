@@ -62,7 +62,11 @@ func fieldMarks(in *Input, k marksKey) *marks {
 // invisible character counts at the edge of a Latin word too, and a soft
 // hyphen counts; in the body only inside a word, and soft hyphens, which
 // newsletters use for hyphenation, do not.
-func scanMarks(s string, header bool) *marks {
+func scanMarks(s string, header bool) *marks { return scanMarksPaced(s, header, true) }
+
+// scanMarksPaced is scanMarks; asciiWords off decodes ASCII words rune by
+// rune too (tests compare the two).
+func scanMarksPaced(s string, header, asciiWords bool) *marks {
 	m := &marks{}
 	if isASCII(s) {
 		return m // every mark counted here is outside ASCII: most mail stops here
@@ -73,6 +77,25 @@ func scanMarks(s string, header bool) *marks {
 	fullWidth, cjk := 0, false
 	first := true
 	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf && asciiWords {
+			// ASCII, most of any text: a separator, or a word of ASCII
+			// letters and digits only, which can show no mark (word
+			// returns 0 for it), are passed over without decoding.
+			if !asciiAlnum(c) {
+				i++
+				first = false
+				continue
+			}
+			j := i + 1
+			for j < len(s) && asciiAlnum(s[j]) {
+				j++
+			}
+			if j == len(s) || s[j] < utf8.RuneSelf {
+				i = j
+				first = false
+				continue
+			}
+		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if !inWord(r) {
 			cjk = cjk || r >= utf8.RuneSelf && message.IsCJK(r)
@@ -104,6 +127,10 @@ func scanMarks(s string, header bool) *marks {
 		}
 	}
 	return m
+}
+
+func asciiAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // inWord tells a rune that belongs to a word being scanned: letters,

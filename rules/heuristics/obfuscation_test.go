@@ -1,7 +1,9 @@
 package heuristics
 
 import (
-	"maps"
+	"hash/fnv"
+	"relayguard/rules/message"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -25,21 +27,74 @@ func FuzzScanMarks(f *testing.F) {
 	})
 }
 
-// FuzzWordSet holds wordSet, which reads words in place, to its plain
-// definition: the words of three letters or more of strings.ToLower(s).
-func FuzzWordSet(f *testing.F) {
+// FuzzWordHashes holds wordHashes, which hashes words as it reads them, to
+// its plain definition: the distinct words of three letters or more of
+// strings.ToLower(s), hashed.
+func FuzzWordHashes(f *testing.F) {
 	for _, s := range []string{"", "Hello World, hello AGAIN abc ab", "x1yz Abc-def_ghi\tJKL\n", "@@@aBc[]`{~", "Ünïcödé ÄÖÜ straße \u00a0nbsp\u00a0", "\xffab\xfecdé", "ΣΊΣΥΦΟΣ İstanbul"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		want := map[string]bool{}
+		var want []uint64
 		for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) }) {
 			if len([]rune(w)) >= 3 {
-				want[w] = true
+				h := fnv.New64a()
+				h.Write([]byte(w))
+				want = append(want, h.Sum64())
 			}
 		}
-		if got := wordSet(s); !maps.Equal(got, want) {
-			t.Fatalf("wordSet(%q) = %v, want %v", s, got, want)
+		slices.Sort(want)
+		want = slices.Compact(want)
+		if got := wordHashes(s); !slices.Equal(got, want) {
+			t.Fatalf("wordHashes(%q) = %x, want %x", s, got, want)
+		}
+	})
+}
+
+// FuzzParseDate holds parseDate's shortcut to message.ParseDate: the same
+// verdict and the same instant and offset for any text.
+func FuzzParseDate(f *testing.F) {
+	for _, s := range []string{"Thu, 26 Nov 2026 09:14:03 +0100", "Mon, 2 Jan 2006 15:04:05 -0700", " Fri, 1 Mar 2024 23:59:59 +0000 ", "Sat, 31 Feb 2026 10:00:00 +0100", "Xyz, 26 Nov 2026 09:14:03 +0100", "Thu, 26 Nov 2026 25:14:03 +0100", "Thu, 26 Nov 2026 09:14:03 +9999", "26 Nov 2026 09:14:03 +0100", "Thu, 26 Nov 2026 09:14:03 +0100 (CET)", "Thu, 26 Nov 26 09:14:03 GMT"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, gotOK := parseDate(s)
+		want, wantOK := message.ParseDate(s)
+		_, gotOff := got.Zone()
+		_, wantOff := want.Zone()
+		if gotOK != wantOK || !got.Equal(want) || gotOff != wantOff || got.Location().String() != want.Location().String() {
+			t.Fatalf("parseDate(%q) = %v %v, message.ParseDate %v %v", s, got, gotOK, want, wantOK)
+		}
+	})
+}
+
+// FuzzBrandWordsASCII holds the ASCII shortcut of brandWords to the
+// Unicode path it skips.
+func FuzzBrandWordsASCII(f *testing.F) {
+	for _, s := range []string{"PayPal Account Team", "  Bank-of-America!! ", "x|y 0l1 UPS", "", "---", "a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !isASCII(s) {
+			return
+		}
+		if got, want := brandWordsASCII(s), brandWordsUnicode(s); got != want {
+			t.Fatalf("brandWordsASCII(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+// FuzzScanMarksASCIIWords holds scanMarks' pass over ASCII words to the
+// rune-by-rune reading: the same counts and examples.
+func FuzzScanMarksASCIIWords(f *testing.F) {
+	for _, s := range []string{"Pay\u200bPal now", "abc 𝐏𝐚𝐲 def", "x1 a\u0301b c", "\ufeffHello", "ＰＤＦファイル abc", "ok ab\u200dcd", "plain ascii only, 123"} {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, s string, header bool) {
+		got, want := scanMarks(s, header), scanMarksPaced(s, header, false)
+		if *got != *want {
+			t.Fatalf("scanMarks(%q, %v) = %+v, rune by rune %+v", s, header, *got, *want)
 		}
 	})
 }
