@@ -140,10 +140,14 @@ func NormaliseHost(h string) string {
 		}
 		return ""
 	}
-	if hh, _, err := net.SplitHostPort(h); err == nil {
-		h = hh
-	} else if j := strings.LastIndexByte(h, ':'); j >= 0 && strings.Count(h, ":") == 1 {
-		h = h[:j]
+	// Without a colon there is no port, and SplitHostPort's error for
+	// that costs an allocation per link.
+	if strings.Contains(h, ":") {
+		if hh, _, err := net.SplitHostPort(h); err == nil {
+			h = hh
+		} else if j := strings.LastIndexByte(h, ':'); strings.Count(h, ":") == 1 {
+			h = h[:j]
+		}
 	}
 	h = strings.TrimRight(strings.ToLower(h), ".")
 	if h == "" || len(h) > 253 {
@@ -177,6 +181,13 @@ func NormaliseHost(h string) string {
 // each decimal, 0x hex or 0-prefixed octal, the last part filling the
 // remaining bytes (so http://3232235777/ is 192.168.1.1).
 func parseLooseIPv4(h string) (string, bool) {
+	// A host name (any byte besides digits, dots, x and a-f) is no
+	// number: say so before Split and ParseUint allocate for it.
+	for i := 0; i < len(h); i++ {
+		if c := h[i] | 0x20; !(h[i] >= '0' && h[i] <= '9' || h[i] == '.' || c == 'x' || c >= 'a' && c <= 'f') {
+			return "", false
+		}
+	}
 	parts := strings.Split(h, ".")
 	if len(parts) > 4 {
 		return "", false
@@ -309,10 +320,14 @@ func isWordByte(c byte) bool {
 // linkSet collects links, dropping exact repeats and stopping at MaxLinks.
 type linkSet struct {
 	links   []Link
-	seen    map[string]bool // URL, text and source already kept
+	seen    map[linkKey]bool // URL, text and source already kept
 	domains []string
 	dseen   map[string]bool
 }
+
+// linkKey is a kept link's URL, text and source: a struct, not one
+// joined string, so checking a link costs no allocation.
+type linkKey struct{ url, text, source string }
 
 func (s *linkSet) add(raw, text, source string) {
 	if len(s.links) >= MaxLinks {
@@ -325,10 +340,10 @@ func (s *linkSet) add(raw, text, source string) {
 	l.Text = ClipText(text, maxLinkText)
 	l.Source = source
 	if s.seen == nil {
-		s.seen = make(map[string]bool)
+		s.seen = make(map[linkKey]bool)
 		s.dseen = make(map[string]bool)
 	}
-	key := l.URL + "\x00" + l.Text + "\x00" + l.Source
+	key := linkKey{l.URL, l.Text, l.Source}
 	if s.seen[key] {
 		return
 	}
