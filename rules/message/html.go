@@ -38,7 +38,7 @@ const (
 // htmlElem is an open element and the rendering state it sets.
 type htmlElem struct {
 	a      atom.Atom
-	name   string
+	name   string // for an element without an atom (a is 0)
 	hidden bool   // this element or an ancestor hides its text with CSS
 	skip   bool   // script, style, head: never rendered
 	fg, bg string // text and background colour in effect ("" = default)
@@ -64,6 +64,7 @@ func parseHTML(src string, links *linkSet) htmlResult {
 		}
 	}
 	var attrs attrList
+	var tags tagReader
 	curForm := -1           // the form inputs belong to, in res.formList
 	prev := html.ErrorToken // the token before the current one
 	lastLetter := false     // the last text token ended with a letter
@@ -107,11 +108,14 @@ func parseHTML(src string, links *linkSet) htmlResult {
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			lastLetter = false
-			name, hasAttr := z.TagName()
+			var name []byte
+			name, attrs = tags.tag(z, tt, attrs)
 			a := atom.Lookup(name)
 			res.tags++
-			attrs = readAttrs(z, hasAttr, attrs)
-			e := htmlElem{a: a, name: string(name), hidden: top.hidden, skip: top.skip, fg: top.fg, bg: top.bg}
+			e := htmlElem{a: a, hidden: top.hidden, skip: top.skip, fg: top.fg, bg: top.bg}
+			if a == 0 {
+				e.name = string(name) // an element without an atom is closed by name
+			}
 			switch a {
 			case atom.Script, atom.Style, atom.Head, atom.Title, atom.Template, atom.Noscript, atom.Object:
 				e.skip = true
@@ -194,7 +198,7 @@ func parseHTML(src string, links *linkSet) htmlResult {
 			}
 		case html.EndTagToken:
 			lastLetter = false
-			name, _ := z.TagName()
+			name, _ := tags.tag(z, tt, nil)
 			a := atom.Lookup(name)
 			if isBlock(a) {
 				vis.WriteByte('\n')
@@ -204,7 +208,7 @@ func parseHTML(src string, links *linkSet) htmlResult {
 			}
 			// Close up to the matching open element; ignore a stray end tag.
 			for i := len(stack) - 1; i > 0; i-- {
-				if stack[i].name == string(name) {
+				if stack[i].a == a && (a != 0 || stack[i].name == string(name)) {
 					for j := len(stack) - 1; j >= i; j-- {
 						if stack[j].anchor {
 							closeAnchor()
