@@ -168,9 +168,9 @@ type declaredType struct {
 type walker struct {
 	c       *content
 	budget  int64
-	plain   strings.Builder
-	html    strings.Builder
-	hidden  strings.Builder
+	plain   []string // text of each part, joined at the end
+	html    []string
+	hidden  []string
 	links   linkSet
 	nparts  int
 	rawCut  *cutReader
@@ -199,9 +199,9 @@ func parseContent(m *Message, limit int64) *content {
 		w.qp.Reset(nil)
 		qpLinePool.Put(w.qp)
 	}
-	c.plain = strings.TrimSpace(w.plain.String())
-	c.html = strings.TrimSpace(w.html.String())
-	c.hidden = strings.TrimSpace(w.hidden.String())
+	c.plain = strings.TrimSpace(strings.Join(w.plain, "\n"))
+	c.html = strings.TrimSpace(strings.Join(w.html, "\n"))
+	c.hidden = strings.TrimSpace(strings.Join(w.hidden, "\n"))
 	switch {
 	case c.plain == "":
 		c.visible = c.html
@@ -399,14 +399,12 @@ func (w *walker) text(h message.Header, mt string, params map[string]string, ct 
 	return s, ""
 }
 
-func addText(b *strings.Builder, s string) {
-	if s == "" {
-		return
+// addText keeps a part's text, to be joined with line ends: the text of
+// a message with one part of a kind is that part's, not a copy.
+func addText(texts *[]string, s string) {
+	if s != "" {
+		*texts = append(*texts, s)
 	}
-	if b.Len() > 0 {
-		b.WriteByte('\n')
-	}
-	b.WriteString(s)
 }
 
 // other records a non-text part; images are counted with their size.

@@ -50,6 +50,7 @@ type htmlElem struct {
 func parseHTML(src string, links *linkSet) htmlResult {
 	var res htmlResult
 	var vis, hid strings.Builder
+	vis.Grow(min(len(src)/2, 64<<10)) // markup is at least half of most HTML mail
 	z := html.NewTokenizer(strings.NewReader(src))
 	z.SetMaxBuf(1 << 20)
 	stack := []htmlElem{{bg: "#ffffff", fg: "#000000"}} // a root with the reader's default colours
@@ -86,25 +87,25 @@ func parseHTML(src string, links *linkSet) htmlResult {
 			if raw := z.Raw(); bytes.Contains(raw, []byte("&#")) && entityRun(raw) {
 				res.entityRuns++
 			}
-			t := string(z.Text())
-			if before == html.CommentToken && lastLetter && t != "" && isLetterByte(t[0]) {
+			// The text stays in the tokenizer's buffer (valid until the
+			// next token): only the URLs in it become strings.
+			t := z.Text()
+			if before == html.CommentToken && lastLetter && len(t) > 0 && isLetterByte(t[0]) {
 				res.commentSplits++
 			}
-			lastLetter = t != "" && isLetterByte(t[len(t)-1])
-			if strings.ContainsAny(t, "\r\n") {
-				// Line ends in the HTML source are spaces on screen; only
-				// block elements break lines.
-				t = sourceBreaks.Replace(t)
-			}
+			lastLetter = len(t) > 0 && isLetterByte(t[len(t)-1])
+			// Line ends in the HTML source are spaces on screen; only
+			// block elements break lines.
+			t = sourceBreaksToSpace(t)
 			if top.invisible() {
-				hid.WriteString(t)
+				hid.Write(t)
 				continue
 			}
-			vis.WriteString(t)
+			vis.Write(t)
 			if inAnchor {
-				anchorText.WriteString(t)
-			} else {
-				textURLs(t, func(u string) { links.add(u, u, "text") })
+				anchorText.Write(t)
+			} else if nextURLStart(t, 0) >= 0 {
+				textURLs(string(t), func(u string) { links.add(u, u, "text") })
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			lastLetter = false
@@ -226,7 +227,30 @@ func parseHTML(src string, links *linkSet) htmlResult {
 	return res
 }
 
-var sourceBreaks = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
+// sourceBreaksToSpace makes each line end (CRLF, LF or CR) in t one
+// space, in place: t is the tokenizer's text, which it is done with.
+func sourceBreaksToSpace(t []byte) []byte {
+	i := bytes.IndexAny(t, "\r\n")
+	if i < 0 {
+		return t
+	}
+	n := i
+	for ; i < len(t); i++ {
+		switch t[i] {
+		case '\r':
+			if i+1 < len(t) && t[i+1] == '\n' {
+				i++
+			}
+			t[n] = ' '
+		case '\n':
+			t[n] = ' '
+		default:
+			t[n] = t[i]
+		}
+		n++
+	}
+	return t[:n]
+}
 
 // attrList holds a tag's attributes as the tokenizer gives them, valid
 // until the next token: looking one up allocates only the value returned.

@@ -276,8 +276,8 @@ func textURLs(s string, fn func(u string)) {
 }
 
 // nextURLStart finds the next "http", "ftp://" or "www." at a word
-// boundary at or after i.
-func nextURLStart(s string, i int) int {
+// boundary at or after i, in any letter case.
+func nextURLStart[T ~string | ~[]byte](s T, i int) int {
 	for ; i < len(s); i++ {
 		c := s[i] | 0x20
 		if c != 'h' && c != 'w' && c != 'f' {
@@ -286,17 +286,31 @@ func nextURLStart(s string, i int) int {
 		if i > 0 && isWordByte(s[i-1]) {
 			continue
 		}
-		rest := s[i:]
-		if len(rest) > 12 {
-			rest = rest[:12]
-		}
-		rest = strings.ToLower(rest)
-		if strings.HasPrefix(rest, "http://") || strings.HasPrefix(rest, "https://") ||
-			strings.HasPrefix(rest, "ftp://") || strings.HasPrefix(rest, "www.") && len(rest) > 5 && isWordByte(rest[4]) {
+		if hasPrefixFold(s, i, "http://") || hasPrefixFold(s, i, "https://") ||
+			hasPrefixFold(s, i, "ftp://") || hasPrefixFold(s, i, "www.") && len(s)-i > 5 && isWordByte(s[i+4]) {
 			return i
 		}
 	}
 	return -1
+}
+
+// hasPrefixFold tells whether s[i:] starts with the lower-case ASCII
+// prefix p, ignoring the case of ASCII letters in s. (No other character
+// lower-cases to a letter of "http", "ftp" or "www".)
+func hasPrefixFold[T ~string | ~[]byte](s T, i int, p string) bool {
+	if len(s)-i < len(p) {
+		return false
+	}
+	for k := 0; k < len(p); k++ {
+		c := s[i+k]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != p[k] {
+			return false
+		}
+	}
+	return true
 }
 
 func isURLByte(c byte) bool {
