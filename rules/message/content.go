@@ -176,9 +176,9 @@ type walker struct {
 	rawCut  *cutReader
 	stopped bool
 	// scratch holds one text part's decoded bytes at a time, and qp is the
-	// quoted-printable line buffer: one of each per walk, not per part.
+	// quoted-printable decoder: one of each per walk, not per part.
 	scratch []byte
-	qp      *bufio.Reader
+	qp      *qpReader
 	// attachBudget is what is left of MaxAttachmentBytes.
 	attachBudget int64
 }
@@ -196,8 +196,8 @@ func parseContent(m *Message, limit int64) *content {
 	}
 	w.entity(message.Header{Header: m.Header}, w.rawCut, 0, true)
 	if w.qp != nil {
-		w.qp.Reset(nil)
-		qpLinePool.Put(w.qp)
+		w.qp.reset(nil)
+		qpPool.Put(w.qp)
 	}
 	c.plain = strings.TrimSpace(strings.Join(w.plain, "\n"))
 	c.html = strings.TrimSpace(strings.Join(w.html, "\n"))
@@ -324,7 +324,7 @@ func (w *walker) multipart(h message.Header, mt string, params map[string]string
 func (w *walker) text(h message.Header, mt string, params map[string]string, ct declaredType, body io.Reader, sniff bool) (plain, html string) {
 	part := w.partInfo(h, mt, params)
 	if w.qp == nil {
-		w.qp = qpLinePool.Get().(*bufio.Reader)
+		w.qp = qpPool.Get().(*qpReader)
 	}
 	dec, chunked, err := decodeBody(h, ct.mt, ct.params, body, w.qp)
 	switch {

@@ -1,12 +1,10 @@
 package message
 
 import (
-	"bufio"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"mime/quotedprintable"
 	"strings"
 	"sync"
 
@@ -15,15 +13,16 @@ import (
 
 // decodeBody is what go-message's New does to a part's body (transfer
 // encoding, then charset to UTF-8), written out so the walk can reuse one
-// line buffer for every quoted-printable part instead of the 4 KiB that
-// quotedprintable.NewReader allocates per part, and skip New's second parse
+// quoted-printable decoder (qp.go) for every part instead of the 4 KiB
+// line buffer that quotedprintable.NewReader allocates per part, and skip
+// New's second parse
 // of the Content-Type. ct and params are the header's Content-Type as
 // go-message's Header.ContentType returns it (on a parse error: the raw
 // field and no parameters), so the same parts are decoded the same way:
 // no transfer decoding for multipart/*, charsets only for text/*, and on
 // an unknown encoding or charset the error New would give (the charset's
 // when both are unknown) with the body as far as it could be decoded.
-// qp is the walker's line buffer.
+// qp is the walker's quoted-printable decoder.
 //
 // chunked is set when what the reader returns depends on the sizes of
 // the reads: on corrupt input the base64 decoder stops at the bad chunk,
@@ -31,14 +30,12 @@ import (
 // io.ReadAll as before, not into the walk's buffer, or a broken part
 // would show different text. (A charset decoder on top reads in chunks of
 // its own.)
-func decodeBody(h message.Header, ct string, params map[string]string, body io.Reader, qp *bufio.Reader) (_ io.Reader, chunked bool, err error) {
+func decodeBody(h message.Header, ct string, params map[string]string, body io.Reader, qp *qpReader) (_ io.Reader, chunked bool, err error) {
 	if !strings.HasPrefix(ct, "multipart/") {
 		switch strings.ToLower(h.Get("Content-Transfer-Encoding")) {
 		case "quoted-printable":
-			// quotedprintable.NewReader uses a *bufio.Reader of at least
-			// 4 KiB as it is, so its line reading is unchanged.
-			qp.Reset(body)
-			body = quotedprintable.NewReader(qp)
+			qp.reset(body)
+			body = qp
 		case "base64":
 			body = base64.NewDecoder(base64.StdEncoding, &blankToLF{r: body})
 			chunked = true
@@ -91,7 +88,7 @@ func (b *blankToLF) Read(p []byte) (int, error) {
 // than this is a decoding error there, and must stay one here.
 const qpLineBufSize = 4096
 
-var qpLinePool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, qpLineBufSize) }}
+var qpPool = sync.Pool{New: func() any { return newQPReader() }}
 
 // readAtMost is io.ReadAll(io.LimitReader(r, limit)) into buf's storage:
 // the walk reads every text part into the same buffer.

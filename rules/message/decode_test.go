@@ -1,7 +1,6 @@
 package message
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -23,7 +22,7 @@ func goMessageDecode(h gomessage.Header, body []byte, limit int64) (data []byte,
 
 func newDecode(h gomessage.Header, body []byte, limit int64, scratch []byte) (data []byte, readErr error, unknownEnc, unknownCS bool) {
 	mt, params, _ := h.ContentType()
-	qp := bufio.NewReaderSize(nil, qpLineBufSize)
+	qp := newQPReader()
 	dec, chunked, err := decodeBody(h, mt, params, bytes.NewReader(body), qp)
 	if chunked {
 		data, readErr = io.ReadAll(io.LimitReader(dec, limit))
