@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -43,6 +44,7 @@ type htmlElem struct {
 	skip   bool   // script, style, head: never rendered
 	fg, bg string // text and background colour in effect ("" = default)
 	anchor bool   // this element opened a link
+	inv    bool   // its text cannot be seen (invisible)
 }
 
 // parseHTML renders an HTML part to text the way a mail reader would
@@ -122,6 +124,7 @@ func parseHTML(src string, links *linkSet) htmlResult {
 				e.skip = true
 			}
 			applyPresentation(&e, attrs)
+			e.inv = e.hidden || e.fg != "" && e.bg != "" && similarColor(e.fg, e.bg)
 			if isBlock(a) && !e.skip {
 				if e.invisible() {
 					hid.WriteByte('\n')
@@ -355,10 +358,9 @@ func applyPresentation(e *htmlElem, attrs attrList) {
 }
 
 // invisible tells whether text in this element cannot be seen: hidden by
-// CSS, or written in (nearly) the colour of its background.
-func (e *htmlElem) invisible() bool {
-	return e.hidden || e.fg != "" && e.bg != "" && similarColor(e.fg, e.bg)
-}
+// CSS, or written in (nearly) the colour of its background. It is worked
+// out once, when the element opens, not for every text inside it.
+func (e *htmlElem) invisible() bool { return e.inv }
 
 func firstWord(s string) string {
 	if f := strings.Fields(s); len(f) > 0 {
@@ -463,7 +465,12 @@ func collapseSpace(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space, nl := false, 0
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		i += size
 		switch r {
 		case '\n':
 			nl++
@@ -485,7 +492,11 @@ func collapseSpace(s string) string {
 			b.WriteByte(' ')
 		}
 		space = false
-		b.WriteRune(r)
+		if r < utf8.RuneSelf {
+			b.WriteByte(byte(r))
+		} else {
+			b.WriteRune(r) // an invalid byte becomes U+FFFD, as in a range loop
+		}
 	}
 	return b.String()
 }

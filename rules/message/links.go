@@ -78,16 +78,16 @@ func NormaliseURL(raw string) (l Link, ok bool) {
 	s := raw
 	// Browsers read http:\\host as http://host.
 	s = strings.ReplaceAll(s, "\\", "/")
-	lower := strings.ToLower(s)
+	// ASCII case folding is all ToLower would do to these prefixes.
 	switch {
-	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"), strings.HasPrefix(lower, "ftp://"):
-	case strings.HasPrefix(lower, "http:/"), strings.HasPrefix(lower, "https:/"):
+	case hasPrefixFold(s, 0, "http://"), hasPrefixFold(s, 0, "https://"), hasPrefixFold(s, 0, "ftp://"):
+	case hasPrefixFold(s, 0, "http:/"), hasPrefixFold(s, 0, "https:/"):
 		// http:/host: one slash is still followed by browsers.
 		i := strings.Index(s, ":/")
 		s = s[:i] + "://" + strings.TrimLeft(s[i+2:], "/")
-	case strings.HasPrefix(lower, "//"):
+	case strings.HasPrefix(s, "//"):
 		s = "http:" + s
-	case strings.HasPrefix(lower, "www."):
+	case hasPrefixFold(s, 0, "www."):
 		s = "http://" + s
 	default:
 		return Link{}, false

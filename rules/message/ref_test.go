@@ -229,7 +229,7 @@ func parseHTMLBefore(src string, links *linkSet) htmlResult {
 				// block elements break lines.
 				t = sourceBreaksBefore.Replace(t)
 			}
-			if top.invisible() {
+			if invisibleBefore(&top) {
 				hid.WriteString(t)
 				continue
 			}
@@ -252,7 +252,7 @@ func parseHTMLBefore(src string, links *linkSet) htmlResult {
 			}
 			applyPresentation(&e, attrs)
 			if isBlock(a) && !e.skip {
-				if e.invisible() {
+				if invisibleBefore(&e) {
 					hid.WriteByte('\n')
 				} else {
 					vis.WriteByte('\n')
@@ -292,7 +292,7 @@ func parseHTMLBefore(src string, links *linkSet) htmlResult {
 				if src := attrs.get("src"); src != "" {
 					links.add(src, attrs.get("alt"), "src")
 				}
-				if !e.invisible() && !e.skip {
+				if !invisibleBefore(&e) && !e.skip {
 					res.images = append(res.images, Image{Source: "img", Width: atoiPx(attrs.get("width")), Height: atoiPx(attrs.get("height"))})
 					if inAnchor && attrs.get("alt") != "" {
 						anchorText.WriteString(" " + attrs.get("alt") + " ")
@@ -356,6 +356,10 @@ func parseHTMLBefore(src string, links *linkSet) htmlResult {
 	return res
 }
 
+func invisibleBefore(e *htmlElem) bool {
+	return e.hidden || e.fg != "" && e.bg != "" && similarColor(e.fg, e.bg)
+}
+
 // FuzzParseHTML holds parseHTML to parseHTMLBefore: the same visible and
 // hidden text, findings and links on any HTML.
 func FuzzParseHTML(f *testing.F) {
@@ -379,6 +383,53 @@ func FuzzParseHTML(f *testing.F) {
 		}
 		if !reflect.DeepEqual(gotLinks.links, wantLinks.links) || !reflect.DeepEqual(gotLinks.domains, wantLinks.domains) {
 			t.Fatalf("parseHTML(%q) links %+v, before %+v", src, gotLinks.links, wantLinks.links)
+		}
+	})
+}
+
+func normaliseURLBefore(raw string) (l Link, ok bool) {
+	raw = strings.TrimSpace(raw)
+	raw = strings.Trim(raw, "\"'<>")
+	if raw == "" || len(raw) > 4096 {
+		return Link{}, false
+	}
+	l.URL = raw
+	s := raw
+	// Browsers read http:\\host as http://host.
+	s = strings.ReplaceAll(s, "\\", "/")
+	lower := strings.ToLower(s)
+	switch {
+	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"), strings.HasPrefix(lower, "ftp://"):
+	case strings.HasPrefix(lower, "http:/"), strings.HasPrefix(lower, "https:/"):
+		// http:/host: one slash is still followed by browsers.
+		i := strings.Index(s, ":/")
+		s = s[:i] + "://" + strings.TrimLeft(s[i+2:], "/")
+	case strings.HasPrefix(lower, "//"):
+		s = "http:" + s
+	case strings.HasPrefix(lower, "www."):
+		s = "http://" + s
+	default:
+		return Link{}, false
+	}
+	host, userinfo := hostOf(s)
+	if host == "" {
+		return Link{}, false
+	}
+	l.Host = host
+	l.Target = raw
+	l.UserInfo = userinfo
+	return l, true
+}
+
+func FuzzNormaliseURL(f *testing.F) {
+	for _, s := range []string{"HTTP://Example.com/x", "hTtPs:/host", "http:\\\\evil", "//cdn.example/x", "WWW.example.com", "ftp://f", "mailto:x", " 'https://x' ", "\u212aHTTP://x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, gotOK := NormaliseURL(raw)
+		want, wantOK := normaliseURLBefore(raw)
+		if gotOK != wantOK || !reflect.DeepEqual(got, want) {
+			t.Fatalf("NormaliseURL(%q) = %+v %v, before %+v %v", raw, got, gotOK, want, wantOK)
 		}
 	})
 }
