@@ -177,8 +177,9 @@ type walker struct {
 	stopped bool
 	// scratch holds one text part's decoded bytes at a time, and qp is the
 	// quoted-printable decoder: one of each per walk, not per part.
-	scratch []byte
-	qp      *qpReader
+	scratch    []byte
+	scratchBox *[]byte // what carries scratch in scratchPool
+	qp         *qpReader
 	// attachBudget is what is left of MaxAttachmentBytes.
 	attachBudget int64
 }
@@ -186,6 +187,9 @@ type walker struct {
 func parseContent(m *Message, limit int64) *content {
 	c := &content{}
 	w := &walker{c: c, budget: limit, attachBudget: MaxAttachmentBytes}
+	if box, ok := scratchPool.Get().(*[]byte); ok {
+		w.scratch, *box, w.scratchBox = *box, nil, box
+	}
 	maxRaw := limit * rawReadFactor
 	if maxRaw < minRawRead {
 		maxRaw = minRawRead
@@ -198,6 +202,13 @@ func parseContent(m *Message, limit int64) *content {
 	if w.qp != nil {
 		w.qp.reset(nil)
 		qpPool.Put(w.qp)
+	}
+	if w.scratch != nil && cap(w.scratch) <= maxPooledScratch {
+		if w.scratchBox == nil {
+			w.scratchBox = new([]byte) // not &w.scratch: the pool would keep w
+		}
+		*w.scratchBox = w.scratch[:0]
+		scratchPool.Put(w.scratchBox)
 	}
 	c.plain = strings.TrimSpace(strings.Join(w.plain, "\n"))
 	c.html = strings.TrimSpace(strings.Join(w.html, "\n"))

@@ -88,6 +88,12 @@ func (b *blankToLF) Read(p []byte) (int, error) {
 // than this is a decoding error there, and must stay one here.
 const qpLineBufSize = 4096
 
+// scratchPool keeps walks' read buffers for the next message; a buffer
+// grown past maxPooledScratch by a big part is left to the collector.
+var scratchPool sync.Pool
+
+const maxPooledScratch = 256 << 10
+
 var qpPool = sync.Pool{New: func() any { return newQPReader() }}
 
 // readAtMost is io.ReadAll(io.LimitReader(r, limit)) into buf's storage:
