@@ -15,13 +15,12 @@ import (
 // encoding, then charset to UTF-8), written out so the walk can reuse one
 // quoted-printable decoder (qp.go) for every part instead of the 4 KiB
 // line buffer that quotedprintable.NewReader allocates per part, and skip
-// New's second parse
-// of the Content-Type. ct and params are the header's Content-Type as
+// New's second parse of the Content-Type. ct and params are the header's Content-Type as
 // go-message's Header.ContentType returns it (on a parse error: the raw
 // field and no parameters), so the same parts are decoded the same way:
 // no transfer decoding for multipart/*, charsets only for text/*, and on
 // an unknown encoding or charset the error New would give (the charset's
-// when both are unknown) with the body as far as it could be decoded.
+// when both are unknown) with the body left as it was at that step.
 // qp is the walker's quoted-printable decoder.
 //
 // chunked is set when what the reader returns depends on the sizes of
