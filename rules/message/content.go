@@ -2,6 +2,7 @@ package message
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -156,17 +157,29 @@ func DecodeHeader(v string) string {
 	return strings.ToValidUTF8(d, "\uFFFD")
 }
 
+// declaredType is a part's Content-Type as go-message's Header.ContentType
+// gives it: on a parse error, the field as written and no parameters.
+type declaredType struct {
+	mt     string
+	params map[string]string
+}
+
 // walker walks the MIME tree with a budget of decoded text.
 type walker struct {
 	c       *content
 	budget  int64
-	plain   strings.Builder
-	html    strings.Builder
-	hidden  strings.Builder
+	plain   []string // text of each part, joined at the end
+	html    []string
+	hidden  []string
 	links   linkSet
 	nparts  int
 	rawCut  *cutReader
 	stopped bool
+	// scratch holds one text part's decoded bytes at a time, and qp is the
+	// quoted-printable decoder: one of each per walk, not per part.
+	scratch    []byte
+	scratchBox *[]byte // what carries scratch in scratchPool
+	qp         *qpReader
 	// attachBudget is what is left of MaxAttachmentBytes.
 	attachBudget int64
 }
@@ -174,6 +187,9 @@ type walker struct {
 func parseContent(m *Message, limit int64) *content {
 	c := &content{}
 	w := &walker{c: c, budget: limit, attachBudget: MaxAttachmentBytes}
+	if box, ok := scratchPool.Get().(*[]byte); ok {
+		w.scratch, *box, w.scratchBox = *box, nil, box
+	}
 	maxRaw := limit * rawReadFactor
 	if maxRaw < minRawRead {
 		maxRaw = minRawRead
@@ -183,9 +199,20 @@ func parseContent(m *Message, limit int64) *content {
 		w.finding("malformed top-level header")
 	}
 	w.entity(message.Header{Header: m.Header}, w.rawCut, 0, true)
-	c.plain = strings.TrimSpace(w.plain.String())
-	c.html = strings.TrimSpace(w.html.String())
-	c.hidden = strings.TrimSpace(w.hidden.String())
+	if w.qp != nil {
+		w.qp.reset(nil)
+		qpPool.Put(w.qp)
+	}
+	if w.scratch != nil && cap(w.scratch) <= maxPooledScratch {
+		if w.scratchBox == nil {
+			w.scratchBox = new([]byte) // not &w.scratch: the pool would keep w
+		}
+		*w.scratchBox = w.scratch[:0]
+		scratchPool.Put(w.scratchBox)
+	}
+	c.plain = strings.TrimSpace(strings.Join(w.plain, "\n"))
+	c.html = strings.TrimSpace(strings.Join(w.html, "\n"))
+	c.hidden = strings.TrimSpace(strings.Join(w.hidden, "\n"))
 	switch {
 	case c.plain == "":
 		c.visible = c.html
@@ -224,6 +251,7 @@ func (w *walker) entity(h message.Header, body io.Reader, depth int, top bool) (
 		return "", ""
 	}
 	mt, params, err := h.ContentType()
+	ct := declaredType{mt, params} // as go-message's New reads it
 	declared := h.Get("Content-Type") != ""
 	if err != nil && declared {
 		w.finding("unparseable Content-Type")
@@ -234,7 +262,7 @@ func (w *walker) entity(h message.Header, body io.Reader, depth int, top bool) (
 	}
 	switch {
 	case strings.HasPrefix(mt, "multipart/"):
-		return w.multipart(h, mt, params, body, depth)
+		return w.multipart(h, mt, params, ct, body, depth)
 	case mt == "message/rfc822" || mt == "message/global":
 		br := bufio.NewReader(body)
 		th, err := textproto.ReadHeader(br)
@@ -243,7 +271,7 @@ func (w *walker) entity(h message.Header, body io.Reader, depth int, top bool) (
 		}
 		return w.entity(message.Header{Header: th}, br, depth+1, false)
 	case strings.HasPrefix(mt, "text/") || !declared:
-		return w.text(h, mt, params, body, top && !declared)
+		return w.text(h, mt, params, ct, body, top && !declared)
 	default:
 		w.other(h, mt, params, body)
 		return "", ""
@@ -263,11 +291,11 @@ func sniffType(v string) string {
 	return v
 }
 
-func (w *walker) multipart(h message.Header, mt string, params map[string]string, body io.Reader, depth int) (plain, html string) {
+func (w *walker) multipart(h message.Header, mt string, params map[string]string, ct declaredType, body io.Reader, depth int) (plain, html string) {
 	boundary := params["boundary"]
 	if boundary == "" {
 		w.finding(mt + " without a boundary")
-		return w.text(h, "text/plain", params, body, false)
+		return w.text(h, "text/plain", params, ct, body, false)
 	}
 	mr := textproto.NewMultipartReader(body, boundary)
 	var alt Alternative
@@ -304,19 +332,17 @@ func (w *walker) multipart(h message.Header, mt string, params map[string]string
 }
 
 // text decodes a text part into the plain or HTML text, within budget.
-func (w *walker) text(h message.Header, mt string, params map[string]string, body io.Reader, sniff bool) (plain, html string) {
+func (w *walker) text(h message.Header, mt string, params map[string]string, ct declaredType, body io.Reader, sniff bool) (plain, html string) {
 	part := w.partInfo(h, mt, params)
-	e, err := message.New(h, body)
-	if err != nil {
-		switch {
-		case message.IsUnknownCharset(err):
-			w.finding("unknown charset " + quoteShort(params["charset"]))
-		case message.IsUnknownEncoding(err):
-			w.finding("unknown Content-Transfer-Encoding " + quoteShort(part.Encoding))
-		}
+	if w.qp == nil {
+		w.qp = qpPool.Get().(*qpReader)
 	}
-	if e == nil {
-		return "", ""
+	dec, chunked, err := decodeBody(h, ct.mt, ct.params, body, w.qp)
+	switch {
+	case errors.Is(err, errUnknownCharset):
+		w.finding("unknown charset " + quoteShort(params["charset"]))
+	case errors.Is(err, errUnknownEncoding):
+		w.finding("unknown Content-Transfer-Encoding " + quoteShort(part.Encoding))
 	}
 	if w.budget <= 0 {
 		w.c.parts = append(w.c.parts, part)
@@ -325,7 +351,13 @@ func (w *walker) text(h message.Header, mt string, params map[string]string, bod
 		}
 		return "", ""
 	}
-	data, err := io.ReadAll(io.LimitReader(e.Body, w.budget))
+	var data []byte
+	if chunked {
+		data, err = io.ReadAll(io.LimitReader(dec, w.budget))
+	} else {
+		data, err = readAtMost(dec, w.scratch, w.budget)
+		w.scratch = data
+	}
 	switch {
 	case err == nil || w.rawCut.cut:
 	case errors.Is(err, io.ErrUnexpectedEOF) && !isDecodeError(err):
@@ -336,17 +368,16 @@ func (w *walker) text(h message.Header, mt string, params map[string]string, bod
 	w.budget -= int64(len(data))
 	part.Size = int64(len(data))
 	w.c.parts = append(w.c.parts, part)
+	ours := true // data may be overwritten
 	if isFileText(part, mt) {
 		w.textAttachment(part, mt, data, w.budget > 0)
+		w.scratch = nil // what the peek kept may point into data
+		ours = false
 	}
-	// Mail from SMTP has CRLF line ends, files on disk usually LF: one
-	// form, so paragraph splitting and every body rule read both alike.
-	// Mail from SMTP has CRLF line ends, files on disk usually LF: one
-	// form, so paragraph splitting and every body rule read both alike.
-	s := strings.ReplaceAll(toUTF8(data), "\r\n", "\n")
 	if part.Encoding == "base64" && !part.Attachment && len(data) > 0 && asciiShare(data) > 0.95 {
 		w.c.base64Text = true
 	}
+	s := lfText(data, ours)
 	if mt == "text/plain" && sniff && looksLikeHTML(s) {
 		mt = "text/html"
 		w.finding("HTML body without a text/html Content-Type")
@@ -379,14 +410,12 @@ func (w *walker) text(h message.Header, mt string, params map[string]string, bod
 	return s, ""
 }
 
-func addText(b *strings.Builder, s string) {
-	if s == "" {
-		return
+// addText keeps a part's text, to be joined with line ends: the text of
+// a message with one part of a kind is that part's, not a copy.
+func addText(texts *[]string, s string) {
+	if s != "" {
+		*texts = append(*texts, s)
 	}
-	if b.Len() > 0 {
-		b.WriteByte('\n')
-	}
-	b.WriteString(s)
 }
 
 // other records a non-text part; images are counted with their size.
@@ -428,6 +457,29 @@ func encodingName(e string) string {
 }
 
 func quoteShort(s string) string { return fmt.Sprintf("%q", ClipText(s, 40)) }
+
+// lfText is data as UTF-8 text (toUTF8) with CRLF line ends made LF.
+// Mail from SMTP has CRLF line ends, files on disk usually LF: one form,
+// so paragraph splitting and every body rule read both alike. When data
+// is ours to overwrite, valid UTF-8 (nearly all text) is copied once.
+func lfText(data []byte, ours bool) string {
+	if !ours || !utf8.Valid(data) {
+		return strings.ReplaceAll(toUTF8(data), "\r\n", "\n")
+	}
+	i := bytes.Index(data, []byte("\r\n"))
+	if i < 0 {
+		return string(data)
+	}
+	n := i
+	for ; i < len(data); i++ {
+		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+			continue
+		}
+		data[n] = data[i]
+		n++
+	}
+	return string(data[:n])
+}
 
 // toUTF8 returns data as valid UTF-8. Bytes that are not UTF-8 (8-bit text
 // without a declared charset) are read as Windows-1252, what mail readers

@@ -1,6 +1,9 @@
 package message
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // Form is an HTML <form> in the message. A form in mail is rare in ham
 // (mail readers mostly refuse to submit one) and the heart of a
@@ -58,8 +61,11 @@ func countInput(res *htmlResult, form int, typ string) {
 // line breaks inside the scheme ("java\tscript:"), so the test does too.
 // javascript:void(0) and friends, which do nothing, are not counted.
 func inlineScheme(v string) bool {
-	var b strings.Builder
-	for i := 0; i < len(v) && b.Len() < 40; i++ {
+	// The scheme and what follows it, blanks dropped, lower case: the
+	// first 40 bytes, in a buffer on the stack (this runs for every link).
+	var buf [40]byte
+	n := 0
+	for i := 0; i < len(v) && n < len(buf); i++ {
 		c := v[i]
 		if c <= ' ' {
 			continue
@@ -67,15 +73,16 @@ func inlineScheme(v string) bool {
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		b.WriteByte(c)
+		buf[n] = c
+		n++
 	}
-	s := b.String()
+	s := buf[:n]
 	switch {
-	case strings.HasPrefix(s, "data:"), strings.HasPrefix(s, "vbscript:"):
+	case bytes.HasPrefix(s, []byte("data:")), bytes.HasPrefix(s, []byte("vbscript:")):
 		return true
-	case strings.HasPrefix(s, "javascript:"):
-		rest := strings.TrimSuffix(strings.TrimPrefix(s, "javascript:"), ";")
-		switch rest {
+	case bytes.HasPrefix(s, []byte("javascript:")):
+		rest := bytes.TrimSuffix(s[len("javascript:"):], []byte(";"))
+		switch string(rest) {
 		case "", "void(0)", "void0", "void(null)", "//", "false", "return(false)", "returnfalse":
 			return false
 		}

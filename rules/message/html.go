@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -38,11 +39,12 @@ const (
 // htmlElem is an open element and the rendering state it sets.
 type htmlElem struct {
 	a      atom.Atom
-	name   string
+	name   string // for an element without an atom (a is 0)
 	hidden bool   // this element or an ancestor hides its text with CSS
 	skip   bool   // script, style, head: never rendered
 	fg, bg string // text and background colour in effect ("" = default)
 	anchor bool   // this element opened a link
+	inv    bool   // its text cannot be seen (invisible)
 }
 
 // parseHTML renders an HTML part to text the way a mail reader would
@@ -50,6 +52,7 @@ type htmlElem struct {
 func parseHTML(src string, links *linkSet) htmlResult {
 	var res htmlResult
 	var vis, hid strings.Builder
+	vis.Grow(min(len(src)/2, 64<<10)) // markup is at least half of most HTML mail
 	z := html.NewTokenizer(strings.NewReader(src))
 	z.SetMaxBuf(1 << 20)
 	stack := []htmlElem{{bg: "#ffffff", fg: "#000000"}} // a root with the reader's default colours
@@ -64,6 +67,7 @@ func parseHTML(src string, links *linkSet) htmlResult {
 		}
 	}
 	var attrs attrList
+	var tags tagReader
 	curForm := -1           // the form inputs belong to, in res.formList
 	prev := html.ErrorToken // the token before the current one
 	lastLetter := false     // the last text token ended with a letter
@@ -85,38 +89,42 @@ func parseHTML(src string, links *linkSet) htmlResult {
 			if raw := z.Raw(); bytes.Contains(raw, []byte("&#")) && entityRun(raw) {
 				res.entityRuns++
 			}
-			t := string(z.Text())
-			if before == html.CommentToken && lastLetter && t != "" && isLetterByte(t[0]) {
+			// The text stays in the tokenizer's buffer (valid until the
+			// next token): only the URLs in it become strings.
+			t := z.Text()
+			if before == html.CommentToken && lastLetter && len(t) > 0 && isLetterByte(t[0]) {
 				res.commentSplits++
 			}
-			lastLetter = t != "" && isLetterByte(t[len(t)-1])
-			if strings.ContainsAny(t, "\r\n") {
-				// Line ends in the HTML source are spaces on screen; only
-				// block elements break lines.
-				t = sourceBreaks.Replace(t)
-			}
+			lastLetter = len(t) > 0 && isLetterByte(t[len(t)-1])
+			// Line ends in the HTML source are spaces on screen; only
+			// block elements break lines.
+			t = sourceBreaksToSpace(t)
 			if top.invisible() {
-				hid.WriteString(t)
+				hid.Write(t)
 				continue
 			}
-			vis.WriteString(t)
+			vis.Write(t)
 			if inAnchor {
-				anchorText.WriteString(t)
-			} else {
-				textURLs(t, func(u string) { links.add(u, u, "text") })
+				anchorText.Write(t)
+			} else if nextURLStart(t, 0) >= 0 {
+				textURLs(string(t), func(u string) { links.add(u, u, "text") })
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			lastLetter = false
-			name, hasAttr := z.TagName()
+			var name []byte
+			name, attrs = tags.tag(z, tt, attrs)
 			a := atom.Lookup(name)
 			res.tags++
-			attrs = readAttrs(z, hasAttr, attrs)
-			e := htmlElem{a: a, name: string(name), hidden: top.hidden, skip: top.skip, fg: top.fg, bg: top.bg}
+			e := htmlElem{a: a, hidden: top.hidden, skip: top.skip, fg: top.fg, bg: top.bg}
+			if a == 0 {
+				e.name = string(name) // an element without an atom is closed by name
+			}
 			switch a {
 			case atom.Script, atom.Style, atom.Head, atom.Title, atom.Template, atom.Noscript, atom.Object:
 				e.skip = true
 			}
 			applyPresentation(&e, attrs)
+			e.inv = e.hidden || e.fg != "" && e.bg != "" && similarColor(e.fg, e.bg)
 			if isBlock(a) && !e.skip {
 				if e.invisible() {
 					hid.WriteByte('\n')
@@ -194,7 +202,7 @@ func parseHTML(src string, links *linkSet) htmlResult {
 			}
 		case html.EndTagToken:
 			lastLetter = false
-			name, _ := z.TagName()
+			name, _ := tags.tag(z, tt, nil)
 			a := atom.Lookup(name)
 			if isBlock(a) {
 				vis.WriteByte('\n')
@@ -204,7 +212,7 @@ func parseHTML(src string, links *linkSet) htmlResult {
 			}
 			// Close up to the matching open element; ignore a stray end tag.
 			for i := len(stack) - 1; i > 0; i-- {
-				if stack[i].name == string(name) {
+				if stack[i].a == a && (a != 0 || stack[i].name == string(name)) {
 					for j := len(stack) - 1; j >= i; j-- {
 						if stack[j].anchor {
 							closeAnchor()
@@ -222,7 +230,30 @@ func parseHTML(src string, links *linkSet) htmlResult {
 	return res
 }
 
-var sourceBreaks = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
+// sourceBreaksToSpace makes each line end (CRLF, LF or CR) in t one
+// space, in place: t is the tokenizer's text, which it is done with.
+func sourceBreaksToSpace(t []byte) []byte {
+	i := bytes.IndexAny(t, "\r\n")
+	if i < 0 {
+		return t
+	}
+	n := i
+	for ; i < len(t); i++ {
+		switch t[i] {
+		case '\r':
+			if i+1 < len(t) && t[i+1] == '\n' {
+				i++
+			}
+			t[n] = ' '
+		case '\n':
+			t[n] = ' '
+		default:
+			t[n] = t[i]
+		}
+		n++
+	}
+	return t[:n]
+}
 
 // attrList holds a tag's attributes as the tokenizer gives them, valid
 // until the next token: looking one up allocates only the value returned.
@@ -327,10 +358,9 @@ func applyPresentation(e *htmlElem, attrs attrList) {
 }
 
 // invisible tells whether text in this element cannot be seen: hidden by
-// CSS, or written in (nearly) the colour of its background.
-func (e *htmlElem) invisible() bool {
-	return e.hidden || e.fg != "" && e.bg != "" && similarColor(e.fg, e.bg)
-}
+// CSS, or written in (nearly) the colour of its background. It is worked
+// out once, when the element opens, not for every text inside it.
+func (e *htmlElem) invisible() bool { return e.inv }
 
 func firstWord(s string) string {
 	if f := strings.Fields(s); len(f) > 0 {
@@ -435,7 +465,12 @@ func collapseSpace(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space, nl := false, 0
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		i += size
 		switch r {
 		case '\n':
 			nl++
@@ -457,7 +492,11 @@ func collapseSpace(s string) string {
 			b.WriteByte(' ')
 		}
 		space = false
-		b.WriteRune(r)
+		if r < utf8.RuneSelf {
+			b.WriteByte(byte(r))
+		} else {
+			b.WriteRune(r) // an invalid byte becomes U+FFFD, as in a range loop
+		}
 	}
 	return b.String()
 }

@@ -78,16 +78,16 @@ func NormaliseURL(raw string) (l Link, ok bool) {
 	s := raw
 	// Browsers read http:\\host as http://host.
 	s = strings.ReplaceAll(s, "\\", "/")
-	lower := strings.ToLower(s)
+	// ASCII case folding is all ToLower would do to these prefixes.
 	switch {
-	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"), strings.HasPrefix(lower, "ftp://"):
-	case strings.HasPrefix(lower, "http:/"), strings.HasPrefix(lower, "https:/"):
+	case hasPrefixFold(s, 0, "http://"), hasPrefixFold(s, 0, "https://"), hasPrefixFold(s, 0, "ftp://"):
+	case hasPrefixFold(s, 0, "http:/"), hasPrefixFold(s, 0, "https:/"):
 		// http:/host: one slash is still followed by browsers.
 		i := strings.Index(s, ":/")
 		s = s[:i] + "://" + strings.TrimLeft(s[i+2:], "/")
-	case strings.HasPrefix(lower, "//"):
+	case strings.HasPrefix(s, "//"):
 		s = "http:" + s
-	case strings.HasPrefix(lower, "www."):
+	case hasPrefixFold(s, 0, "www."):
 		s = "http://" + s
 	default:
 		return Link{}, false
@@ -140,10 +140,14 @@ func NormaliseHost(h string) string {
 		}
 		return ""
 	}
-	if hh, _, err := net.SplitHostPort(h); err == nil {
-		h = hh
-	} else if j := strings.LastIndexByte(h, ':'); j >= 0 && strings.Count(h, ":") == 1 {
-		h = h[:j]
+	// Without a colon there is no port, and SplitHostPort's error for
+	// that costs an allocation per link.
+	if strings.Contains(h, ":") {
+		if hh, _, err := net.SplitHostPort(h); err == nil {
+			h = hh
+		} else if j := strings.LastIndexByte(h, ':'); strings.Count(h, ":") == 1 {
+			h = h[:j]
+		}
 	}
 	h = strings.TrimRight(strings.ToLower(h), ".")
 	if h == "" || len(h) > 253 {
@@ -177,6 +181,13 @@ func NormaliseHost(h string) string {
 // each decimal, 0x hex or 0-prefixed octal, the last part filling the
 // remaining bytes (so http://3232235777/ is 192.168.1.1).
 func parseLooseIPv4(h string) (string, bool) {
+	// A host name (any byte besides digits, dots, x and a-f) is no
+	// number: say so before Split and ParseUint allocate for it.
+	for i := 0; i < len(h); i++ {
+		if c := h[i] | 0x20; !(h[i] >= '0' && h[i] <= '9' || h[i] == '.' || c == 'x' || c >= 'a' && c <= 'f') {
+			return "", false
+		}
+	}
 	parts := strings.Split(h, ".")
 	if len(parts) > 4 {
 		return "", false
@@ -265,8 +276,8 @@ func textURLs(s string, fn func(u string)) {
 }
 
 // nextURLStart finds the next "http", "ftp://" or "www." at a word
-// boundary at or after i.
-func nextURLStart(s string, i int) int {
+// boundary at or after i, in any letter case.
+func nextURLStart[T ~string | ~[]byte](s T, i int) int {
 	for ; i < len(s); i++ {
 		c := s[i] | 0x20
 		if c != 'h' && c != 'w' && c != 'f' {
@@ -275,17 +286,31 @@ func nextURLStart(s string, i int) int {
 		if i > 0 && isWordByte(s[i-1]) {
 			continue
 		}
-		rest := s[i:]
-		if len(rest) > 12 {
-			rest = rest[:12]
-		}
-		rest = strings.ToLower(rest)
-		if strings.HasPrefix(rest, "http://") || strings.HasPrefix(rest, "https://") ||
-			strings.HasPrefix(rest, "ftp://") || strings.HasPrefix(rest, "www.") && len(rest) > 5 && isWordByte(rest[4]) {
+		if hasPrefixFold(s, i, "http://") || hasPrefixFold(s, i, "https://") ||
+			hasPrefixFold(s, i, "ftp://") || hasPrefixFold(s, i, "www.") && len(s)-i > 5 && isWordByte(s[i+4]) {
 			return i
 		}
 	}
 	return -1
+}
+
+// hasPrefixFold tells whether s[i:] starts with the lower-case ASCII
+// prefix p, ignoring the case of ASCII letters in s. (No other character
+// lower-cases to a letter of "http", "ftp" or "www".)
+func hasPrefixFold[T ~string | ~[]byte](s T, i int, p string) bool {
+	if len(s)-i < len(p) {
+		return false
+	}
+	for k := 0; k < len(p); k++ {
+		c := s[i+k]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != p[k] {
+			return false
+		}
+	}
+	return true
 }
 
 func isURLByte(c byte) bool {
@@ -309,10 +334,14 @@ func isWordByte(c byte) bool {
 // linkSet collects links, dropping exact repeats and stopping at MaxLinks.
 type linkSet struct {
 	links   []Link
-	seen    map[string]bool // URL, text and source already kept
+	seen    map[linkKey]bool // URL, text and source already kept
 	domains []string
 	dseen   map[string]bool
 }
+
+// linkKey is a kept link's URL, text and source: a struct, not one
+// joined string, so checking a link costs no allocation.
+type linkKey struct{ url, text, source string }
 
 func (s *linkSet) add(raw, text, source string) {
 	if len(s.links) >= MaxLinks {
@@ -325,10 +354,10 @@ func (s *linkSet) add(raw, text, source string) {
 	l.Text = ClipText(text, maxLinkText)
 	l.Source = source
 	if s.seen == nil {
-		s.seen = make(map[string]bool)
+		s.seen = make(map[linkKey]bool)
 		s.dseen = make(map[string]bool)
 	}
-	key := l.URL + "\x00" + l.Text + "\x00" + l.Source
+	key := linkKey{l.URL, l.Text, l.Source}
 	if s.seen[key] {
 		return
 	}

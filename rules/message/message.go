@@ -105,17 +105,25 @@ func ParseMessageOptions(raw io.ReaderAt, size int64, opts Options) *Message {
 	m := &Message{raw: raw, size: size, maxScan: opts.maxScan()}
 	start := mboxFromLine(raw, size)
 	cr := &countingReader{r: io.NewSectionReader(raw, start, size-start), n: start}
-	br := bufio.NewReaderSize(io.LimitReader(cr, maxHeaderRead), 4096)
-	h, err := textproto.ReadHeader(br)
+	br := headerReaders.Get().(*bufio.Reader)
+	br.Reset(io.LimitReader(cr, maxHeaderRead))
+	h, err := textproto.ReadHeader(br) // copies what it keeps out of br
+	buffered := br.Buffered()
+	br.Reset(nil)
+	headerReaders.Put(br)
 	m.Header = h
 	if err == nil {
-		m.bodyOffset = cr.n - int64(br.Buffered())
+		m.bodyOffset = cr.n - int64(buffered)
 		return m
 	}
 	m.HeaderErr = fmt.Errorf("header: %w", err)
 	m.bodyOffset, _ = HeaderSize(raw, size, size)
 	return m
 }
+
+// headerReaders are the 4 KiB read buffers of ParseMessage, reused from
+// message to message.
+var headerReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 // mboxFromLine returns the length of a leading mbox "From sender date"
 // separator line (archived mail, corpora, `formail` output), which is not

@@ -1,0 +1,71 @@
+package message
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkParseContent is the content parse alone (MIME walk, decoding,
+// HTML to visible text, links) on issue 12's 5 KB multipart/alternative
+// message (a copy of rules/testdata/mime-5k.eml): its budget is 40 µs.
+func BenchmarkParseContent(b *testing.B) {
+	data, err := os.ReadFile("testdata/mime-5k.eml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		parseOnce(data)
+	}
+}
+
+// BenchmarkParseContentCorpus is the same parse over every 10th message
+// of each folder of the shared corpus, one sub-benchmark per era; skipped
+// without the corpus (RELAYGUARD_CORPUS names it).
+func BenchmarkParseContentCorpus(b *testing.B) {
+	dir := os.Getenv("RELAYGUARD_CORPUS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "corpus")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		b.Skipf("no corpus at %s (set RELAYGUARD_CORPUS)", dir)
+	}
+	for _, era := range []struct{ name, ham, spam string }{
+		{"2002", "ham", "spam"},
+		{"modern", "modern/ham", "modern/spam"},
+	} {
+		var msgs [][]byte
+		var size int64
+		for _, sub := range []string{era.ham, era.spam} {
+			files, _ := filepath.Glob(filepath.Join(dir, sub, "*"))
+			for i := 0; i < len(files); i += 10 {
+				data, err := os.ReadFile(files[i])
+				if err != nil {
+					b.Fatal(err)
+				}
+				msgs = append(msgs, data)
+				size += int64(len(data))
+			}
+		}
+		if len(msgs) == 0 {
+			b.Skipf("no messages under %s", dir)
+		}
+		b.Run(era.name, func(b *testing.B) {
+			b.SetBytes(size / int64(len(msgs)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				parseOnce(msgs[i%len(msgs)])
+			}
+		})
+	}
+}
+
+// parseOnce reads the header and then the content, as the first body
+// check does.
+func parseOnce(data []byte) *content {
+	m := ParseMessage(bytes.NewReader(data), int64(len(data)))
+	return m.content()
+}

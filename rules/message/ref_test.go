@@ -1,0 +1,457 @@
+package message
+
+import (
+	"io"
+	"mime/quotedprintable"
+
+	"bytes"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+	"net"
+	"net/netip"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/idna"
+)
+
+// The functions below are the link helpers as they were before they were
+// made to allocate less; the fuzz tests hold the new ones to them.
+
+func normaliseHostBefore(h string) string {
+	h = strings.TrimSpace(h)
+	if strings.HasPrefix(h, "[") {
+		if j := strings.IndexByte(h, ']'); j > 0 {
+			if a, err := netip.ParseAddr(h[1:j]); err == nil {
+				return a.Unmap().String()
+			}
+		}
+		return ""
+	}
+	if hh, _, err := net.SplitHostPort(h); err == nil {
+		h = hh
+	} else if j := strings.LastIndexByte(h, ':'); j >= 0 && strings.Count(h, ":") == 1 {
+		h = h[:j]
+	}
+	h = strings.TrimRight(strings.ToLower(h), ".")
+	if h == "" || len(h) > 253 {
+		return ""
+	}
+	if !isASCII(h) {
+		// IDNA mapping may itself produce digits (superscripts, full-width
+		// forms), so the IP check comes after it.
+		a, err := idna.Lookup.ToASCII(h)
+		if err != nil {
+			return ""
+		}
+		h = a
+	}
+	if ip, ok := parseLooseIPv4Before(h); ok {
+		return ip
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return ""
+		}
+	}
+	if strings.Contains(h, "..") || strings.HasPrefix(h, ".") {
+		return ""
+	}
+	return h
+}
+func parseLooseIPv4Before(h string) (string, bool) {
+	parts := strings.Split(h, ".")
+	if len(parts) > 4 {
+		return "", false
+	}
+	var vals []uint64
+	for _, p := range parts {
+		if p == "" {
+			return "", false
+		}
+		base := 10
+		digits := p
+		switch {
+		case strings.HasPrefix(p, "0x"):
+			base, digits = 16, p[2:]
+			if digits == "" {
+				digits = "0"
+			}
+		case len(p) > 1 && p[0] == '0':
+			base, digits = 8, p[1:]
+		}
+		v, err := strconv.ParseUint(digits, base, 32)
+		if err != nil {
+			return "", false
+		}
+		vals = append(vals, v)
+	}
+	var ip uint64
+	for i, v := range vals {
+		if i < len(vals)-1 {
+			if v > 255 {
+				return "", false
+			}
+			ip |= v << (8 * (3 - i))
+			continue
+		}
+		rest := 4 - i // bytes the last part fills
+		if v >= 1<<(8*rest) {
+			return "", false
+		}
+		ip |= v
+	}
+	return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}).String(), true
+}
+func inlineSchemeBefore(v string) bool {
+	var b strings.Builder
+	for i := 0; i < len(v) && b.Len() < 40; i++ {
+		c := v[i]
+		if c <= ' ' {
+			continue
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	s := b.String()
+	switch {
+	case strings.HasPrefix(s, "data:"), strings.HasPrefix(s, "vbscript:"):
+		return true
+	case strings.HasPrefix(s, "javascript:"):
+		rest := strings.TrimSuffix(strings.TrimPrefix(s, "javascript:"), ";")
+		switch rest {
+		case "", "void(0)", "void0", "void(null)", "//", "false", "return(false)", "returnfalse":
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+func nextURLStartBefore(s string, i int) int {
+	for ; i < len(s); i++ {
+		c := s[i] | 0x20
+		if c != 'h' && c != 'w' && c != 'f' {
+			continue
+		}
+		if i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		rest := s[i:]
+		if len(rest) > 12 {
+			rest = rest[:12]
+		}
+		rest = strings.ToLower(rest)
+		if strings.HasPrefix(rest, "http://") || strings.HasPrefix(rest, "https://") ||
+			strings.HasPrefix(rest, "ftp://") || strings.HasPrefix(rest, "www.") && len(rest) > 5 && isWordByte(rest[4]) {
+			return i
+		}
+	}
+	return -1
+}
+
+var sourceBreaksBefore = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
+
+// FuzzTextScan holds nextURLStart (now on bytes too, without ToLower) and
+// sourceBreaksToSpace (in place, not a Replacer) to the code before.
+func FuzzTextScan(f *testing.F) {
+	for _, s := range []string{"see http://x.example/", "HTTPS://X", "wWw.example.com", "xhttp://no", "ftp://f", "www.", "a\r\nb\rc\n\r\n", "\u212aHTTP://k", "www.\xffx"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for i := 0; i <= len(s); i++ {
+			want := nextURLStartBefore(s, i)
+			if got := nextURLStart(s, i); got != want {
+				t.Fatalf("nextURLStart(%q, %d) = %d, before %d", s, i, got, want)
+			}
+			if got := nextURLStart([]byte(s), i); got != want {
+				t.Fatalf("nextURLStart([]byte(%q), %d) = %d, before %d", s, i, got, want)
+			}
+		}
+		if got, want := string(sourceBreaksToSpace([]byte(s))), sourceBreaksBefore.Replace(s); got != want {
+			t.Fatalf("sourceBreaksToSpace(%q) = %q, before %q", s, got, want)
+		}
+	})
+}
+
+// parseHTMLBefore is parseHTML before tagReader and the in-place text.
+func parseHTMLBefore(src string, links *linkSet) htmlResult {
+	var res htmlResult
+	var vis, hid strings.Builder
+	z := html.NewTokenizer(strings.NewReader(src))
+	z.SetMaxBuf(1 << 20)
+	stack := []htmlElem{{bg: "#ffffff", fg: "#000000"}} // a root with the reader's default colours
+	var anchorHref string
+	var anchorText strings.Builder
+	inAnchor := false
+	closeAnchor := func() {
+		if inAnchor {
+			links.add(anchorHref, anchorText.String(), "href")
+			inAnchor = false
+			anchorText.Reset()
+		}
+	}
+	var attrs attrList
+	curForm := -1           // the form inputs belong to, in res.formList
+	prev := html.ErrorToken // the token before the current one
+	lastLetter := false     // the last text token ended with a letter
+	for tokens := 0; tokens < maxHTMLTokens; tokens++ {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		before := prev
+		prev = tt
+		top := stack[len(stack)-1]
+		switch tt {
+		case html.CommentToken:
+			continue // lastLetter stays: a word may go on after the comment
+		case html.TextToken:
+			if top.skip {
+				continue
+			}
+			if raw := z.Raw(); bytes.Contains(raw, []byte("&#")) && entityRun(raw) {
+				res.entityRuns++
+			}
+			t := string(z.Text())
+			if before == html.CommentToken && lastLetter && t != "" && isLetterByte(t[0]) {
+				res.commentSplits++
+			}
+			lastLetter = t != "" && isLetterByte(t[len(t)-1])
+			if strings.ContainsAny(t, "\r\n") {
+				// Line ends in the HTML source are spaces on screen; only
+				// block elements break lines.
+				t = sourceBreaksBefore.Replace(t)
+			}
+			if invisibleBefore(&top) {
+				hid.WriteString(t)
+				continue
+			}
+			vis.WriteString(t)
+			if inAnchor {
+				anchorText.WriteString(t)
+			} else {
+				textURLs(t, func(u string) { links.add(u, u, "text") })
+			}
+		case html.StartTagToken, html.SelfClosingTagToken:
+			lastLetter = false
+			name, hasAttr := z.TagName()
+			a := atom.Lookup(name)
+			res.tags++
+			attrs = readAttrs(z, hasAttr, attrs)
+			e := htmlElem{a: a, name: string(name), hidden: top.hidden, skip: top.skip, fg: top.fg, bg: top.bg}
+			switch a {
+			case atom.Script, atom.Style, atom.Head, atom.Title, atom.Template, atom.Noscript, atom.Object:
+				e.skip = true
+			}
+			applyPresentation(&e, attrs)
+			if isBlock(a) && !e.skip {
+				if invisibleBefore(&e) {
+					hid.WriteByte('\n')
+				} else {
+					vis.WriteByte('\n')
+				}
+			}
+			switch a {
+			case atom.A, atom.Area, atom.Iframe, atom.Frame, atom.Embed, atom.Form:
+				for _, k := range []string{"href", "src", "action"} {
+					if v := attrs.get(k); v != "" && inlineScheme(v) && len(res.inlineLinks) < MaxLinks {
+						res.inlineLinks = append(res.inlineLinks, ClipText(v, maxLinkText))
+					}
+				}
+			}
+			switch a {
+			case atom.A, atom.Area:
+				if href := attrs.get("href"); len(href) > 7 && strings.EqualFold(href[:7], "mailto:") {
+					if len(res.mailtos) < MaxLinks {
+						res.mailtos = append(res.mailtos, href)
+					}
+				} else if href != "" && !e.skip {
+					closeAnchor()
+					if a == atom.A && tt == html.StartTagToken {
+						inAnchor, anchorHref = true, href
+						e.anchor = true
+					} else {
+						links.add(href, attrs.get("alt"), "href")
+					}
+				}
+			case atom.Img, atom.Input:
+				if a == atom.Input {
+					typ := strings.ToLower(strings.TrimSpace(attrs.get("type")))
+					countInput(&res, curForm, typ)
+					if typ != "image" {
+						break
+					}
+				}
+				if src := attrs.get("src"); src != "" {
+					links.add(src, attrs.get("alt"), "src")
+				}
+				if !invisibleBefore(&e) && !e.skip {
+					res.images = append(res.images, Image{Source: "img", Width: atoiPx(attrs.get("width")), Height: atoiPx(attrs.get("height"))})
+					if inAnchor && attrs.get("alt") != "" {
+						anchorText.WriteString(" " + attrs.get("alt") + " ")
+					}
+				}
+			case atom.Iframe, atom.Frame, atom.Embed:
+				if src := attrs.get("src"); src != "" {
+					links.add(src, "", "src")
+				}
+			case atom.Form:
+				act := attrs.get("action")
+				if act != "" {
+					links.add(act, "", "href")
+					res.forms++
+				}
+				if len(res.formList) < maxForms {
+					res.formList = append(res.formList, newForm(act, attrs.get("method")))
+					curForm = len(res.formList) - 1
+				}
+			case atom.Script:
+				res.scripts++
+			case atom.Font:
+				if bigFontSize(attrs.get("size")) {
+					res.bigFonts++
+				}
+			case atom.Body, atom.Table, atom.Td, atom.Th, atom.Tr:
+				if bgi := attrs.get("background"); bgi != "" {
+					links.add(bgi, "", "src")
+				}
+			}
+			if tt == html.StartTagToken && !isVoid(a) && len(stack) < maxHTMLDepth {
+				stack = append(stack, e)
+			}
+		case html.EndTagToken:
+			lastLetter = false
+			name, _ := z.TagName()
+			a := atom.Lookup(name)
+			if isBlock(a) {
+				vis.WriteByte('\n')
+			}
+			if a == atom.Form {
+				curForm = -1
+			}
+			// Close up to the matching open element; ignore a stray end tag.
+			for i := len(stack) - 1; i > 0; i-- {
+				if stack[i].name == string(name) {
+					for j := len(stack) - 1; j >= i; j-- {
+						if stack[j].anchor {
+							closeAnchor()
+						}
+					}
+					stack = stack[:i]
+					break
+				}
+			}
+		}
+	}
+	closeAnchor()
+	res.visible = collapseSpace(vis.String())
+	res.hidden = collapseSpace(hid.String())
+	return res
+}
+
+func invisibleBefore(e *htmlElem) bool {
+	return e.hidden || e.fg != "" && e.bg != "" && similarColor(e.fg, e.bg)
+}
+
+// FuzzParseHTML holds parseHTML to parseHTMLBefore: the same visible and
+// hidden text, findings and links on any HTML.
+func FuzzParseHTML(f *testing.F) {
+	for _, s := range tagReaderSeeds {
+		f.Add(s)
+	}
+	f.Add("<html><body bgcolor=white><font color=#fffffe>hidden</font> vi<!-- -->agra\r\nsee www.x.example <a HREF=\"http://a.example/?u=http://b.example/\">click <img src=x.gif alt=Buy></a><div style=\"display:none\">n</div><p>&#118;&#105;&#97;&#103;&#114;&#97;</p><foo>x</foo><FORM action=//f.example><input type=password></form></body></html>")
+	data, err := os.ReadFile("testdata/mime-5k.eml")
+	if err == nil { // the 5 KB message's HTML part
+		part := data[bytes.Index(data, []byte("<!DOCTYPE")):bytes.LastIndex(data, []byte("--=_nw_"))]
+		if html, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(part))); err == nil {
+			f.Add(string(html))
+		}
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		var gotLinks, wantLinks linkSet
+		got := parseHTML(src, &gotLinks)
+		want := parseHTMLBefore(src, &wantLinks)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("parseHTML(%q) =\n%+v\nbefore\n%+v", src, got, want)
+		}
+		if !reflect.DeepEqual(gotLinks.links, wantLinks.links) || !reflect.DeepEqual(gotLinks.domains, wantLinks.domains) {
+			t.Fatalf("parseHTML(%q) links %+v, before %+v", src, gotLinks.links, wantLinks.links)
+		}
+	})
+}
+
+func normaliseURLBefore(raw string) (l Link, ok bool) {
+	raw = strings.TrimSpace(raw)
+	raw = strings.Trim(raw, "\"'<>")
+	if raw == "" || len(raw) > 4096 {
+		return Link{}, false
+	}
+	l.URL = raw
+	s := raw
+	// Browsers read http:\\host as http://host.
+	s = strings.ReplaceAll(s, "\\", "/")
+	lower := strings.ToLower(s)
+	switch {
+	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"), strings.HasPrefix(lower, "ftp://"):
+	case strings.HasPrefix(lower, "http:/"), strings.HasPrefix(lower, "https:/"):
+		// http:/host: one slash is still followed by browsers.
+		i := strings.Index(s, ":/")
+		s = s[:i] + "://" + strings.TrimLeft(s[i+2:], "/")
+	case strings.HasPrefix(lower, "//"):
+		s = "http:" + s
+	case strings.HasPrefix(lower, "www."):
+		s = "http://" + s
+	default:
+		return Link{}, false
+	}
+	host, userinfo := hostOf(s)
+	if host == "" {
+		return Link{}, false
+	}
+	l.Host = host
+	l.Target = raw
+	l.UserInfo = userinfo
+	return l, true
+}
+
+func FuzzNormaliseURL(f *testing.F) {
+	for _, s := range []string{"HTTP://Example.com/x", "hTtPs:/host", "http:\\\\evil", "//cdn.example/x", "WWW.example.com", "ftp://f", "mailto:x", " 'https://x' ", "\u212aHTTP://x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, gotOK := NormaliseURL(raw)
+		want, wantOK := normaliseURLBefore(raw)
+		if gotOK != wantOK || !reflect.DeepEqual(got, want) {
+			t.Fatalf("NormaliseURL(%q) = %+v %v, before %+v %v", raw, got, gotOK, want, wantOK)
+		}
+	})
+}
+
+func FuzzNormaliseHost(f *testing.F) {
+	for _, s := range []string{"Example.COM.", "host:8080", "[::1]:25", "3232235777", "0xC0.0xA8.0.1", "0X10.1", "a:b:c", "bücher.de", "1.2.3.4:", "0x", "08.1", "१२३"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		if got, want := NormaliseHost(h), normaliseHostBefore(h); got != want {
+			t.Fatalf("NormaliseHost(%q) = %q, before %q", h, got, want)
+		}
+	})
+}
+
+func FuzzInlineScheme(f *testing.F) {
+	for _, s := range []string{"data:text/html,x", " JavaScript:void(0);", "java\tscript:alert(1)", "vbscript:x", "https://x", "javascript:", strings.Repeat(" ", 50) + "data:"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if got, want := inlineScheme(v), inlineSchemeBefore(v); got != want {
+			t.Fatalf("inlineScheme(%q) = %v, before %v", v, got, want)
+		}
+	})
+}
