@@ -316,7 +316,10 @@ func applyPresentation(e *htmlElem, attrs attrList) {
 		}
 	}
 	if style := attrs.get("style"); style != "" {
-		for _, decl := range strings.Split(strings.ToLower(style), ";") {
+		style = lowerStyle(style)
+		for rest := style; rest != ""; {
+			var decl string
+			decl, rest, _ = strings.Cut(rest, ";")
 			prop, val, ok := strings.Cut(decl, ":")
 			if !ok {
 				continue
@@ -349,12 +352,25 @@ func applyPresentation(e *htmlElem, attrs attrList) {
 					e.bg = c
 				}
 			case "max-height", "height":
-				if tinySize(val) && strings.Contains(strings.ToLower(attrs.get("style")), "overflow:hidden") {
+				if tinySize(val) && strings.Contains(style, "overflow:hidden") {
 					e.hidden = true
 				}
 			}
 		}
 	}
+}
+
+// lowerStyle is strings.ToLower(style) without a copy for the usual
+// inline CSS, already in lower-case ASCII. Any other byte, upper-case or
+// not ASCII, goes through ToLower, whose Unicode case mapping can turn a
+// non-ASCII letter into an ASCII one (U+212A KELVIN SIGN to k).
+func lowerStyle(style string) string {
+	for i := 0; i < len(style); i++ {
+		if c := style[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return strings.ToLower(style)
+		}
+	}
+	return style
 }
 
 // invisible tells whether text in this element cannot be seen: hidden by

@@ -455,3 +455,93 @@ func FuzzInlineScheme(f *testing.F) {
 		}
 	})
 }
+
+// applyPresentationBefore is applyPresentation before lowerStyle and the
+// Cut loop: the whole style lower-cased and split into a slice.
+func applyPresentationBefore(e *htmlElem, attrs attrList) {
+	if len(attrs) == 0 {
+		return
+	}
+	if attrs.has("hidden") {
+		e.hidden = true
+	}
+	if c := parseColor(attrs.get("bgcolor")); c != "" {
+		e.bg = c
+	}
+	if e.a == atom.Font {
+		if c := parseColor(attrs.get("color")); c != "" {
+			e.fg = c
+		}
+		if sz := strings.TrimSpace(attrs.get("size")); sz == "0" || sz == "-3" || sz == "-4" {
+			e.hidden = true
+		}
+	}
+	if e.a == atom.Body {
+		if c := parseColor(attrs.get("text")); c != "" {
+			e.fg = c
+		}
+	}
+	if style := attrs.get("style"); style != "" {
+		for _, decl := range strings.Split(strings.ToLower(style), ";") {
+			prop, val, ok := strings.Cut(decl, ":")
+			if !ok {
+				continue
+			}
+			prop = strings.TrimSpace(prop)
+			val = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(val), "!important"))
+			switch prop {
+			case "display":
+				if val == "none" {
+					e.hidden = true
+				}
+			case "visibility":
+				if val == "hidden" || val == "collapse" {
+					e.hidden = true
+				}
+			case "font-size":
+				if tinySize(val) {
+					e.hidden = true
+				}
+			case "opacity":
+				if f, err := strconv.ParseFloat(val, 64); err == nil && f < 0.1 {
+					e.hidden = true
+				}
+			case "color":
+				if c := parseColor(val); c != "" {
+					e.fg = c
+				}
+			case "background-color", "background":
+				if c := parseColor(firstWord(val)); c != "" {
+					e.bg = c
+				}
+			case "max-height", "height":
+				if tinySize(val) && strings.Contains(strings.ToLower(attrs.get("style")), "overflow:hidden") {
+					e.hidden = true
+				}
+			}
+		}
+	}
+}
+
+// FuzzApplyPresentation holds applyPresentation to applyPresentationBefore:
+// the same hidden flag and colours for any style, colour and element.
+func FuzzApplyPresentation(f *testing.F) {
+	for _, s := range []string{
+		"display:none", "COLOR: #FFF; background-color: white !important",
+		"font-size:1px", "height:0;overflow:hidden", "opacity:0.05", "bac\u212aground:#fff",
+		"visibility:Hidden;", ";;:;", "max-height:1PX; OVERFLOW:HIDDEN",
+	} {
+		f.Add(s, "#fff", uint8(0))
+	}
+	elems := []atom.Atom{atom.Div, atom.Font, atom.Body, atom.Td}
+	f.Fuzz(func(t *testing.T, style, color string, el uint8) {
+		attrs := attrList{{[]byte("style"), []byte(style)}, {[]byte("bgcolor"), []byte(color)}, {[]byte("color"), []byte(color)}}
+		a := elems[int(el)%len(elems)]
+		got, want := htmlElem{a: a, fg: "#000000"}, htmlElem{a: a, fg: "#000000"}
+		applyPresentation(&got, attrs)
+		applyPresentationBefore(&want, attrs)
+		if got != want {
+			t.Fatalf("style %q color %q: got %+v, want %+v", style, color, got, want)
+		}
+	})
+}
