@@ -97,17 +97,24 @@ func innerURL(u string) (string, bool) {
 // /https%3A%2F%2Fhost, or Google AMP's /amp/s/host/... (https) and
 // /amp/host/... (http).
 func pathURL(path, query string) (string, bool) {
-	lower := strings.ToLower(path)
-	whole := path
-	if query != "" {
-		whole += "?" + query
+	// The path is searched ignoring ASCII case in place, not lower-cased:
+	// strings.ToLower can change a non-ASCII path's length (Ⱥ to ⱥ, an
+	// invalid byte to U+FFFD), and an offset found in the lower-cased copy
+	// then points elsewhere in the path, or past its end. No non-ASCII
+	// character lower-cases to a byte of these prefixes.
+	index := func(pre string) int { return indexSlashFold(path, pre) }
+	whole := func() string {
+		if query != "" {
+			return path + "?" + query
+		}
+		return path
 	}
 	for _, pre := range []string{"/http://", "/https://", "/http:/", "/https:/", "/http%3a%2f%2f", "/https%3a%2f%2f"} {
-		k := strings.Index(lower, pre)
+		k := index(pre)
 		if k < 0 {
 			continue
 		}
-		s := whole[k+1:]
+		s := whole()[k+1:]
 		if strings.Contains(pre, "%") {
 			if d, err := url.PathUnescape(s); err == nil {
 				s = d
@@ -117,10 +124,26 @@ func pathURL(path, query string) (string, bool) {
 		}
 		return s, true
 	}
-	if k := strings.Index(lower, "/amp/s/"); k >= 0 && len(path) > k+7 {
-		return "https://" + whole[k+7:], true
+	if k := index("/amp/s/"); k >= 0 && len(path) > k+7 {
+		return "https://" + whole()[k+7:], true
 	}
 	return "", false
+}
+
+// indexSlashFold finds pre (lower-case ASCII, starting with '/') in s,
+// ignoring the case of ASCII letters in s.
+func indexSlashFold(s, pre string) int {
+	for i := 0; len(s)-i >= len(pre); i++ {
+		j := strings.IndexByte(s[i:], '/')
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if hasPrefixFold(s, i, pre) {
+			return i
+		}
+	}
+	return -1
 }
 
 // queryURL finds the destination among a query's parameters: a known

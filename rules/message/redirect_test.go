@@ -116,3 +116,21 @@ func FuzzUnwrap(f *testing.F) {
 		}
 	})
 }
+
+// TestPathURLNonASCII: a path whose lower-cased form is longer than
+// itself (Ⱥ is two bytes, ⱥ three) before a URL in the path panicked when
+// the lower-cased offset was used in the path, and the panic failed the
+// whole content check: one such link switched the rules off.
+func TestPathURLNonASCII(t *testing.T) {
+	for _, tc := range []struct{ path, query, want string }{
+		{"/ȺȺȺȺȺȺȺȺ/http:/0", "", "http:/0"},
+		{"/\x83\x83\x83\x83\x83/HTTP://evil.example/", "a=b", "HTTP://evil.example/?a=b"},
+		{"/ȺȺȺȺȺȺȺȺȺȺ/amp/s/evil.example/", "", "https://evil.example/"},
+		{"/ΣΣ/https%3A%2F%2Fevil.example", "", "https://evil.example"},
+	} {
+		got, ok := pathURL(tc.path, tc.query)
+		if !ok || got != tc.want {
+			t.Errorf("pathURL(%q, %q) = %q, %v; want %q", tc.path, tc.query, got, ok, tc.want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/net/html/atom"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -542,6 +543,55 @@ func FuzzApplyPresentation(f *testing.F) {
 		applyPresentationBefore(&want, attrs)
 		if got != want {
 			t.Fatalf("style %q color %q: got %+v, want %+v", style, color, got, want)
+		}
+	})
+}
+
+// pathURLBefore is pathURL before indexSlashFold: the path lower-cased
+// and the whole path and query joined for every link.
+func pathURLBefore(path, query string) (string, bool) {
+	lower := strings.ToLower(path)
+	whole := path
+	if query != "" {
+		whole += "?" + query
+	}
+	for _, pre := range []string{"/http://", "/https://", "/http:/", "/https:/", "/http%3a%2f%2f", "/https%3a%2f%2f"} {
+		k := strings.Index(lower, pre)
+		if k < 0 {
+			continue
+		}
+		s := whole[k+1:]
+		if strings.Contains(pre, "%") {
+			if d, err := url.PathUnescape(s); err == nil {
+				s = d
+			} else {
+				continue
+			}
+		}
+		return s, true
+	}
+	if k := strings.Index(lower, "/amp/s/"); k >= 0 && len(path) > k+7 {
+		return "https://" + whole[k+7:], true
+	}
+	return "", false
+}
+
+// FuzzPathURL holds pathURL to pathURLBefore on any path and query.
+func FuzzPathURL(f *testing.F) {
+	for _, s := range []string{
+		"/out/HTTPS://evil.example/x", "/r/https%3A%2F%2Fevil.example%2F", "/amp/s/host/p",
+		"/AMP/S/", "/\u0130/https://x/", "/ht", "/http:/x", "//https%3a%2f%2f%zz",
+	} {
+		f.Add(s, "a=b")
+	}
+	f.Fuzz(func(t *testing.T, path, query string) {
+		got, gotOK := pathURL(path, query)
+		if len(strings.ToLower(path)) != len(path) {
+			return // the code before read offsets of the lower-cased path in the path (TestPathURLNonASCII)
+		}
+		want, wantOK := pathURLBefore(path, query)
+		if got != want || gotOK != wantOK {
+			t.Fatalf("pathURL(%q, %q) = %q, %v; want %q, %v", path, query, got, gotOK, want, wantOK)
 		}
 	})
 }
