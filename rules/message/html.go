@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -270,6 +271,17 @@ func (a attrList) get(k string) string {
 	return ""
 }
 
+// value is the attribute's value in the tokenizer's buffer, nil when the
+// tag has no such attribute.
+func (a attrList) value(k string) []byte {
+	for _, kv := range a {
+		if string(kv.k) == k {
+			return kv.v
+		}
+	}
+	return nil
+}
+
 func (a attrList) has(k string) bool {
 	for _, kv := range a {
 		if string(kv.k) == k {
@@ -315,62 +327,84 @@ func applyPresentation(e *htmlElem, attrs attrList) {
 			e.fg = c
 		}
 	}
-	if style := attrs.get("style"); style != "" {
-		style = lowerStyle(style)
-		for rest := style; rest != ""; {
-			var decl string
-			decl, rest, _ = strings.Cut(rest, ";")
-			prop, val, ok := strings.Cut(decl, ":")
-			if !ok {
-				continue
+	if style := attrs.value("style"); len(style) > 0 {
+		var buf [256]byte
+		applyStyle(e, lowerStyle(style, buf[:0]))
+	}
+}
+
+// applyStyle reads an inline style, in lower case, declaration by
+// declaration, in place: the tokenizer's bytes, no string per value (the
+// conversions below stay on the stack).
+func applyStyle(e *htmlElem, style []byte) {
+	for rest := style; len(rest) > 0; {
+		var decl []byte
+		decl, rest, _ = bytes.Cut(rest, []byte(";"))
+		prop, val, ok := bytes.Cut(decl, []byte(":"))
+		if !ok {
+			continue
+		}
+		prop = bytes.TrimSpace(prop)
+		val = bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(val), []byte("!important")))
+		switch string(prop) {
+		case "display":
+			if string(val) == "none" {
+				e.hidden = true
 			}
-			prop = strings.TrimSpace(prop)
-			val = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(val), "!important"))
-			switch prop {
-			case "display":
-				if val == "none" {
-					e.hidden = true
-				}
-			case "visibility":
-				if val == "hidden" || val == "collapse" {
-					e.hidden = true
-				}
-			case "font-size":
-				if tinySize(val) {
-					e.hidden = true
-				}
-			case "opacity":
-				if f, err := strconv.ParseFloat(val, 64); err == nil && f < 0.1 {
-					e.hidden = true
-				}
-			case "color":
-				if c := parseColor(val); c != "" {
-					e.fg = c
-				}
-			case "background-color", "background":
-				if c := parseColor(firstWord(val)); c != "" {
-					e.bg = c
-				}
-			case "max-height", "height":
-				if tinySize(val) && strings.Contains(style, "overflow:hidden") {
-					e.hidden = true
-				}
+		case "visibility":
+			if string(val) == "hidden" || string(val) == "collapse" {
+				e.hidden = true
+			}
+		case "font-size":
+			if tinySize(string(val)) {
+				e.hidden = true
+			}
+		case "opacity":
+			if f, err := strconv.ParseFloat(string(val), 64); err == nil && f < 0.1 {
+				e.hidden = true
+			}
+		case "color":
+			if c := parseColor(string(val)); c != "" {
+				e.fg = c
+			}
+		case "background-color", "background":
+			if c := parseColor(string(firstWord(val))); c != "" {
+				e.bg = c
+			}
+		case "max-height", "height":
+			if tinySize(string(val)) && bytes.Contains(style, []byte("overflow:hidden")) {
+				e.hidden = true
 			}
 		}
 	}
 }
 
-// lowerStyle is strings.ToLower(style) without a copy for the usual
-// inline CSS, already in lower-case ASCII. Any other byte, upper-case or
-// not ASCII, goes through ToLower, whose Unicode case mapping can turn a
-// non-ASCII letter into an ASCII one (U+212A KELVIN SIGN to k).
-func lowerStyle(style string) string {
-	for i := 0; i < len(style); i++ {
-		if c := style[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
-			return strings.ToLower(style)
+// lowerStyle is the style in lower case: itself when it is in lower-case
+// ASCII already (the usual inline CSS), else lower-cased into buf when it
+// is ASCII and fits. Anything else goes through strings.ToLower, whose
+// Unicode case mapping can turn a non-ASCII letter into an ASCII one
+// (U+212A KELVIN SIGN to k).
+func lowerStyle(style, buf []byte) []byte {
+	upper := false
+	for _, c := range style {
+		if c >= utf8.RuneSelf {
+			return []byte(strings.ToLower(string(style)))
 		}
+		upper = upper || 'A' <= c && c <= 'Z'
 	}
-	return style
+	if !upper {
+		return style
+	}
+	if cap(buf) < len(style) {
+		buf = make([]byte, 0, len(style))
+	}
+	for _, c := range style {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	return buf
 }
 
 // invisible tells whether text in this element cannot be seen: hidden by
@@ -378,11 +412,14 @@ func lowerStyle(style string) string {
 // out once, when the element opens, not for every text inside it.
 func (e *htmlElem) invisible() bool { return e.inv }
 
-func firstWord(s string) string {
-	if f := strings.Fields(s); len(f) > 0 {
-		return f[0]
+// firstWord is the first field of s, as strings.Fields splits it (at
+// Unicode white space), without the slice of every field.
+func firstWord(s []byte) []byte {
+	s = bytes.TrimLeftFunc(s, unicode.IsSpace)
+	if i := bytes.IndexFunc(s, unicode.IsSpace); i >= 0 {
+		return s[:i]
 	}
-	return ""
+	return s
 }
 
 // tinySize tells whether a CSS length renders text too small to read.

@@ -457,8 +457,8 @@ func FuzzInlineScheme(f *testing.F) {
 	})
 }
 
-// applyPresentationBefore is applyPresentation before lowerStyle and the
-// Cut loop: the whole style lower-cased and split into a slice.
+// applyPresentationBefore is applyPresentation before the style was read
+// in place: the whole style a string, lower-cased and split into a slice.
 func applyPresentationBefore(e *htmlElem, attrs attrList) {
 	if len(attrs) == 0 {
 		return
@@ -512,7 +512,7 @@ func applyPresentationBefore(e *htmlElem, attrs attrList) {
 					e.fg = c
 				}
 			case "background-color", "background":
-				if c := parseColor(firstWord(val)); c != "" {
+				if c := parseColor(firstWordBefore(val)); c != "" {
 					e.bg = c
 				}
 			case "max-height", "height":
@@ -524,13 +524,21 @@ func applyPresentationBefore(e *htmlElem, attrs attrList) {
 	}
 }
 
+func firstWordBefore(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
 // FuzzApplyPresentation holds applyPresentation to applyPresentationBefore:
 // the same hidden flag and colours for any style, colour and element.
 func FuzzApplyPresentation(f *testing.F) {
 	for _, s := range []string{
 		"display:none", "COLOR: #FFF; background-color: white !important",
 		"font-size:1px", "height:0;overflow:hidden", "opacity:0.05", "bac\u212aground:#fff",
-		"visibility:Hidden;", ";;:;", "max-height:1PX; OVERFLOW:HIDDEN",
+		"visibility:Hidden;", ";;:;", "max-height:1PX; OVERFLOW:HIDDEN", "background: \u2003 Red\u00a0x", "background:\xff white",
+		"COLOR:" + strings.Repeat("A", 300),
 	} {
 		f.Add(s, "#fff", uint8(0))
 	}
