@@ -470,13 +470,17 @@ func lfText(data []byte, ours bool) string {
 	if i < 0 {
 		return string(data)
 	}
+	// Each CR LF drops its CR: the run of bytes after it moves down in one
+	// copy, not byte by byte.
 	n := i
-	for ; i < len(data); i++ {
-		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
-			continue
+	for i < len(data) {
+		i++ // past the CR of a CR LF at i
+		j := bytes.Index(data[i:], []byte("\r\n"))
+		if j < 0 {
+			j = len(data) - i
 		}
-		data[n] = data[i]
-		n++
+		n += copy(data[n:], data[i:i+j])
+		i += j
 	}
 	return string(data[:n])
 }

@@ -121,3 +121,16 @@ func TestLFText(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLFText holds lfText to toUTF8 and strings.ReplaceAll on any bytes.
+func FuzzLFText(f *testing.F) {
+	for _, s := range []string{"a\r\nb", "\r\r\n\n\r", "\r\n\r\n", "x\r", "é\r\nè\r\n\r\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		want := strings.ReplaceAll(toUTF8(in), "\r\n", "\n")
+		if got := lfText(bytes.Clone(in), true); got != want {
+			t.Fatalf("lfText(%q) = %q, want %q", in, got, want)
+		}
+	})
+}
