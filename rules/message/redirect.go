@@ -153,10 +153,19 @@ func queryURL(query string) (string, bool) {
 		return "", false
 	}
 	var found []struct{ key, val string }
-	for n, kv := range strings.FieldsFunc(query, func(r rune) bool { return r == '&' || r == ';' }) {
-		if n >= maxRedirectParams {
-			break
+	// The parameters, split at & and ; and empty ones skipped, read in
+	// place rather than split into a slice (this runs for every link).
+	for n, rest := 0, query; rest != "" && n < maxRedirectParams; {
+		kv := rest
+		if i := strings.IndexAny(rest, "&;"); i >= 0 {
+			kv, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
 		}
+		if kv == "" {
+			continue
+		}
+		n++
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || len(v) < 8 {
 			continue

@@ -603,3 +603,51 @@ func FuzzPathURL(f *testing.F) {
 		}
 	})
 }
+
+// queryURLBefore is queryURL before it read the parameters in place.
+func queryURLBefore(query string) (string, bool) {
+	if query == "" {
+		return "", false
+	}
+	var found []struct{ key, val string }
+	for n, kv := range strings.FieldsFunc(query, func(r rune) bool { return r == '&' || r == ';' }) {
+		if n >= maxRedirectParams {
+			break
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || len(v) < 8 {
+			continue
+		}
+		if d, ok := paramURL(v); ok {
+			found = append(found, struct{ key, val string }{strings.ToLower(k), d})
+		}
+	}
+	if len(found) == 0 {
+		return "", false
+	}
+	for _, p := range redirectParams {
+		for _, f := range found {
+			if f.key == p {
+				return f.val, true
+			}
+		}
+	}
+	return found[0].val, true
+}
+
+// FuzzQueryURL holds queryURL to queryURLBefore on any query.
+func FuzzQueryURL(f *testing.F) {
+	for _, s := range []string{
+		"q=https://evil.example/&sa=D", ";;&&u=http%3A%2F%2Fx.example%2F", "x=1&url=https://a.example/;r=http://b.example/",
+		strings.Repeat("a=b&", 40) + "url=https://late.example/", "u=a1aHR0cHM6Ly9ldmlsLmV4YW1wbGU&\xff&",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		got, gotOK := queryURL(query)
+		want, wantOK := queryURLBefore(query)
+		if got != want || gotOK != wantOK {
+			t.Fatalf("queryURL(%q) = %q, %v; want %q, %v", query, got, gotOK, want, wantOK)
+		}
+	})
+}
