@@ -60,7 +60,7 @@ func countInput(res *htmlResult, form int, typ string) {
 // javascript: or vbscript: URI. Browsers ignore leading blanks and tabs or
 // line breaks inside the scheme ("java\tscript:"), so the test does too.
 // javascript:void(0) and friends, which do nothing, are not counted.
-func inlineScheme(v string) bool {
+func inlineScheme[T ~string | ~[]byte](v T) bool {
 	// The scheme and what follows it, blanks dropped, lower case: the
 	// first 40 bytes, in a buffer on the stack (this runs for every link).
 	var buf [40]byte

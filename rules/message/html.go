@@ -136,8 +136,8 @@ func parseHTML(src string, links *linkSet) htmlResult {
 			switch a {
 			case atom.A, atom.Area, atom.Iframe, atom.Frame, atom.Embed, atom.Form:
 				for _, k := range []string{"href", "src", "action"} {
-					if v := attrs.get(k); v != "" && inlineScheme(v) && len(res.inlineLinks) < MaxLinks {
-						res.inlineLinks = append(res.inlineLinks, ClipText(v, maxLinkText))
+					if v := attrs.value(k); len(v) > 0 && inlineScheme(v) && len(res.inlineLinks) < MaxLinks {
+						res.inlineLinks = append(res.inlineLinks, ClipText(string(v), maxLinkText))
 					}
 				}
 			}
@@ -164,13 +164,14 @@ func parseHTML(src string, links *linkSet) htmlResult {
 						break
 					}
 				}
+				alt := attrs.get("alt")
 				if src := attrs.get("src"); src != "" {
-					links.add(src, attrs.get("alt"), "src")
+					links.add(src, alt, "src")
 				}
 				if !e.invisible() && !e.skip {
-					res.images = append(res.images, Image{Source: "img", Width: atoiPx(attrs.get("width")), Height: atoiPx(attrs.get("height"))})
-					if inAnchor && attrs.get("alt") != "" {
-						anchorText.WriteString(" " + attrs.get("alt") + " ")
+					res.images = append(res.images, Image{Source: "img", Width: atoiPx(attrs.value("width")), Height: atoiPx(attrs.value("height"))})
+					if inAnchor && alt != "" {
+						anchorText.WriteString(" " + alt + " ")
 					}
 				}
 			case atom.Iframe, atom.Frame, atom.Embed:
@@ -483,9 +484,10 @@ func similarColor(a, b string) bool {
 	return d < 24
 }
 
-func atoiPx(v string) int {
-	v = strings.TrimSuffix(strings.TrimSpace(v), "px")
-	n, err := strconv.Atoi(v)
+// atoiPx reads a width or height attribute in the tokenizer's buffer.
+func atoiPx(v []byte) int {
+	v = bytes.TrimSuffix(bytes.TrimSpace(v), []byte("px"))
+	n, err := strconv.Atoi(string(v))
 	if err != nil || n < 0 {
 		return 0
 	}

@@ -294,7 +294,7 @@ func parseHTMLBefore(src string, links *linkSet) htmlResult {
 					links.add(src, attrs.get("alt"), "src")
 				}
 				if !invisibleBefore(&e) && !e.skip {
-					res.images = append(res.images, Image{Source: "img", Width: atoiPx(attrs.get("width")), Height: atoiPx(attrs.get("height"))})
+					res.images = append(res.images, Image{Source: "img", Width: atoiPxBefore(attrs.get("width")), Height: atoiPxBefore(attrs.get("height"))})
 					if inAnchor && attrs.get("alt") != "" {
 						anchorText.WriteString(" " + attrs.get("alt") + " ")
 					}
@@ -368,6 +368,7 @@ func FuzzParseHTML(f *testing.F) {
 		f.Add(s)
 	}
 	f.Add("<html><body bgcolor=white><font color=#fffffe>hidden</font> vi<!-- -->agra\r\nsee www.x.example <a HREF=\"http://a.example/?u=http://b.example/\">click <img src=x.gif alt=Buy></a><div style=\"display:none\">n</div><p>&#118;&#105;&#97;&#103;&#114;&#97;</p><foo>x</foo><FORM action=//f.example><input type=password></form></body></html>")
+	f.Add("<a href=\"javascript:alert(1)\" src=data:x><img width=\" 120px\" height=+3 src=\"http://i.example/\" alt=\"Buy now\"><img width=99999999999999999999 alt=\"\"></a><iframe src=\" JaVa\tscript:x\"></iframe>")
 	data, err := os.ReadFile("testdata/mime-5k.eml")
 	if err == nil { // the 5 KB message's HTML part
 		part := data[bytes.Index(data, []byte("<!DOCTYPE")):bytes.LastIndex(data, []byte("--=_nw_"))]
@@ -451,8 +452,12 @@ func FuzzInlineScheme(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		if got, want := inlineScheme(v), inlineSchemeBefore(v); got != want {
+		want := inlineSchemeBefore(v)
+		if got := inlineScheme(v); got != want {
 			t.Fatalf("inlineScheme(%q) = %v, before %v", v, got, want)
+		}
+		if got := inlineScheme([]byte(v)); got != want {
+			t.Fatalf("inlineScheme([]byte(%q)) = %v, before %v", v, got, want)
 		}
 	})
 }
@@ -650,4 +655,14 @@ func FuzzQueryURL(f *testing.F) {
 			t.Fatalf("queryURL(%q) = %q, %v; want %q, %v", query, got, gotOK, want, wantOK)
 		}
 	})
+}
+
+// atoiPxBefore is atoiPx on a string, before it read the tokenizer's bytes.
+func atoiPxBefore(v string) int {
+	v = strings.TrimSuffix(strings.TrimSpace(v), "px")
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
