@@ -10,9 +10,9 @@
 # (cmd/smtpload/testdata/mime-5k.eml, a 5 KB multipart/alternative message
 # with HTML and 8 links) and, with PERF_REPLAY=DIR, "replay" (a folder of
 # real mail, round-robin; its spam may be rejected). Then it starts a fresh
-# relayguard, holds PERF_RSS_C concurrent sessions and reads its peak RSS
-# (VmHWM). Prints every run and the medians; exits non-zero if a run had
-# unexpected failures.
+# relayguard for each load (not the replay), holds PERF_RSS_C concurrent
+# sessions and reads its peak RSS (VmHWM). Prints every run and the
+# medians; exits non-zero if a run had unexpected failures.
 #
 # All traffic stays on loopback. Every smtpload run is bounded by
 # PERF_MAX_TIME; every process started here is stopped on exit.
@@ -355,13 +355,20 @@ done
 echo "   relayguard after the C=$C rounds: VmHWM $(vm "$rg_pid" VmHWM) MB, VmRSS $(vm "$rg_pid" VmRSS) MB"
 stop_relayguard
 
-echo "-- memory: fresh relayguard, $RSS_C concurrent sessions"
-start_relayguard
-echo "   relayguard idle: VmRSS $(vm "$rg_pid" VmRSS) MB"
-hop_pid=$rg_pid load "rss" "$HOST:$RG_PORT" "$RSS_N" "$RSS_C" -s "$S"
-hwm=$(vm "$rg_pid" VmHWM)
-echo "   relayguard peak: VmHWM $hwm MB"
-stop_relayguard
+# Peak memory per load (text and mime of PERF_LOADS; a replay's messages
+# differ in size run to run), each on a fresh relayguard.
+hwm=
+for L in $LOADS; do
+	[[ $L == replay ]] && continue
+	echo "-- memory: fresh relayguard, $RSS_C concurrent sessions, $L load"
+	start_relayguard
+	echo "   relayguard idle: VmRSS $(vm "$rg_pid" VmRSS) MB"
+	# shellcheck disable=SC2046 # load_args gives words by design
+	hop_pid=$rg_pid load "rss.$L" "$HOST:$RG_PORT" "$RSS_N" "$RSS_C" $(load_args "$L")
+	echo "   relayguard peak: VmHWM $(vm "$rg_pid" VmHWM) MB"
+	hwm="$hwm${hwm:+, }$L $(vm "$rg_pid" VmHWM) MB"
+	stop_relayguard
+done
 
 med() { for f in "$out/$1".*.json; do field "$f" "$2"; done | median; }
 medcpu() { for f in "$out/$1".*.cpu; do awk -v k="$2" '$1==k {print $2}' "$f"; done | median; }
@@ -394,7 +401,7 @@ if [[ -n ${PERF_COMPARE:-} ]]; then
 fi
 first=${LOADS%% *}
 echo "other processes took $(medcpu "direct.$first" other_pct)% / $(medcpu "relayguard.$first" other_pct)% of the machine in the direct / relayguard runs ($first)"
-echo "peak RSS at $RSS_C concurrent sessions: $hwm MB (target < 64 MB)"
+echo "peak RSS at $RSS_C concurrent sessions: $hwm (target < 64 MB)"
 [[ -n ${PERF_OUT:-} ]] && echo "reports and logs in $out"
 if ((failed)); then
 	echo "perf.sh: some runs had unexpected failures (see above)" >&2
