@@ -36,6 +36,7 @@
 #   PERF_RSS_N [40000]    messages in the memory run
 #   PERF_MAX_TIME [300s]  bound on each smtpload run
 #   PERF_RG_PORT [2525]   relayguard port;  PERF_SINK_PORT [2526] sink port
+#   PERF_METRICS_PORT [2529] relayguard's metrics, read for the checks that ran
 #   PERF_OUT              keep JSON reports and logs in this folder
 #   PERF_WAIT_IDLE [0]    wait up to this many seconds before each round
 #                         for other processes to leave the CPU idle
@@ -62,6 +63,7 @@ RSS_N=${PERF_RSS_N:-40000}
 MAX_TIME=${PERF_MAX_TIME:-300s}
 RG_PORT=${PERF_RG_PORT:-2525}
 SINK_PORT=${PERF_SINK_PORT:-2526}
+METRICS_PORT=${PERF_METRICS_PORT:-2529}
 HOST=127.0.0.1
 
 cd "$(dirname "$0")/.."
@@ -148,7 +150,7 @@ cpu_seconds() {
 # machine_busy: CPU seconds all processes have used, all cores together.
 machine_busy() { awk -v hz="$HZ" '$1=="cpu" {printf "%.2f", ($2+$3+$4+$7+$8+$9)/hz}' /proc/stat; }
 
-for p in $SINK_PORT $RG_PORT; do
+for p in $SINK_PORT $RG_PORT $METRICS_PORT; do
 	port_open $HOST "$p" && die "port $HOST:$p is already in use"
 done
 
@@ -172,6 +174,8 @@ reject = 15.0
 add_header = 6.0
 [store]
 dir = "$work/store"
+[metrics]
+listen = "$HOST:$METRICS_PORT"
 EOF
 
 # A local DNS server for relayguard, as a site's resolver would be: one
@@ -261,15 +265,15 @@ load() {
 	# Where the CPU went: per message in each process, and what other
 	# processes on the machine took (a busy machine skews the numbers).
 	awk -v n="$(field "$out/$name.json" attempted)" -v el="$(field "$out/$name.json" elapsed_sec)" \
-		-v load="$(field "$out/$name.json" cpu_sec)" -v cores="$(nproc)" -v cpufile="$out/$name.cpu" \
+		-v ldcpu="$(field "$out/$name.json" cpu_sec)" -v cores="$(nproc)" -v cpufile="$out/$name.cpu" \
 		-v sink="$(awk -v a="$sink0" -v b="$(cpu_seconds "$sink_pid")" 'BEGIN {print b-a}')" \
 		-v rg="$(awk -v a="$hop0" -v b="$(cpu_seconds "$hop_pid")" 'BEGIN {print b-a}')" \
 		-v busy="$(awk -v a="$busy0" -v b="$(machine_busy)" 'BEGIN {print b-a}')" 'BEGIN {
-		other = busy - load - sink - rg; if (other < 0) other = 0
+		other = busy - ldcpu - sink - rg; if (other < 0) other = 0
 		printf "               CPU per message: hop %.0f us, sink %.0f us, smtpload %.0f us; other processes %.0f%% of the machine\n",
-			rg/n*1e6, sink/n*1e6, load/n*1e6, 100*other/(el*cores)
+			rg/n*1e6, sink/n*1e6, ldcpu/n*1e6, 100*other/(el*cores)
 		printf "hop_us %.1f\nsink_us %.1f\nsmtpload_us %.1f\nother_pct %.1f\n",
-			rg/n*1e6, sink/n*1e6, load/n*1e6, 100*other/(el*cores) > cpufile
+			rg/n*1e6, sink/n*1e6, ldcpu/n*1e6, 100*other/(el*cores) > cpufile
 	}'
 	if ((rc != 0)); then
 		echo "               smtpload exit $rc: $(tr '\n' ' ' <"$out/$name.err")"
@@ -353,6 +357,17 @@ for r in $(seq "$RUNS"); do
 	fi
 done
 echo "   relayguard after the C=$C rounds: VmHWM $(vm "$rg_pid" VmHWM) MB, VmRSS $(vm "$rg_pid" VmRSS) MB"
+# Which checks ran on the relayed messages, from relayguard's own metrics
+# (relayguard_check_seconds): nothing is switched off for the benchmark.
+# A check that does not apply to this client (SPF, the DNSBL, rDNS and
+# HELO judge strangers, not a relay network) runs and returns at once.
+if command -v curl >/dev/null; then
+	echo "   checks run by this relayguard (since its last start): name, runs, mean time"
+	curl -fsS "http://$HOST:$METRICS_PORT/metrics" | awk '
+		/^relayguard_check_seconds_sum/ { match($0, /check="[^"]*"/); k = substr($0, RSTART+7, RLENGTH-8); sum[k] = $NF }
+		/^relayguard_check_seconds_count/ { match($0, /check="[^"]*"/); k = substr($0, RSTART+7, RLENGTH-8); cnt[k] = $NF }
+		END { for (k in cnt) if (cnt[k] > 0) printf "     %-12s %9d  %8.1f us\n", k, cnt[k], 1e6*sum[k]/cnt[k] }' | sort
+fi
 stop_relayguard
 
 # Peak memory per load (text and mime of PERF_LOADS; a replay's messages
