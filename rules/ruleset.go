@@ -106,6 +106,17 @@ type rule struct {
 	domains map[string]bool
 	phrases map[string]float64
 	pos     int // index in compiled.rules, where an evaluation keeps its result
+	// lead, for body rules, searches from the literals every match starts
+	// with (nil: none known)
+	lead *leadStart
+}
+
+// findBody is findMatch for a body rule.
+func (r *rule) findBody(text string) (string, bool) {
+	if r.lead != nil {
+		return r.lead.find(r.re, text)
+	}
+	return findMatch(r.re, text)
 }
 
 // Load compiles the built-in rules and then the operator files in order.
@@ -442,6 +453,7 @@ func (c *compiled) index() {
 		case KindBody:
 			c.bodyRules = append(c.bodyRules, r)
 			bodyPats = append(bodyPats, r.re.String())
+			r.lead = newLeadStart(r.re.String())
 		case KindRaw:
 			c.rawRules = append(c.rawRules, r)
 			rawPats = append(rawPats, r.re.String())

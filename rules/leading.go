@@ -1,0 +1,166 @@
+package rules
+
+import (
+	"regexp"
+	"regexp/syntax"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Body rules whose every match starts with one of a few literals
+// (`(?i)\blose\s+...` starts with LOSE) are searched from those literals
+// only. An unanchored regex search over a long paragraph tries every byte
+// as a start, and Go's regexp skips ahead only for a case-sensitive literal
+// prefix; here an automaton finds where the literals are, and an anchored
+// copy of the regex is tried at each of them in order: the first that
+// matches is the leftmost match, the one the unanchored search returns.
+
+// maxLeading bounds the literals kept for one pattern's start.
+const maxLeading = 32
+
+// leadStart is a body rule's start literals and its anchored copies.
+type leadStart struct {
+	ac *acMatcher
+	// at0 is the regex anchored at the start of the text; atRune is it
+	// after one rune (any), so that a match at p is tried on the text from
+	// the rune before p: \b and (?m)^ see what precedes p, as they do in
+	// the paragraph. Both wrap the pattern in a group: group 1 is its match.
+	at0, atRune *regexp.Regexp
+	lens        []int
+	foldsOut    bool // a literal has K or S: the Kelvin sign and long s match it under (?i)
+}
+
+// newLeadStart returns the start search for pattern, or nil when its
+// matches do not all start with a known ASCII literal.
+func newLeadStart(pattern string) *leadStart {
+	lits := leadingLiterals(pattern)
+	if lits == nil {
+		return nil
+	}
+	at0, err0 := regexp.Compile(`\A(` + pattern + `)`)
+	atRune, err1 := regexp.Compile(`\A(?s:.)(` + pattern + `)`)
+	if err0 != nil || err1 != nil {
+		return nil
+	}
+	ls := &leadStart{ac: newACMatcher(lits), at0: at0, atRune: atRune, lens: make([]int, len(lits))}
+	for i, l := range lits {
+		ls.lens[i] = len(l)
+		ls.foldsOut = ls.foldsOut || strings.ContainsAny(l, "KS")
+	}
+	return ls
+}
+
+// leadingLiterals returns case-folded ASCII literals one of which every
+// match of pattern starts with, after its zero-width assertions; nil when
+// there is no such set.
+func leadingLiterals(pattern string) []string {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	lits, ok := leading([]*syntax.Regexp{re.Simplify()})
+	if !ok || len(lits) == 0 {
+		return nil
+	}
+	for _, l := range lits {
+		if l == "" || strings.ContainsFunc(l, func(r rune) bool { return r >= utf8.RuneSelf }) {
+			return nil
+		}
+	}
+	slices.Sort(lits)
+	return slices.Compact(lits)
+}
+
+// leading returns the literals that a match of the sequence seq starts
+// with; ok=false when some match may start otherwise (with a character
+// class, or be empty).
+func leading(seq []*syntax.Regexp) ([]string, bool) {
+	for len(seq) > 0 {
+		re, rest := seq[0], seq[1:]
+		with := func(first ...*syntax.Regexp) []*syntax.Regexp {
+			return append(slices.Clone(first), rest...)
+		}
+		switch re.Op {
+		case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText,
+			syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+			seq = rest
+			continue
+		case syntax.OpLiteral:
+			return []string{string(foldForSearch(string(re.Rune), nil))}, true
+		case syntax.OpCapture, syntax.OpPlus:
+			return leading(with(re.Sub[0]))
+		case syntax.OpRepeat:
+			if re.Min >= 1 {
+				return leading(with(re.Sub[0]))
+			}
+			return either(leading(with(re.Sub[0])))(leading(rest))
+		case syntax.OpQuest, syntax.OpStar:
+			return either(leading(with(re.Sub[0])))(leading(rest))
+		case syntax.OpConcat:
+			return leading(with(re.Sub...))
+		case syntax.OpAlternate:
+			var all []string
+			for _, sub := range re.Sub {
+				lits, ok := leading(with(sub))
+				if !ok || len(all)+len(lits) > maxLeading {
+					return nil, false
+				}
+				all = append(all, lits...)
+			}
+			return all, true
+		}
+		return nil, false
+	}
+	return nil, false
+}
+
+// either joins two leading sets: a match starts with one of either.
+func either(a []string, aok bool) func([]string, bool) ([]string, bool) {
+	return func(b []string, bok bool) ([]string, bool) {
+		if !aok || !bok || len(a)+len(b) > maxLeading {
+			return nil, false
+		}
+		return append(slices.Clone(a), b...), true
+	}
+}
+
+// find is findMatch(re, text) for the rule ls was made from.
+func (ls *leadStart) find(re *regexp.Regexp, text string) (string, bool) {
+	if ls.foldsOut && (strings.Contains(text, "\u212a") || strings.Contains(text, "\u017f")) {
+		return findMatch(re, text)
+	}
+	var buf [16]int
+	starts := buf[:0]
+	ls.ac.scan(unsafeBytes(text), func(id, end int) bool {
+		starts = append(starts, end-ls.lens[id])
+		return true
+	})
+	if len(starts) == 0 {
+		return "", false
+	}
+	// The automaton reports by where literals end; literals of different
+	// lengths may end in another order than they start.
+	slices.Sort(starts)
+	starts = slices.Compact(starts)
+	for _, p := range starts {
+		var loc []int
+		q := p
+		if p == 0 {
+			loc = ls.at0.FindStringSubmatchIndex(text)
+		} else {
+			_, size := utf8.DecodeLastRuneInString(text[:p])
+			q = p - size
+			loc = ls.atRune.FindStringSubmatchIndex(text[q:])
+		}
+		if loc == nil {
+			continue
+		}
+		// Group 1 is the pattern's match, group 2 its own first group.
+		if len(loc) > 4 && loc[4] >= 0 {
+			return text[q+loc[4] : q+loc[5]], true
+		}
+		return text[q+loc[2] : q+loc[3]], true
+	}
+	return "", false
+}

@@ -1,0 +1,79 @@
+package rules
+
+import (
+	"regexp"
+	"slices"
+	"testing"
+)
+
+// leadPatterns are the default body rules' patterns and others that
+// exercise the start literals: assertions before them, optional and
+// repeated parts, alternations, groups, (?m)^, and case folding with the
+// Kelvin sign and long s.
+func leadPatterns(t testing.TB) []string {
+	pats := []string{
+		`(?i)\blose\s+(?:up\s+to\s+)?\d+\s*(?:lbs?|kg)\b`, `(?i)\b(?:for\s+)?(?:only|just)\s+\$\s?\d+`,
+		`(?im)^\W?dear\s+(friend|sir)\b`, `(?m)^ab+c`, `a*bc`, `(x|yz)+w`, `\Bark`, `(?i)ſtraße|kelvin`,
+		`\$\d+|(?i:\bfree\b)`, `(?:ab){2,}c`, `(?:ab){0,2}cd`, `(?i)(sk)(y)`, `^foo`, `\Afoo|bar\z`,
+	}
+	for _, r := range defaultRuleset(t).cur.bodyRules {
+		pats = append(pats, r.re.String())
+	}
+	return pats
+}
+
+func TestLeadingLiteralsOnlyWhereEveryMatchStartsWithOne(t *testing.T) {
+	for _, tc := range []struct {
+		pattern string
+		want    []string
+	}{
+		{`(?i)\blose\s+\d+`, []string{"LOSE"}},
+		{`(?i)\b(?:for\s+)?(?:only|just)\s+\$`, []string{"FOR", "JUST", "ONLY"}},
+		{`(?im)^\W{0,3}dear`, nil},    // may start with any non-word character
+		{`\b\d{2,3}\s?%`, nil},        // starts with a digit
+		{`a*bc`, []string{"A", "BC"}}, // either the a's or bc
+		{`(?:ab){0,2}cd`, []string{"AB", "CD"}},
+		{`x?`, nil}, // may match empty
+		{`\$\s?\d|(?i:\bmillion)`, []string{"$", "MILLION"}},
+		{`\$\s?\d|\d+ million`, nil},
+	} {
+		if got := leadingLiterals(tc.pattern); !slices.Equal(got, tc.want) {
+			t.Errorf("leadingLiterals(%q) = %q, want %q", tc.pattern, got, tc.want)
+		}
+	}
+}
+
+// FuzzLeadStartFindsWhatTheRegexFinds holds the search from start literals
+// to the unanchored regex search it shortcuts: the same match or none.
+func FuzzLeadStartFindsWhatTheRegexFinds(f *testing.F) {
+	for _, s := range []string{
+		"Earn up to $5,000 a week", "lose 20 lbs now; Lose 3-5 kg", "only $19.99, for just $ 5",
+		"Dear friend,\nDEAR SIR", "xabbbc abc", "aabc bc", "yzxw xxw", "bark ark", "\u212aelvin ſtraße",
+		"é$12 free", "ababababc", "abcd cd", "sky SKY \u212ay", "foo bar", "make an extra $100",
+		"50% off \u00e9lose 5 kg", "\xe2\x82lose 1 kg", "only\u00a0$5", "\xf0\x9f\x98lose 2 lbs",
+	} {
+		f.Add(s)
+	}
+	type pair struct {
+		re *regexp.Regexp
+		ls *leadStart
+	}
+	var rules []pair
+	for _, p := range leadPatterns(f) {
+		if ls := newLeadStart(p); ls != nil {
+			rules = append(rules, pair{regexp.MustCompile(p), ls})
+		}
+	}
+	if len(rules) < 8 {
+		f.Fatalf("only %d patterns have start literals", len(rules))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, r := range rules {
+			want, wantOK := findMatch(r.re, s)
+			got, ok := r.ls.find(r.re, s)
+			if got != want || ok != wantOK {
+				t.Fatalf("%s on %q: from start literals %q %v, regex %q %v", r.re, s, got, ok, want, wantOK)
+			}
+		}
+	})
+}
