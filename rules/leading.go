@@ -127,8 +127,29 @@ func either(a []string, aok bool) func([]string, bool) ([]string, bool) {
 
 // find is findMatch(re, text) for the rule ls was made from.
 func (ls *leadStart) find(re *regexp.Regexp, text string) (string, bool) {
+	whole, group, ok := ls.locate(re, text)
+	switch {
+	case !ok:
+		return "", false
+	case group[0] >= 0:
+		return text[group[0]:group[1]], true
+	}
+	return text[whole[0]:whole[1]], true
+}
+
+// locate returns the leftmost match of re in text and its first group
+// ({-1, -1} without one), as re.FindStringSubmatchIndex would.
+func (ls *leadStart) locate(re *regexp.Regexp, text string) (whole, group [2]int, ok bool) {
+	group = [2]int{-1, -1}
 	if ls.foldsOut && (strings.Contains(text, "\u212a") || strings.Contains(text, "\u017f")) {
-		return findMatch(re, text)
+		loc := re.FindStringSubmatchIndex(text)
+		if loc == nil {
+			return whole, group, false
+		}
+		if len(loc) > 2 {
+			group = [2]int{loc[2], loc[3]}
+		}
+		return [2]int{loc[0], loc[1]}, group, true
 	}
 	var buf [16]int
 	starts := buf[:0]
@@ -136,9 +157,6 @@ func (ls *leadStart) find(re *regexp.Regexp, text string) (string, bool) {
 		starts = append(starts, end-ls.lens[id])
 		return true
 	})
-	if len(starts) == 0 {
-		return "", false
-	}
 	// The automaton reports by where literals end; literals of different
 	// lengths may end in another order than they start.
 	slices.Sort(starts)
@@ -158,9 +176,106 @@ func (ls *leadStart) find(re *regexp.Regexp, text string) (string, bool) {
 		}
 		// Group 1 is the pattern's match, group 2 its own first group.
 		if len(loc) > 4 && loc[4] >= 0 {
-			return text[q+loc[4] : q+loc[5]], true
+			group = [2]int{q + loc[4], q + loc[5]}
 		}
-		return text[q+loc[2] : q+loc[3]], true
+		return [2]int{q + loc[2], q + loc[3]}, group, true
 	}
-	return "", false
+	return whole, group, false
+}
+
+// A pattern that is an alternation (`\$\d+|(?i:\b\d+ million)`) whose
+// branches do not all start with literals is searched branch by branch:
+// those that do from their literals, the others only in a text holding a
+// literal they need. The leftmost match of the whole is the leftmost of the
+// branches' matches, the earlier branch winning a tie, as in leftmost-first
+// matching.
+type altSearch struct {
+	branches []branchSearch
+}
+
+type branchSearch struct {
+	re   *regexp.Regexp
+	lead *leadStart
+	// need finds the literals one of which the branch needs (nil: it
+	// always runs); needFolds as leadStart.foldsOut
+	need      *acMatcher
+	needFolds bool
+}
+
+// newAltSearch returns the branch-by-branch search for pattern, or nil
+// when it is no alternation, has groups (findMatch would quote one) or no
+// branch starts with literals.
+func newAltSearch(pattern string) *altSearch {
+	if re, err := regexp.Compile(pattern); err != nil || re.NumSubexp() > 0 {
+		return nil
+	}
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpAlternate {
+		return nil
+	}
+	as := &altSearch{}
+	leads := 0
+	for _, sub := range re.Sub {
+		p := sub.String()
+		bre, err := regexp.Compile(p)
+		if err != nil {
+			return nil
+		}
+		b := branchSearch{re: bre, lead: newLeadStart(p)}
+		if b.lead != nil {
+			leads++
+		} else if lits := requiredLiterals(p); lits != nil && !slices.ContainsFunc(lits, func(l string) bool {
+			return strings.ContainsFunc(l, func(r rune) bool { return r >= utf8.RuneSelf })
+		}) {
+			b.need = newACMatcher(lits)
+			b.needFolds = slices.ContainsFunc(lits, func(l string) bool { return strings.ContainsAny(l, "KS") })
+		}
+		as.branches = append(as.branches, b)
+	}
+	if leads == 0 {
+		return nil
+	}
+	return as
+}
+
+// find is findMatch for the pattern as was made from.
+func (as *altSearch) find(text string) (string, bool) {
+	best, end := -1, 0
+	for _, b := range as.branches {
+		var whole [2]int
+		if b.lead != nil {
+			w, _, ok := b.lead.locate(b.re, text)
+			if !ok {
+				continue
+			}
+			whole = w
+		} else {
+			if b.need != nil && !(b.needFolds && (strings.Contains(text, "\u212a") || strings.Contains(text, "\u017f"))) {
+				found := false
+				b.need.scan(unsafeBytes(text), func(int, int) bool {
+					found = true
+					return false
+				})
+				if !found {
+					continue
+				}
+			}
+			loc := b.re.FindStringIndex(text)
+			if loc == nil {
+				continue
+			}
+			whole = [2]int{loc[0], loc[1]}
+		}
+		if best < 0 || whole[0] < best {
+			best, end = whole[0], whole[1]
+		}
+	}
+	if best < 0 {
+		return "", false
+	}
+	return text[best:end], true
 }
