@@ -303,3 +303,56 @@ func (c *cpuClock) stop() {
 func (c *cpuClock) report(b *testing.B) {
 	b.ReportMetric(float64(c.total.Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
+
+// modernWords is the normalised body text of every 10th message of the
+// modern corpus, and the text it came from.
+func modernWords(b *testing.B) (c *compiled, texts []string, words [][]byte) {
+	dir := corpusDir()
+	files, _ := filepath.Glob(filepath.Join(dir, "modern", "*", "*"))
+	if len(files) == 0 {
+		b.Skipf("no corpus at %s (set RELAYGUARD_CORPUS)", dir)
+	}
+	c = defaultRuleset(b).cur
+	for i := 0; i < len(files); i += 10 {
+		data, err := os.ReadFile(files[i])
+		if err != nil {
+			b.Fatal(err)
+		}
+		m := message.ParseMessage(bytes.NewReader(data), int64(len(data)))
+		text := (&evalCtx{m: m, c: c}).bodyText()
+		w, _ := normaliseWords(text, false)
+		texts, words = append(texts, text), append(words, w)
+	}
+	return c, texts, words
+}
+
+// BenchmarkPhraseScan is the phrase automaton alone over the normalised
+// text of the modern corpus, one message per op.
+func BenchmarkPhraseScan(b *testing.B) {
+	c, _, words := modernWords(b)
+	var cpu cpuClock
+	b.ResetTimer()
+	cpu.start()
+	hits := 0
+	for i := 0; i < b.N; i++ {
+		c.phraseAC.scan(words[i%len(words)], func(int, int) bool { hits++; return true })
+	}
+	cpu.stop()
+	cpu.report(b)
+}
+
+// BenchmarkNormaliseCorpus is the phrase normaliser, ranges tracked as
+// phraseHits asks, over the body text of the modern corpus, one message
+// per op.
+func BenchmarkNormaliseCorpus(b *testing.B) {
+	_, texts, _ := modernWords(b)
+	var cpu cpuClock
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu.start()
+	for i := 0; i < b.N; i++ {
+		normaliseWords(texts[i%len(texts)], true)
+	}
+	cpu.stop()
+	cpu.report(b)
+}
