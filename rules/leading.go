@@ -59,7 +59,8 @@ func leadingLiterals(pattern string) []string {
 	if err != nil {
 		return nil
 	}
-	lits, ok := leading([]*syntax.Regexp{re.Simplify()})
+	budget := maxLeadingSteps
+	lits, ok := leading([]*syntax.Regexp{re.Simplify()}, &budget)
 	if !ok || len(lits) == 0 {
 		return nil
 	}
@@ -72,10 +73,18 @@ func leadingLiterals(pattern string) []string {
 	return slices.Compact(lits)
 }
 
+// maxLeadingSteps bounds the work of leadingLiterals on one pattern: an
+// optional part that may itself match empty makes the rest of the
+// sequence be read twice, so nested ones would cost exponential time.
+const maxLeadingSteps = 10000
+
 // leading returns the literals that a match of the sequence seq starts
 // with; ok=false when some match may start otherwise (with a character
-// class, or be empty).
-func leading(seq []*syntax.Regexp) ([]string, bool) {
+// class, or be empty), or when budget runs out.
+func leading(seq []*syntax.Regexp, budget *int) ([]string, bool) {
+	if *budget--; *budget < 0 {
+		return nil, false
+	}
 	for len(seq) > 0 {
 		re, rest := seq[0], seq[1:]
 		with := func(first ...*syntax.Regexp) []*syntax.Regexp {
@@ -89,20 +98,20 @@ func leading(seq []*syntax.Regexp) ([]string, bool) {
 		case syntax.OpLiteral:
 			return []string{string(foldForSearch(string(re.Rune), nil))}, true
 		case syntax.OpCapture, syntax.OpPlus:
-			return leading(with(re.Sub[0]))
+			return leading(with(re.Sub[0]), budget)
 		case syntax.OpRepeat:
 			if re.Min >= 1 {
-				return leading(with(re.Sub[0]))
+				return leading(with(re.Sub[0]), budget)
 			}
-			return either(leading(with(re.Sub[0])))(leading(rest))
+			return either(leading(with(re.Sub[0]), budget))(leading(rest, budget))
 		case syntax.OpQuest, syntax.OpStar:
-			return either(leading(with(re.Sub[0])))(leading(rest))
+			return either(leading(with(re.Sub[0]), budget))(leading(rest, budget))
 		case syntax.OpConcat:
-			return leading(with(re.Sub...))
+			return leading(with(re.Sub...), budget)
 		case syntax.OpAlternate:
 			var all []string
 			for _, sub := range re.Sub {
-				lits, ok := leading(with(sub))
+				lits, ok := leading(with(sub), budget)
 				if !ok || len(all)+len(lits) > maxLeading {
 					return nil, false
 				}

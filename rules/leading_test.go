@@ -3,6 +3,7 @@ package rules
 import (
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -40,6 +41,15 @@ func TestLeadingLiteralsOnlyWhereEveryMatchStartsWithOne(t *testing.T) {
 		if got := leadingLiterals(tc.pattern); !slices.Equal(got, tc.want) {
 			t.Errorf("leadingLiterals(%q) = %q, want %q", tc.pattern, got, tc.want)
 		}
+	}
+}
+
+// Nested optional parts that may match empty make the sequence after them
+// be read again for each: without a bound, 40 of them would take 3^40 steps.
+func TestLeadingLiteralsGiveUpOnNestedOptionalParts(t *testing.T) {
+	p := strings.Repeat(`(?:(?:a|b?)c?)?`, 40) + "z"
+	if got := leadingLiterals(p); got != nil {
+		t.Errorf("leadingLiterals(40 nested optional parts) = %q, want none", got)
 	}
 }
 
