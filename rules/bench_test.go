@@ -173,6 +173,68 @@ func BenchmarkEvaluateCorpus(b *testing.B) {
 	}
 }
 
+// BenchmarkEvaluateCorpusParsed is BenchmarkEvaluateCorpus without the
+// parsing: each era's messages are parsed and their content walked off the
+// clock before every pass over them, so what is timed is rule evaluation
+// alone, the part rules/ owns.
+func BenchmarkEvaluateCorpusParsed(b *testing.B) {
+	dir := corpusDir()
+	if _, err := os.Stat(dir); err != nil {
+		b.Skipf("no corpus at %s (set RELAYGUARD_CORPUS)", dir)
+	}
+	rs := defaultRuleset(b)
+	for _, era := range []struct{ name, ham, spam string }{
+		{"2002", "ham", "spam"},
+		{"modern", "modern/ham", "modern/spam"},
+	} {
+		var raw [][]byte
+		for _, sub := range []string{era.ham, era.spam} {
+			files, _ := filepath.Glob(filepath.Join(dir, sub, "*"))
+			for i := 0; i < len(files); i += 10 {
+				data, err := os.ReadFile(files[i])
+				if err != nil {
+					b.Fatal(err)
+				}
+				raw = append(raw, data)
+			}
+		}
+		if len(raw) == 0 {
+			b.Skipf("no messages under %s", dir)
+		}
+		b.Run(era.name, func(b *testing.B) {
+			msgs := make([]*message.Message, len(raw))
+			var cpu cpuClock
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				k := i % len(raw)
+				if k == 0 {
+					// A parsed message memoises what rules read: a fresh
+					// copy for every pass.
+					b.StopTimer()
+					cpu.stop()
+					for j, data := range raw {
+						m := message.ParseMessage(bytes.NewReader(data), int64(len(data)))
+						_, _, _ = m.VisibleText(), m.Links(), m.From()
+						msgs[j] = m
+					}
+					cpu.start()
+					b.StartTimer()
+				}
+				m := msgs[k]
+				hits := rs.Evaluate(m, time.Time{})
+				names := make([]string, len(hits))
+				for j, h := range hits {
+					names[j] = h.Name
+				}
+				rs.EvaluateMeta(m, names)
+			}
+			cpu.stop()
+			cpu.report(b)
+		})
+	}
+}
+
 // BenchmarkEvaluateMIME5KParsed is BenchmarkEvaluateMIME5K without the
 // parsing: the messages are parsed and their content walked (text, HTML,
 // links, From) off the clock, in batches, so what is timed is rule
@@ -240,4 +302,57 @@ func (c *cpuClock) stop() {
 // report adds the CPU time per op as the metric cpu-ns/op.
 func (c *cpuClock) report(b *testing.B) {
 	b.ReportMetric(float64(c.total.Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+// modernWords is the normalised body text of every 10th message of the
+// modern corpus, and the text it came from.
+func modernWords(b *testing.B) (c *compiled, texts []string, words [][]byte) {
+	dir := corpusDir()
+	files, _ := filepath.Glob(filepath.Join(dir, "modern", "*", "*"))
+	if len(files) == 0 {
+		b.Skipf("no corpus at %s (set RELAYGUARD_CORPUS)", dir)
+	}
+	c = defaultRuleset(b).cur
+	for i := 0; i < len(files); i += 10 {
+		data, err := os.ReadFile(files[i])
+		if err != nil {
+			b.Fatal(err)
+		}
+		m := message.ParseMessage(bytes.NewReader(data), int64(len(data)))
+		text := (&evalCtx{m: m, c: c}).bodyText()
+		w, _ := normaliseWords(text, false)
+		texts, words = append(texts, text), append(words, w)
+	}
+	return c, texts, words
+}
+
+// BenchmarkPhraseScan is the phrase automaton alone over the normalised
+// text of the modern corpus, one message per op.
+func BenchmarkPhraseScan(b *testing.B) {
+	c, _, words := modernWords(b)
+	var cpu cpuClock
+	b.ResetTimer()
+	cpu.start()
+	hits := 0
+	for i := 0; i < b.N; i++ {
+		c.phraseAC.scan(words[i%len(words)], func(int, int) bool { hits++; return true })
+	}
+	cpu.stop()
+	cpu.report(b)
+}
+
+// BenchmarkNormaliseCorpus is the phrase normaliser, ranges tracked as
+// phraseHits asks, over the body text of the modern corpus, one message
+// per op.
+func BenchmarkNormaliseCorpus(b *testing.B) {
+	_, texts, _ := modernWords(b)
+	var cpu cpuClock
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu.start()
+	for i := 0; i < b.N; i++ {
+		normaliseWords(texts[i%len(texts)], true)
+	}
+	cpu.stop()
+	cpu.report(b)
 }

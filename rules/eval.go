@@ -89,13 +89,13 @@ func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
 			match, ok := "", false
 			if every[i] {
 				for k := range starts {
-					if match, ok = findMatch(r.re, paragraph(text, starts, k)); ok {
+					if match, ok = r.findBody(paragraph(text, starts, k)); ok {
 						break
 					}
 				}
 			} else {
 				for _, k := range paras[i] {
-					if match, ok = findMatch(r.re, paragraph(text, starts, int(k))); ok {
+					if match, ok = r.findBody(paragraph(text, starts, int(k))); ok {
 						break
 					}
 				}

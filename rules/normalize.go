@@ -157,21 +157,32 @@ var asciiToken = func() (t [256]bool) {
 	return t
 }()
 
-// plainWord is the fast path for most of the text: an ordinary word of two
-// or more ASCII letters starting at s[k], no token pending, ending before
-// a byte that ends tokens (or at the end of s). It emits the word as
-// flushToken would, without collecting its runes one by one, and returns
-// its length; 0 when s[k] starts no such word (ascii then takes it).
+// plainWord is the fast path for most of the text: a token of two or more
+// ASCII letters and digits starting at s[k] (an ordinary word, a number, a
+// code such as mp3 or a1b2c3), no token pending, ending before a byte that
+// ends tokens (or at the end of s). It emits the token as flushToken would,
+// digits used as letters mapped as mapLeet maps them, without collecting
+// its runes one by one, and returns its length; 0 when s[k] starts no such
+// token (ascii then takes it).
 func (n *normaliser) plainWord(s string, k, end int) int {
-	if n.byteAtATime || len(n.tok) > 0 || !isASCIILetter(s[k]) {
+	if n.byteAtATime || len(n.tok) > 0 || !isASCIIAlnum(s[k]) {
 		return 0
 	}
-	e := k + 1
-	for e < end && isASCIILetter(s[e]) {
-		e++
+	letters, digits, leets := 0, 0, 0
+	e := k
+	for ; e < end && isASCIIAlnum(s[e]); e++ {
+		switch c := s[e]; {
+		case c > '9':
+			letters++
+		case leetDigit[c-'0'] != 0:
+			leets++
+			digits++
+		default:
+			digits++
+		}
 	}
-	// After the word: a byte that ends the token, or the end of the text
-	// (not the end of the ASCII run: a combining mark may follow).
+	// After the token: a byte that ends it, or the end of the text (not
+	// the end of the ASCII run: a combining mark may follow).
 	if e-k < 2 || e < end && asciiToken[s[e]] || e == end && end < len(s) {
 		return 0
 	}
@@ -179,17 +190,43 @@ func (n *normaliser) plainWord(s string, k, end int) int {
 	if n.track {
 		n.ranges = append(n.ranges, wordRange{out: int32(len(n.out)), start: int32(k), end: int32(e)})
 	}
-	for _, c := range []byte(s[k:e]) {
-		if c <= 'Z' {
-			c += 'a' - 'A'
+	if leets == 0 || letters < 2 || digits > letters {
+		for _, c := range []byte(s[k:e]) {
+			if c <= 'Z' && c >= 'A' {
+				c += 'a' - 'A'
+			}
+			n.out = append(n.out, c)
 		}
-		n.out = append(n.out, c)
+	} else {
+		// mapLeet in place: a digit next to a letter, where a digit mapped
+		// just before counts as a letter (v11agra is viagra).
+		w := len(n.out)
+		for i, c := range []byte(s[k:e]) {
+			if c <= 'Z' && c >= 'A' {
+				c += 'a' - 'A'
+			}
+			if c <= '9' && leetDigit[c-'0'] != 0 &&
+				(i > 0 && n.out[w+i-1] > '9' || k+i+1 < e && s[k+i+1] > '9') {
+				c = leetDigit[c-'0']
+			}
+			n.out = append(n.out, c)
+		}
 	}
 	n.out = append(n.out, ' ')
 	n.tend = int32(e)
 	n.latin, n.other, n.notPlain = false, false, false
 	return e - k
 }
+
+// leetDigit is leet for the digits, 0 for those not used as letters.
+var leetDigit = func() (t [10]byte) {
+	for c := byte('0'); c <= '9'; c++ {
+		t[c-'0'] = byte(leet[rune(c)])
+	}
+	return t
+}()
+
+func isASCIIAlnum(c byte) bool { return isASCIILetter(c) || c >= '0' && c <= '9' }
 
 func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 

@@ -121,7 +121,7 @@ func TestExportedNormaliseWordsSplitsWords(t *testing.T) {
 // FuzzNormaliseWordsPlainPath holds the plain-word fast path to the byte
 // at a time reading it shortcuts: the same words, the same ranges.
 func FuzzNormaliseWordsPlainPath(f *testing.F) {
-	for _, s := range []string{"Hello world", "v i a g r a now", "cash!!! v1agra |x| !hi", "word\u0301 next", "ab\u200bcd ef", "Ünï ab cd", "x", "ab", "ab1 a b c d", "the end"} {
+	for _, s := range []string{"Hello world", "v i a g r a now", "cash!!! v1agra |x| !hi", "word\u0301 next", "ab\u200bcd ef", "Ünï ab cd", "x", "ab", "ab1 a b c d", "the end", "v1agra FR33 a1b2c3 2fa 12345 h264 0a0 l33t 007 V11AGRA 1a", "x9 99 9x9 4ll 5ex\u0301 12ab!"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -106,6 +106,21 @@ type rule struct {
 	domains map[string]bool
 	phrases map[string]float64
 	pos     int // index in compiled.rules, where an evaluation keeps its result
+	// lead, for body rules, searches from the literals every match starts
+	// with (nil: none known)
+	lead *leadStart
+	alt  *altSearch // body rules: their branches searched one by one
+}
+
+// findBody is findMatch for a body rule.
+func (r *rule) findBody(text string) (string, bool) {
+	if r.lead != nil {
+		return r.lead.find(r.re, text)
+	}
+	if r.alt != nil {
+		return r.alt.find(text)
+	}
+	return findMatch(r.re, text)
 }
 
 // Load compiles the built-in rules and then the operator files in order.
@@ -442,6 +457,9 @@ func (c *compiled) index() {
 		case KindBody:
 			c.bodyRules = append(c.bodyRules, r)
 			bodyPats = append(bodyPats, r.re.String())
+			if r.lead = newLeadStart(r.re.String()); r.lead == nil {
+				r.alt = newAltSearch(r.re.String())
+			}
 		case KindRaw:
 			c.rawRules = append(c.rawRules, r)
 			rawPats = append(rawPats, r.re.String())
