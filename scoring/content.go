@@ -2,7 +2,6 @@ package scoring
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
 	"relayguard/rules"
@@ -23,31 +22,15 @@ func (contentCheck) Name() string { return "content" }
 func (contentCheck) Phase() Phase { return PhaseData }
 
 // Run evaluates the rules. The work is bounded by the rule set's scan
-// limit (max_scan_bytes), so it normally ends in milliseconds; it still
-// honours ctx, so a pathological message cannot hold the verdict past the
-// engine's deadline.
+// limit (max_scan_bytes), so it normally ends in milliseconds; should a
+// pathological message take longer, the engine stops waiting at the
+// deadline (see join) and the verdict does not wait for it.
 func (c contentCheck) Run(ctx context.Context, in *Input) Result {
 	if in.Message == nil {
 		return Result{}
 	}
-	done := make(chan Result, 1)
-	checkPool.Go(func() {
-		// This goroutine is not the engine's, whose recover would not see
-		// a panic here: a bug in a rule must not take the daemon down.
-		defer func() {
-			if p := recover(); p != nil {
-				done <- Result{Err: fmt.Errorf("internal error in the content rules: %v", p)}
-			}
-		}()
-		hits := c.rs.EvaluateEnvelope(in.Message, rules.Envelope{Received: in.Received, Rcpts: in.Rcpts})
-		done <- Result{Symbols: hitSymbols(hits)}
-	})
-	select {
-	case res := <-done:
-		return res
-	case <-ctx.Done():
-		return Result{Err: ctx.Err()}
-	}
+	hits := c.rs.EvaluateEnvelope(in.Message, rules.Envelope{Received: in.Received, Rcpts: in.Rcpts})
+	return Result{Symbols: hitSymbols(hits)}
 }
 
 type metaCheck struct{ rs *rules.Ruleset }

@@ -186,8 +186,17 @@ func (j *Job) txPolicy() Policy {
 type run struct {
 	check Check
 	done  chan struct{}
-	res   Result
+	res   Result // read only after done is closed
+	// deadline is when the check's context ends; join waits for it at
+	// most joinGrace longer.
+	deadline time.Time
 }
+
+// joinGrace is how long past its deadline a check is waited for: one that
+// honours its context returns at once, and one that does not (a bug, or a
+// library call that takes no context) must not hold the verdict; it is
+// counted as failed and left to finish on its own.
+const joinGrace = time.Second
 
 // setAuth records who the client is and what follows for the facts known
 // before the message.
@@ -218,8 +227,9 @@ var checkPool = gopool.New()
 func (j *Job) startIn(parent context.Context, phase Phase, in Input, also ...*run) []*run {
 	checks := j.e.checks[phase]
 	runs := make([]*run, len(checks))
+	deadline := time.Now().Add(j.e.timeout)
 	for i, c := range checks {
-		runs[i] = &run{check: c, done: make(chan struct{})}
+		runs[i] = &run{check: c, done: make(chan struct{}), deadline: deadline}
 	}
 	visible := append(append(append(append(append([]*run(nil), j.connRuns...), j.txRuns...), j.rcptRuns...), also...), runs...)
 	for _, r := range runs {
@@ -235,7 +245,7 @@ func (j *Job) startIn(parent context.Context, phase Phase, in Input, also ...*ru
 
 func (j *Job) execute(parent context.Context, r *run, in *Input) {
 	defer close(r.done)
-	ctx, cancel := context.WithTimeout(parent, j.e.timeout)
+	ctx, cancel := context.WithDeadline(parent, r.deadline)
 	defer cancel()
 	defer func() {
 		// A check is our code handling hostile input: a bug in one must
@@ -411,10 +421,30 @@ func (j *Job) messageFacts(f *Facts, msg *message.Message) {
 	f.Outbound = f.AuthUser != "" || !ok || hop.Authenticated()
 }
 
-// join waits for runs (each bounded by its own deadline) and merges them.
+// join waits for runs, each until its deadline (plus joinGrace), and
+// merges them.
 func (j *Job) join(runs []*run) (syms []Symbol, auth []authres.Result, failed []string) {
+	var late *time.Timer // one timer for the whole join, made only if needed
 	for _, r := range runs {
-		<-r.done
+		select {
+		case <-r.done:
+		default:
+			wait := time.Until(r.deadline) + joinGrace
+			if late == nil {
+				late = time.NewTimer(wait)
+				defer late.Stop()
+			} else {
+				late.Reset(wait)
+			}
+			select {
+			case <-r.done:
+			case <-late.C:
+				failed = append(failed, r.check.Name())
+				j.e.failures.report(j.e.log, j.base.SessionID, r.check.Name(),
+					fmt.Errorf("%s: still running %v past its deadline", r.check.Name(), joinGrace))
+				continue
+			}
+		}
 		syms = append(syms, r.res.Symbols...)
 		auth = append(auth, r.res.Auth...)
 		if r.res.Err != nil {

@@ -98,6 +98,33 @@ func TestSlowCheckIsCutAtTheDeadline(t *testing.T) {
 	}
 }
 
+// TestCheckIgnoringItsContextDoesNotHoldTheVerdict: a check that never
+// looks at its context (a bug, or a library call without one) is given up
+// on joinGrace after its deadline, counted as failed, and the others'
+// symbols still count.
+func TestCheckIgnoringItsContextDoesNotHoldTheVerdict(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	stuck := CheckFunc{"stuck", PhaseData, func(context.Context, *Input) Result {
+		<-release
+		return Result{Symbols: []Symbol{{Name: "LATE", Score: 100}}}
+	}}
+	e := newTestEngine(t, 50*time.Millisecond, stuck, fixed("fast", PhaseData, Symbol{Name: "FAST", Score: 2}))
+	done := make(chan Verdict)
+	go func() { done <- e.Score(Conn{}, "", nil, msgOf("\r\n")) }()
+	select {
+	case v := <-done:
+		if len(v.Failed) != 1 || v.Failed[0] != "stuck" {
+			t.Errorf("failed = %v, want [stuck]", v.Failed)
+		}
+		if v.Score != 2 {
+			t.Errorf("score = %v, want 2 (FAST alone)", v.Score)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Finish waited for a check that ignores its context")
+	}
+}
+
 func TestPanickingCheckFailsAloneWithoutCrashing(t *testing.T) {
 	bad := CheckFunc{"bad", PhaseData, func(context.Context, *Input) Result { panic("boom") }}
 	e := newTestEngine(t, time.Second, bad, fixed("good", PhaseData, Symbol{Name: "GOOD", Score: 1}))
