@@ -157,6 +157,47 @@ func nextURLStartBefore(s string, i int) int {
 	return -1
 }
 
+// nextURLStartScan is nextURLStart before it jumped to the ':' and '.'
+// bytes: every position tried in turn.
+func nextURLStartScan[T ~string | ~[]byte](s T, i int) int {
+	for ; i < len(s); i++ {
+		c := s[i] | 0x20
+		if c != 'h' && c != 'w' && c != 'f' {
+			continue
+		}
+		if i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		if hasPrefixFold(s, i, "http://") || hasPrefixFold(s, i, "https://") ||
+			hasPrefixFold(s, i, "ftp://") || hasPrefixFold(s, i, "www.") && len(s)-i > 5 && isWordByte(s[i+4]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// FuzzNextURLStart holds nextURLStart, which tries only the positions
+// before a ':' or a '.', to the scan of every position it replaced, on
+// text and on bytes, from every offset (the window edge included: a
+// seed puts a URL past urlMarkWindow bytes without either byte).
+func FuzzNextURLStart(f *testing.F) {
+	for _, s := range []string{"see http://x.example/", "HTTPS://X", "wWw.example.com", "xhttp://no", "ftp://f", "www.", "www.\xff", "w.ww.www.x",
+		"http:http://a", ".:.:www.x", strings.Repeat("a", 600) + " www.x", strings.Repeat("a", 509) + " https://x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for i := 0; i <= len(s); i++ {
+			want := nextURLStartScan(s, i)
+			if got := nextURLStart(s, i); got != want {
+				t.Fatalf("nextURLStart(%q, %d) = %d, before %d", s, i, got, want)
+			}
+			if got := nextURLStart([]byte(s), i); got != want {
+				t.Fatalf("nextURLStart([]byte(%q), %d) = %d, before %d", s, i, got, want)
+			}
+		}
+	})
+}
+
 var sourceBreaksBefore = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
 
 // FuzzTextScan holds nextURLStart (now on bytes too, without ToLower) and
