@@ -516,14 +516,14 @@ func toUTF8(data []byte) string {
 
 // looksLikeHTML tells whether an unlabelled body is HTML that a mail reader
 // would render.
+// Only the start is compared, ignoring ASCII case in place: no lower-cased
+// copy of the whole text. (The only runes that lower-case to ASCII,
+// U+0130 and U+212A, become an i and a k: in none of the tags.)
 func looksLikeHTML(s string) bool {
-	head := strings.ToLower(strings.TrimSpace(s))
-	if len(head) > 512 {
-		head = head[:512]
-	}
-	return strings.HasPrefix(head, "<html") || strings.HasPrefix(head, "<!doctype html") ||
-		strings.HasPrefix(head, "<head") || strings.HasPrefix(head, "<body") ||
-		strings.HasPrefix(head, "<meta") || strings.HasPrefix(head, "<table")
+	head := strings.TrimSpace(s)
+	return hasPrefixFold(head, 0, "<html") || hasPrefixFold(head, 0, "<!doctype html") ||
+		hasPrefixFold(head, 0, "<head") || hasPrefixFold(head, 0, "<body") ||
+		hasPrefixFold(head, 0, "<meta") || hasPrefixFold(head, 0, "<table")
 }
 
 func asciiShare(b []byte) float64 {

@@ -198,6 +198,32 @@ func FuzzNextURLStart(f *testing.F) {
 	})
 }
 
+// looksLikeHTMLBefore is looksLikeHTML when it lower-cased the whole text.
+func looksLikeHTMLBefore(s string) bool {
+	head := strings.ToLower(strings.TrimSpace(s))
+	if len(head) > 512 {
+		head = head[:512]
+	}
+	return strings.HasPrefix(head, "<html") || strings.HasPrefix(head, "<!doctype html") ||
+		strings.HasPrefix(head, "<head") || strings.HasPrefix(head, "<body") ||
+		strings.HasPrefix(head, "<meta") || strings.HasPrefix(head, "<table")
+}
+
+// FuzzLooksLikeHTML holds looksLikeHTML, which compares the start in
+// place, to the lower-casing of the whole text it replaced (Unicode
+// space, invalid UTF-8 and the runes that lower-case to ASCII among the
+// seeds).
+func FuzzLooksLikeHTML(f *testing.F) {
+	for _, s := range []string{"<HTML>", " \r\n<!DOCTYPE html>", "\u00a0<Body>", "\u0085<meta", "<TaBlE", "<htm", "<\u212aeta", "<\u0130", "\xff<html", "<h\xffead", "text <html>", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := looksLikeHTML(s), looksLikeHTMLBefore(s); got != want {
+			t.Fatalf("looksLikeHTML(%q) = %v, before %v", s, got, want)
+		}
+	})
+}
+
 var sourceBreaksBefore = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
 
 // FuzzTextScan holds nextURLStart (now on bytes too, without ToLower) and
