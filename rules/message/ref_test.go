@@ -5,6 +5,7 @@ import (
 	"mime/quotedprintable"
 
 	"bytes"
+	"compress/zlib"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 	"net"
@@ -220,6 +221,49 @@ func FuzzLooksLikeHTML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if got, want := looksLikeHTML(s), looksLikeHTMLBefore(s); got != want {
 			t.Fatalf("looksLikeHTML(%q) = %v, before %v", s, got, want)
+		}
+	})
+}
+
+// inflateBefore is how a PDF stream was inflated before inflater: a
+// fresh zlib reader per stream, read to the end into a new slice.
+func inflateBefore(b []byte, limit int) []byte {
+	zr, err := zlib.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil
+	}
+	defer zr.Close()
+	out, _ := io.ReadAll(io.LimitReader(zr, int64(limit)))
+	return out
+}
+
+// FuzzInflater holds one inflater reused over a sequence of streams (good,
+// truncated, corrupt, not zlib at all) to a fresh reader per stream.
+func FuzzInflater(f *testing.F) {
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write([]byte("BT (Hello) Tj ET /URI (http://x.example/) " + strings.Repeat("q 1 0 0 1 0 0 cm Q ", 50)))
+	zw.Close()
+	good := z.Bytes()
+	f.Add(good, 3, 1000)
+	f.Add(good[:len(good)/2], 2, 10)
+	f.Add(append([]byte("x"), good...), 1, 1000)
+	f.Add([]byte{0x78, 0x9c, 0xff, 0xff}, 5, 64)
+	f.Fuzz(func(t *testing.T, data []byte, cuts int, limit int) {
+		limit = 1 + int(uint(limit)%(300<<10))
+		fl := new(inflater)
+		// The streams: data itself, then data cut at a few points, then
+		// data again, so a reader that failed or stopped early is reused.
+		streams := [][]byte{data}
+		for k := 1; k <= int(uint(cuts)%4) && len(data) > 0; k++ {
+			streams = append(streams, data[:len(data)*k/5], data[len(data)*k/5:])
+		}
+		streams = append(streams, good, data)
+		for _, s := range streams {
+			got, want := fl.inflate(s, limit), inflateBefore(s, limit)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("inflate(%x, %d) = %x, before %x", s, limit, got, want)
+			}
 		}
 	})
 }
