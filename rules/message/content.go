@@ -377,28 +377,19 @@ func (w *walker) text(h message.Header, mt string, params map[string]string, ct 
 	if part.Encoding == "base64" && !part.Attachment && len(data) > 0 && asciiShare(data) > 0.95 {
 		w.c.base64Text = true
 	}
+	if mt == "text/html" && ours && utf8.Valid(data) {
+		// The tokenizer copies what it reads into its own buffer: the
+		// decoded bytes are read in place, not copied to a string first.
+		src := dropCR(data)
+		return "", w.keepHTML(parseHTMLFrom(bytes.NewReader(src), len(src), &w.links))
+	}
 	s := lfText(data, ours)
 	if mt == "text/plain" && sniff && looksLikeHTML(s) {
 		mt = "text/html"
 		w.finding("HTML body without a text/html Content-Type")
 	}
 	if mt == "text/html" {
-		w.c.hasHTML = true
-		r := parseHTML(s, &w.links)
-		w.c.images = append(w.c.images, r.images...)
-		w.c.htmlTags += r.tags
-		w.c.commentSplits += r.commentSplits
-		w.c.forms += r.forms
-		w.c.scripts += r.scripts
-		w.c.bigFonts += r.bigFonts
-		w.c.entityRuns += r.entityRuns
-		w.c.mailtos = append(w.c.mailtos, r.mailtos...)
-		w.c.formList = append(w.c.formList, r.formList...)
-		w.c.passwords += r.passwords
-		w.c.inlineLinks = append(w.c.inlineLinks, r.inlineLinks...)
-		addText(&w.html, r.visible)
-		addText(&w.hidden, r.hidden)
-		return "", r.visible
+		return "", w.keepHTML(parseHTML(s, &w.links))
 	}
 	if part.Attachment && part.Filename != "" {
 		return "", "" // an attached text file is not what the reader reads first
@@ -408,6 +399,25 @@ func (w *walker) text(h message.Header, mt string, params map[string]string, ct 
 	w.c.mailtos = append(w.c.mailtos, textMailtos(s)...)
 	addText(&w.plain, s)
 	return s, ""
+}
+
+// html keeps what an HTML part's parse found and returns its visible text.
+func (w *walker) keepHTML(r htmlResult) string {
+	w.c.hasHTML = true
+	w.c.images = append(w.c.images, r.images...)
+	w.c.htmlTags += r.tags
+	w.c.commentSplits += r.commentSplits
+	w.c.forms += r.forms
+	w.c.scripts += r.scripts
+	w.c.bigFonts += r.bigFonts
+	w.c.entityRuns += r.entityRuns
+	w.c.mailtos = append(w.c.mailtos, r.mailtos...)
+	w.c.formList = append(w.c.formList, r.formList...)
+	w.c.passwords += r.passwords
+	w.c.inlineLinks = append(w.c.inlineLinks, r.inlineLinks...)
+	addText(&w.html, r.visible)
+	addText(&w.hidden, r.hidden)
+	return r.visible
 }
 
 // addText keeps a part's text, to be joined with line ends: the text of
@@ -466,9 +476,15 @@ func lfText(data []byte, ours bool) string {
 	if !ours || !utf8.Valid(data) {
 		return strings.ReplaceAll(toUTF8(data), "\r\n", "\n")
 	}
+	return string(dropCR(data))
+}
+
+// dropCR makes every CR LF in data an LF, in place, and returns the
+// shortened data.
+func dropCR(data []byte) []byte {
 	i := bytes.Index(data, []byte("\r\n"))
 	if i < 0 {
-		return string(data)
+		return data
 	}
 	// Each CR LF drops its CR: the run of bytes after it moves down in one
 	// copy, not byte by byte.
@@ -482,7 +498,7 @@ func lfText(data []byte, ours bool) string {
 		n += copy(data[n:], data[i:i+j])
 		i += j
 	}
-	return string(data[:n])
+	return data[:n]
 }
 
 // toUTF8 returns data as valid UTF-8. Bytes that are not UTF-8 (8-bit text
@@ -500,14 +516,14 @@ func toUTF8(data []byte) string {
 
 // looksLikeHTML tells whether an unlabelled body is HTML that a mail reader
 // would render.
+// Only the start is compared, ignoring ASCII case in place: no lower-cased
+// copy of the whole text. (The only runes that lower-case to ASCII,
+// U+0130 and U+212A, become an i and a k: in none of the tags.)
 func looksLikeHTML(s string) bool {
-	head := strings.ToLower(strings.TrimSpace(s))
-	if len(head) > 512 {
-		head = head[:512]
-	}
-	return strings.HasPrefix(head, "<html") || strings.HasPrefix(head, "<!doctype html") ||
-		strings.HasPrefix(head, "<head") || strings.HasPrefix(head, "<body") ||
-		strings.HasPrefix(head, "<meta") || strings.HasPrefix(head, "<table")
+	head := strings.TrimSpace(s)
+	return hasPrefixFold(head, 0, "<html") || hasPrefixFold(head, 0, "<!doctype html") ||
+		hasPrefixFold(head, 0, "<head") || hasPrefixFold(head, 0, "<body") ||
+		hasPrefixFold(head, 0, "<meta") || hasPrefixFold(head, 0, "<table")
 }
 
 func asciiShare(b []byte) float64 {

@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"io"
 	"strconv"
 	"strings"
 	"unicode"
@@ -51,10 +52,15 @@ type htmlElem struct {
 // parseHTML renders an HTML part to text the way a mail reader would
 // show it, and collects its links and images into links.
 func parseHTML(src string, links *linkSet) htmlResult {
+	return parseHTMLFrom(strings.NewReader(src), len(src), links)
+}
+
+// parseHTMLFrom is parseHTML reading the size bytes of HTML from src.
+func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 	var res htmlResult
 	var vis, hid strings.Builder
-	vis.Grow(min(len(src)/2, 64<<10)) // markup is at least half of most HTML mail
-	z := html.NewTokenizer(strings.NewReader(src))
+	vis.Grow(min(size/2, 64<<10)) // markup is at least half of most HTML mail
+	z := html.NewTokenizer(src)
 	z.SetMaxBuf(1 << 20)
 	stack := []htmlElem{{bg: "#ffffff", fg: "#000000"}} // a root with the reader's default colours
 	var anchorHref string

@@ -1,6 +1,7 @@
 package message
 
 import (
+	"bytes"
 	"net"
 	"net/netip"
 	"net/url"
@@ -276,22 +277,67 @@ func textURLs(s string, fn func(u string)) {
 }
 
 // nextURLStart finds the next "http", "ftp://" or "www." at a word
-// boundary at or after i, in any letter case.
+// boundary at or after i, in any letter case. Each of those has a ':'
+// (http://, https://, ftp://) or a '.' (www.) three to five bytes after
+// its start, so only the positions just before one of those two bytes are
+// tried; IndexByte finds them a window at a time (a bounded window: a long
+// text without either byte is not searched again for every URL in it).
 func nextURLStart[T ~string | ~[]byte](s T, i int) int {
-	for ; i < len(s); i++ {
-		c := s[i] | 0x20
-		if c != 'h' && c != 'w' && c != 'f' {
+	for k := i + 3; k < len(s); {
+		end := min(k+urlMarkWindow, len(s))
+		m := indexURLMark(s[k:end])
+		if m < 0 {
+			k = end
 			continue
 		}
-		if i > 0 && isWordByte(s[i-1]) {
-			continue
+		k += m
+		for j := max(i, k-5); j <= k-3; j++ {
+			if urlStartAt(s, j) {
+				return j
+			}
 		}
-		if hasPrefixFold(s, i, "http://") || hasPrefixFold(s, i, "https://") ||
-			hasPrefixFold(s, i, "ftp://") || hasPrefixFold(s, i, "www.") && len(s)-i > 5 && isWordByte(s[i+4]) {
-			return i
-		}
+		i = k - 2 // every start before this has been tried
+		k++
 	}
 	return -1
+}
+
+// urlMarkWindow is how far ahead indexURLMark looks at a time.
+const urlMarkWindow = 512
+
+// indexURLMark is the index of the first ':' or '.' in s, or -1.
+func indexURLMark[T ~string | ~[]byte](s T) int {
+	var colon, dot int
+	switch v := any(s).(type) {
+	case string:
+		colon, dot = strings.IndexByte(v, ':'), strings.IndexByte(v, '.')
+	case []byte:
+		colon, dot = bytes.IndexByte(v, ':'), bytes.IndexByte(v, '.')
+	default:
+		for k := 0; k < len(s); k++ {
+			if s[k] == ':' || s[k] == '.' {
+				return k
+			}
+		}
+		return -1
+	}
+	if colon < 0 || dot >= 0 && dot < colon {
+		return dot
+	}
+	return colon
+}
+
+// urlStartAt tells whether a URL that nextURLStart finds starts at i.
+func urlStartAt[T ~string | ~[]byte](s T, i int) bool {
+	c := s[i] | 0x20
+	if c != 'h' && c != 'w' && c != 'f' {
+		return false
+	}
+	if i > 0 && isWordByte(s[i-1]) {
+		return false
+	}
+	return hasPrefixFold(s, i, "http://") || hasPrefixFold(s, i, "https://") ||
+		hasPrefixFold(s, i, "ftp://") || hasPrefixFold(s, i, "www.") && len(s)-i > 5 && isWordByte(s[i+4])
 }
 
 // hasPrefixFold tells whether s[i:] starts with the lower-case ASCII

@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"io"
 	"strings"
+	"sync"
 )
 
 // Bounds on the look inside a PDF: no parser, one pass over the bytes the
@@ -51,6 +52,7 @@ func PeekPDF(data []byte) (*PDFInfo, []Link) {
 	p.scanNames(data, &ls)
 	inflated := 0
 	objStart := 0
+	var f *inflater // taken from inflaters at the first Flate stream
 	for pos, n := 0, 0; n < maxPDFStreams; n++ {
 		i := bytes.Index(data[pos:], []byte("stream"))
 		if i < 0 {
@@ -89,7 +91,11 @@ func PeekPDF(data []byte) (*PDFInfo, []Link) {
 			if inflated >= maxPDFInflate || bytes.Contains(dict, []byte("/DCTDecode")) {
 				continue
 			}
-			out := inflate(body, min(maxPDFStream, maxPDFInflate-inflated))
+			if f == nil {
+				f = inflaters.Get().(*inflater)
+				defer inflaters.Put(f)
+			}
+			out := f.inflate(body, min(maxPDFStream, maxPDFInflate-inflated))
 			inflated += len(out)
 			p.scanNames(out, &ls)
 			p.countText(out)
@@ -100,15 +106,34 @@ func PeekPDF(data []byte) (*PDFInfo, []Link) {
 	return p, clipLinks(ls.links)
 }
 
-// inflate returns at most limit bytes of a zlib stream's output.
-func inflate(b []byte, limit int) []byte {
-	zr, err := zlib.NewReader(bytes.NewReader(b))
-	if err != nil {
+// inflater inflates a PDF's streams one after another with one zlib
+// reader and one output buffer, kept in inflaters from PDF to PDF: a new
+// flate reader allocates its 32 KB window and tables every time.
+type inflater struct {
+	src bytes.Reader
+	zr  io.ReadCloser // nil until the first stream with a good zlib header
+	out []byte
+}
+
+var inflaters = sync.Pool{New: func() any { return new(inflater) }}
+
+// inflate returns at most limit bytes of a zlib stream's output, valid
+// until the next call.
+func (f *inflater) inflate(b []byte, limit int) []byte {
+	f.src.Reset(b)
+	if f.zr == nil {
+		zr, err := zlib.NewReader(&f.src)
+		if err != nil {
+			return nil
+		}
+		f.zr = zr
+	} else if err := f.zr.(zlib.Resetter).Reset(&f.src, nil); err != nil {
 		return nil
 	}
-	defer zr.Close()
-	out, _ := io.ReadAll(io.LimitReader(zr, int64(limit)))
-	return out
+	// Read errors end the output early, as they ended io.ReadAll: what was
+	// inflated before the error is what is looked at.
+	f.out, _ = readAtMost(f.zr, f.out, int64(limit))
+	return f.out
 }
 
 // scanNames looks at every name object (/Name, with #xx escapes decoded,

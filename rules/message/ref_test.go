@@ -5,6 +5,7 @@ import (
 	"mime/quotedprintable"
 
 	"bytes"
+	"compress/zlib"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 	"net"
@@ -155,6 +156,116 @@ func nextURLStartBefore(s string, i int) int {
 		}
 	}
 	return -1
+}
+
+// nextURLStartScan is nextURLStart before it jumped to the ':' and '.'
+// bytes: every position tried in turn.
+func nextURLStartScan[T ~string | ~[]byte](s T, i int) int {
+	for ; i < len(s); i++ {
+		c := s[i] | 0x20
+		if c != 'h' && c != 'w' && c != 'f' {
+			continue
+		}
+		if i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		if hasPrefixFold(s, i, "http://") || hasPrefixFold(s, i, "https://") ||
+			hasPrefixFold(s, i, "ftp://") || hasPrefixFold(s, i, "www.") && len(s)-i > 5 && isWordByte(s[i+4]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// FuzzNextURLStart holds nextURLStart, which tries only the positions
+// before a ':' or a '.', to the scan of every position it replaced, on
+// text and on bytes, from every offset (the window edge included: a
+// seed puts a URL past urlMarkWindow bytes without either byte).
+func FuzzNextURLStart(f *testing.F) {
+	for _, s := range []string{"see http://x.example/", "HTTPS://X", "wWw.example.com", "xhttp://no", "ftp://f", "www.", "www.\xff", "w.ww.www.x",
+		"http:http://a", ".:.:www.x", strings.Repeat("a", 600) + " www.x", strings.Repeat("a", 509) + " https://x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for i := 0; i <= len(s); i++ {
+			want := nextURLStartScan(s, i)
+			if got := nextURLStart(s, i); got != want {
+				t.Fatalf("nextURLStart(%q, %d) = %d, before %d", s, i, got, want)
+			}
+			if got := nextURLStart([]byte(s), i); got != want {
+				t.Fatalf("nextURLStart([]byte(%q), %d) = %d, before %d", s, i, got, want)
+			}
+		}
+	})
+}
+
+// looksLikeHTMLBefore is looksLikeHTML when it lower-cased the whole text.
+func looksLikeHTMLBefore(s string) bool {
+	head := strings.ToLower(strings.TrimSpace(s))
+	if len(head) > 512 {
+		head = head[:512]
+	}
+	return strings.HasPrefix(head, "<html") || strings.HasPrefix(head, "<!doctype html") ||
+		strings.HasPrefix(head, "<head") || strings.HasPrefix(head, "<body") ||
+		strings.HasPrefix(head, "<meta") || strings.HasPrefix(head, "<table")
+}
+
+// FuzzLooksLikeHTML holds looksLikeHTML, which compares the start in
+// place, to the lower-casing of the whole text it replaced (Unicode
+// space, invalid UTF-8 and the runes that lower-case to ASCII among the
+// seeds).
+func FuzzLooksLikeHTML(f *testing.F) {
+	for _, s := range []string{"<HTML>", " \r\n<!DOCTYPE html>", "\u00a0<Body>", "\u0085<meta", "<TaBlE", "<htm", "<\u212aeta", "<\u0130", "\xff<html", "<h\xffead", "text <html>", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := looksLikeHTML(s), looksLikeHTMLBefore(s); got != want {
+			t.Fatalf("looksLikeHTML(%q) = %v, before %v", s, got, want)
+		}
+	})
+}
+
+// inflateBefore is how a PDF stream was inflated before inflater: a
+// fresh zlib reader per stream, read to the end into a new slice.
+func inflateBefore(b []byte, limit int) []byte {
+	zr, err := zlib.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil
+	}
+	defer zr.Close()
+	out, _ := io.ReadAll(io.LimitReader(zr, int64(limit)))
+	return out
+}
+
+// FuzzInflater holds one inflater reused over a sequence of streams (good,
+// truncated, corrupt, not zlib at all) to a fresh reader per stream.
+func FuzzInflater(f *testing.F) {
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write([]byte("BT (Hello) Tj ET /URI (http://x.example/) " + strings.Repeat("q 1 0 0 1 0 0 cm Q ", 50)))
+	zw.Close()
+	good := z.Bytes()
+	f.Add(good, 3, 1000)
+	f.Add(good[:len(good)/2], 2, 10)
+	f.Add(append([]byte("x"), good...), 1, 1000)
+	f.Add([]byte{0x78, 0x9c, 0xff, 0xff}, 5, 64)
+	f.Fuzz(func(t *testing.T, data []byte, cuts int, limit int) {
+		limit = 1 + int(uint(limit)%(300<<10))
+		fl := new(inflater)
+		// The streams: data itself, then data cut at a few points, then
+		// data again, so a reader that failed or stopped early is reused.
+		streams := [][]byte{data}
+		for k := 1; k <= int(uint(cuts)%4) && len(data) > 0; k++ {
+			streams = append(streams, data[:len(data)*k/5], data[len(data)*k/5:])
+		}
+		streams = append(streams, good, data)
+		for _, s := range streams {
+			got, want := fl.inflate(s, limit), inflateBefore(s, limit)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("inflate(%x, %d) = %x, before %x", s, limit, got, want)
+			}
+		}
+	})
 }
 
 var sourceBreaksBefore = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
