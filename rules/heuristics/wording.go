@@ -143,8 +143,17 @@ func spacedOut(in *Input) (string, bool) {
 			continue
 		}
 		// A single letter: a word byte on neither side.
-		if i > 0 && isWordByte(text[i-1]) || i+1 < len(text) && isWordByte(text[i+1]) {
+		if i > 0 && isWordByte(text[i-1]) {
 			n = 0
+			continue
+		}
+		if i+1 < len(text) && isWordByte(text[i+1]) {
+			// A word: none of its letters is single, so skip to its
+			// last byte rather than test each of them on both sides.
+			n = 0
+			for i+1 < len(text) && isWordByte(text[i+1]) {
+				i++
+			}
 			continue
 		}
 		if n == 0 || i != start+2*n {

@@ -66,3 +66,45 @@ func FuzzCountWords(f *testing.F) {
 		}
 	})
 }
+
+// spacedOutByByte is spacedOut before it skipped whole words: every
+// letter tested on both sides.
+func spacedOutByByte(text string, min float64) (string, bool) {
+	start, n := -1, 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if !isLetterByte(c) {
+			continue
+		}
+		if i > 0 && isWordByte(text[i-1]) || i+1 < len(text) && isWordByte(text[i+1]) {
+			n = 0
+			continue
+		}
+		if n == 0 || i != start+2*n {
+			start, n = i, 0
+		}
+		n++
+		if float64(n) >= min && !(i+2 < len(text) && spacer[text[i+1]] && isLetterByte(text[i+2])) {
+			return text[start : i+1], true
+		}
+		if !(i+1 < len(text) && spacer[text[i+1]]) {
+			n = 0
+		}
+	}
+	return "", false
+}
+
+// FuzzSpacedOut: skipping words finds what testing every letter found.
+func FuzzSpacedOut(f *testing.F) {
+	for _, s := range []string{"f r e e money", "v.i.a.g.r.a", "a b c d é f g", "x1 y z w", "ab c d e f_g h i", "\xffa b c d e"} {
+		f.Add(s, 4.0)
+	}
+	f.Fuzz(func(t *testing.T, s string, min float64) {
+		in := &Input{Min: min, Body: func() string { return s }}
+		got, ok := spacedOut(in)
+		want, wok := spacedOutByByte(s, min)
+		if got != want || ok != wok {
+			t.Fatalf("spacedOut(%q, %v) = %q, %v; want %q, %v", s, min, got, ok, want, wok)
+		}
+	})
+}
