@@ -1,6 +1,7 @@
 package heuristics
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -105,6 +106,22 @@ func FuzzSpacedOut(f *testing.F) {
 		want, wok := spacedOutByByte(s, min)
 		if got != want || ok != wok {
 			t.Fatalf("spacedOut(%q, %v) = %q, %v; want %q, %v", s, min, got, ok, want, wok)
+		}
+	})
+}
+
+// FuzzSpaceFields: on brandWords' output, for any text, spaceFields splits
+// what strings.Fields split.
+func FuzzSpaceFields(f *testing.F) {
+	for _, s := range []string{"PayPal Account Team", "  Bank-of-America!! ", "Ünïcödé Bänk\u00a0x", "", "\xff a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		w := brandWords(s)
+		got := spaceFields(nil, w)
+		want := strings.Fields(w)
+		if !slices.Equal(got, want) {
+			t.Fatalf("spaceFields(%q) = %q; Fields %q", w, got, want)
 		}
 	})
 }
