@@ -65,6 +65,10 @@ type normaliser struct {
 	// byteAtATime turns off the plain-word fast path (tests compare the
 	// two).
 	byteAtATime bool
+	// tokBuf and toffBuf back tok and toff: a token seldom outgrows them,
+	// where growing the slices from empty cost a few allocations a text.
+	tokBuf  [32]rune
+	toffBuf [32]int32
 }
 
 // NormaliseWords returns the words of s as the wording rules see them
@@ -90,6 +94,7 @@ func newNormaliser(s string, track bool) *normaliser {
 		n.ranges = make([]wordRange, 0, len(s)/6+1)
 	}
 	n.out[0] = ' '
+	n.tok, n.toff = n.tokBuf[:0], n.toffBuf[:0]
 	return n
 }
 

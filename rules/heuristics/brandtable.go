@@ -319,7 +319,8 @@ func (t *Brands) Claims(text string, claimsOnly bool) []int {
 	if text == "" {
 		return nil
 	}
-	words := strings.Fields(brandWords(text))
+	var buf [64]string // most texts claimed from (a name, a Subject, 300 bytes) fit
+	words := spaceFields(buf[:0], brandWords(text))
 	var out []int
 	for i, w := range words {
 		for _, p := range t.byFirst[w] {
@@ -333,6 +334,23 @@ func (t *Brands) Claims(text string, claimsOnly bool) []int {
 	}
 	slices.Sort(out) // table order, as callers expect
 	return out
+}
+
+// spaceFields appends to words the runs of s between ASCII spaces, as
+// strings.Fields splits brandWords' output (words and single spaces), but
+// into the caller's buffer rather than a new slice.
+func spaceFields(words []string, s string) []string {
+	for s != "" {
+		i := strings.IndexByte(s, ' ')
+		if i < 0 {
+			return append(words, s)
+		}
+		if i > 0 {
+			words = append(words, s[:i])
+		}
+		s = s[i+1:]
+	}
+	return words
 }
 
 func (t *Brands) hasDomain(d string) bool { return t.domains[d] }

@@ -50,14 +50,41 @@ const rfc5322Date = "Mon, 2 Jan 2006 15:04:05 -0700"
 // the first layout that can succeed on such a date is this one, so parsing
 // with it alone gives the same time. Anything else, or a date this layout
 // rejects (31 Feb), takes the full path.
+//
+// A zone comment after such a date ("+0100 (CET)", how most Received
+// fields end) takes the shortcut too when it is only letters, digits and
+// spaces: net/mail parses the date up to the zone's sign and four digits
+// and skips the comment, so the comment changes nothing.
 func parseDate(v string) (time.Time, bool) {
 	v = strings.TrimSpace(v)
-	if plainRFC5322Date(v) {
-		if t, err := time.Parse(rfc5322Date, v); err == nil {
+	d := v
+	if i := strings.IndexByte(v, '('); i > 0 && plainZoneComment(v[i:]) {
+		d = strings.TrimRight(v[:i], " ")
+	}
+	if plainRFC5322Date(d) {
+		if t, err := time.Parse(rfc5322Date, d); err == nil {
 			return t, true
 		}
 	}
 	return message.ParseDate(v)
+}
+
+// ParseDate is message.ParseDate, faster for the common forms of a date
+// (see parseDate).
+func ParseDate(v string) (time.Time, bool) { return parseDate(v) }
+
+// plainZoneComment tells a comment of ASCII letters, digits and spaces in
+// parentheses, nothing after it: "(CET)", "(Coordinated Universal Time)".
+func plainZoneComment(c string) bool {
+	if len(c) < 2 || c[0] != '(' || c[len(c)-1] != ')' {
+		return false
+	}
+	for i := 1; i < len(c)-1; i++ {
+		if b := c[i]; !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == ' ') {
+			return false
+		}
+	}
+	return true
 }
 
 // plainRFC5322Date tells a date of the shape "Thu, 26 Nov 2026 09:14:03

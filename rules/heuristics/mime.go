@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"relayguard/rules/message"
 	"slices"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -115,8 +114,8 @@ func imageNoText(in *Input) (string, bool) {
 	if big == 0 {
 		return "", false
 	}
-	words := len(strings.Fields(in.Msg.VisibleText()))
-	if float64(words) < in.Min {
+	words, whole := countWords(in.Msg.VisibleText(), in.Min)
+	if whole && float64(words) < in.Min {
 		return fmt.Sprintf("%d words, %d images", words, big), true
 	}
 	return "", false
@@ -160,3 +159,37 @@ func htmlCount(count func(message.Structure) int, what string) func(*Input) (str
 		return fmt.Sprintf("%d %s", n, what), n > 0
 	}
 }
+
+// countWords counts the words of text as strings.Fields splits them (runs
+// of anything but Unicode white space), without the slice of them. It
+// stops once the count reaches limit, returning whole false, since callers
+// only ask whether a text has fewer words than that.
+func countWords(text string, limit float64) (n int, whole bool) {
+	if limit <= 0 {
+		return 0, false
+	}
+	inWord := false
+	for i := 0; i < len(text); {
+		var space bool
+		if c := text[i]; c < utf8.RuneSelf {
+			space = asciiSpace[c]
+			i++
+		} else {
+			// An invalid byte decodes as U+FFFD, not a space, as in Fields.
+			r, size := utf8.DecodeRuneInString(text[i:])
+			space = unicode.IsSpace(r)
+			i += size
+		}
+		if !space && !inWord {
+			n++
+			if float64(n) >= limit {
+				return n, false
+			}
+		}
+		inWord = !space
+	}
+	return n, true
+}
+
+// asciiSpace marks the ASCII bytes unicode.IsSpace calls white space.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
