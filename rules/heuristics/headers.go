@@ -35,88 +35,10 @@ type parsedDate struct {
 // it, and a date in an unusual layout costs a failed parse per layout tried.
 func headerDate(in *Input) (time.Time, bool) {
 	d := in.Msg.Memo(dateKey{}, func() any {
-		t, ok := parseDate(in.Msg.Header.Get("Date"))
+		t, ok := message.ParseDate(in.Msg.Header.Get("Date"))
 		return parsedDate{t, ok}
 	}).(parsedDate)
 	return d.t, d.ok
-}
-
-// rfc5322Date is the layout nearly every Date field is written in.
-const rfc5322Date = "Mon, 2 Jan 2006 15:04:05 -0700"
-
-// parseDate is message.ParseDate with a shortcut for a date written as
-// rfc5322Date: net/mail tries its 24 layouts without a day name first,
-// each failure allocating an error (some 120 allocations a message), and
-// the first layout that can succeed on such a date is this one, so parsing
-// with it alone gives the same time. Anything else, or a date this layout
-// rejects (31 Feb), takes the full path.
-//
-// A zone comment after such a date ("+0100 (CET)", how most Received
-// fields end) takes the shortcut too when it is only letters, digits and
-// spaces: net/mail parses the date up to the zone's sign and four digits
-// and skips the comment, so the comment changes nothing.
-func parseDate(v string) (time.Time, bool) {
-	v = strings.TrimSpace(v)
-	d := v
-	if i := strings.IndexByte(v, '('); i > 0 && plainZoneComment(v[i:]) {
-		d = strings.TrimRight(v[:i], " ")
-	}
-	if plainRFC5322Date(d) {
-		if t, err := time.Parse(rfc5322Date, d); err == nil {
-			return t, true
-		}
-	}
-	return message.ParseDate(v)
-}
-
-// ParseDate is message.ParseDate, faster for the common forms of a date
-// (see parseDate).
-func ParseDate(v string) (time.Time, bool) { return parseDate(v) }
-
-// plainZoneComment tells a comment of ASCII letters, digits and spaces in
-// parentheses, nothing after it: "(CET)", "(Coordinated Universal Time)".
-func plainZoneComment(c string) bool {
-	if len(c) < 2 || c[0] != '(' || c[len(c)-1] != ')' {
-		return false
-	}
-	for i := 1; i < len(c)-1; i++ {
-		if b := c[i]; !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == ' ') {
-			return false
-		}
-	}
-	return true
-}
-
-// plainRFC5322Date tells a date of the shape "Thu, 26 Nov 2026 09:14:03
-// +0100" (day of the month in one or two digits), nothing before or after.
-func plainRFC5322Date(v string) bool {
-	shape := "Aaa, 00 Aaa 0000 00:00:00 +0000"
-	if len(v) == len(shape)-1 {
-		shape = shape[:5] + shape[6:] // one-digit day
-	}
-	if len(v) != len(shape) {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		var ok bool
-		switch shape[i] {
-		case 'A':
-			ok = 'A' <= c && c <= 'Z'
-		case 'a':
-			ok = 'a' <= c && c <= 'z'
-		case '0':
-			ok = '0' <= c && c <= '9'
-		case '+':
-			ok = c == '+' || c == '-'
-		default:
-			ok = c == shape[i]
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 func dateOffset(in *Input) (time.Duration, string, bool) {
