@@ -134,31 +134,9 @@ func BenchmarkEvaluateMIME5K(b *testing.B) {
 // from the shared corpus (every 10th message of each folder, so the run
 // stays short), one sub-benchmark per era; skipped without the corpus.
 func BenchmarkEvaluateCorpus(b *testing.B) {
-	dir := corpusDir()
-	if _, err := os.Stat(dir); err != nil {
-		b.Skipf("no corpus at %s (set RELAYGUARD_CORPUS)", dir)
-	}
 	rs := defaultRuleset(b)
-	for _, era := range []struct{ name, ham, spam string }{
-		{"2002", "ham", "spam"},
-		{"modern", "modern/ham", "modern/spam"},
-	} {
-		var msgs [][]byte
-		var size int64
-		for _, sub := range []string{era.ham, era.spam} {
-			files, _ := filepath.Glob(filepath.Join(dir, sub, "*"))
-			for i := 0; i < len(files); i += 10 {
-				data, err := os.ReadFile(files[i])
-				if err != nil {
-					b.Fatal(err)
-				}
-				msgs = append(msgs, data)
-				size += int64(len(data))
-			}
-		}
-		if len(msgs) == 0 {
-			b.Skipf("no messages under %s", dir)
-		}
+	for _, era := range corpusEras(b) {
+		msgs, size := era.msgs, era.size
 		b.Run(era.name, func(b *testing.B) {
 			b.SetBytes(size / int64(len(msgs)))
 			var cpu cpuClock
@@ -173,34 +151,53 @@ func BenchmarkEvaluateCorpus(b *testing.B) {
 	}
 }
 
-// BenchmarkEvaluateCorpusParsed is BenchmarkEvaluateCorpus without the
-// parsing: each era's messages are parsed and their content walked off the
-// clock before every pass over them, so what is timed is rule evaluation
-// alone, the part rules/ owns.
-func BenchmarkEvaluateCorpusParsed(b *testing.B) {
+// corpusEra is every 10th message of one era's ham and spam folders.
+type corpusEra struct {
+	name string
+	msgs [][]byte
+	size int64 // bytes of msgs together
+}
+
+// corpusEras reads both eras of the shared corpus; the benchmark is
+// skipped without it.
+func corpusEras(b *testing.B) []corpusEra {
 	dir := corpusDir()
 	if _, err := os.Stat(dir); err != nil {
 		b.Skipf("no corpus at %s (set RELAYGUARD_CORPUS)", dir)
 	}
-	rs := defaultRuleset(b)
-	for _, era := range []struct{ name, ham, spam string }{
+	var eras []corpusEra
+	for _, e := range []struct{ name, ham, spam string }{
 		{"2002", "ham", "spam"},
 		{"modern", "modern/ham", "modern/spam"},
 	} {
-		var raw [][]byte
-		for _, sub := range []string{era.ham, era.spam} {
+		era := corpusEra{name: e.name}
+		for _, sub := range []string{e.ham, e.spam} {
 			files, _ := filepath.Glob(filepath.Join(dir, sub, "*"))
 			for i := 0; i < len(files); i += 10 {
 				data, err := os.ReadFile(files[i])
 				if err != nil {
 					b.Fatal(err)
 				}
-				raw = append(raw, data)
+				era.msgs = append(era.msgs, data)
+				era.size += int64(len(data))
 			}
 		}
-		if len(raw) == 0 {
+		if len(era.msgs) == 0 {
 			b.Skipf("no messages under %s", dir)
 		}
+		eras = append(eras, era)
+	}
+	return eras
+}
+
+// BenchmarkEvaluateCorpusParsed is BenchmarkEvaluateCorpus without the
+// parsing: each era's messages are parsed and their content walked off the
+// clock before every pass over them, so what is timed is rule evaluation
+// alone, the part rules/ owns.
+func BenchmarkEvaluateCorpusParsed(b *testing.B) {
+	rs := defaultRuleset(b)
+	for _, era := range corpusEras(b) {
+		raw := era.msgs
 		b.Run(era.name, func(b *testing.B) {
 			msgs := make([]*message.Message, len(raw))
 			var cpu cpuClock
