@@ -26,18 +26,6 @@ type hop struct {
 	at       time.Time
 }
 
-// protocol is the RFC 3848 "with" keyword.
-func (h *hop) protocol() string {
-	p := "ESMTP"
-	if h.tls {
-		p += "S"
-	}
-	if h.auth {
-		p += "A"
-	}
-	return p
-}
-
 // received is our Received header (RFC 5321 §4.4). The recipient is named
 // only when there is one: listing many would disclose Bcc recipients.
 func (h *hop) received() string { return string(h.appendReceived(nil)) }
@@ -74,11 +62,9 @@ func (h *hop) appendReceived(b []byte) []byte {
 // line must stay under RFC 5322's 998.
 const maxTraceWord = 255
 
-// traceWord makes the client's HELO argument safe for the Received field:
+// appendTraceWord appends the client's HELO argument made safe for the Received field:
 // printable ASCII only, no parentheses (which would open a comment), cut
 // to maxTraceWord. An empty or unusable name reads "unknown".
-func traceWord(s string) string { return string(appendTraceWord(nil, s)) }
-
 func appendTraceWord(b []byte, s string) []byte {
 	if len(s) > maxTraceWord {
 		s = s[:maxTraceWord]

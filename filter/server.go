@@ -148,13 +148,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Sessions already open finish with the engine they began with.
 func (s *Server) SetEngine(e *scoring.Engine) { s.engine.Store(e) }
 
-func (s *Server) draining() bool {
-	s.mu.Lock()
-	ll := s.listener
-	s.mu.Unlock()
-	return ll != nil && ll.isDraining()
-}
-
 // NewSession is go-smtp's hook at HELO/EHLO (again after STARTTLS).
 func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	tc := trackedOf(c.Conn())

@@ -11,6 +11,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -412,6 +413,10 @@ func (c *upClient) Reset() error {
 	}
 	return nil
 }
+
+// copyBuffers hold a message's read buffer and its encoding while it is
+// sent (chunkInput bytes, then the rest), reused across messages.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // Data sends header then body as the message, in the same line form
 // go-smtp's DATA gave it (bare LF made CRLF, the last line ended). With

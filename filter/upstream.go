@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -124,15 +123,4 @@ func isReply(err error) (*smtp.SMTPError, bool) {
 		return se, true
 	}
 	return nil, false
-}
-
-// copyBuffers are reused across messages: io.Copy into go-smtp's data
-// writer (no ReaderFrom) allocates 32 KiB each time otherwise.
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-func copyPooled(w io.Writer, r io.Reader) error {
-	bp := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(bp)
-	_, err := io.CopyBuffer(w, r, *bp)
-	return err
 }

@@ -48,14 +48,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	msgs := loadGoldenMessages(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		data := msgs[i%len(msgs)]
-		m := message.ParseMessage(bytes.NewReader(data), int64(len(data)))
-		hits := rs.Evaluate(m, time.Time{})
-		names := make([]string, len(hits))
-		for j, h := range hits {
-			names[j] = h.Name
-		}
-		rs.EvaluateMeta(m, names)
+		evaluateOnce(rs, msgs[i%len(msgs)])
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -169,7 +168,6 @@ func TestTokensRoundTripPacked(t *testing.T) {
 type blocking struct {
 	*store.Memory
 	release chan struct{}
-	once    sync.Once
 }
 
 func (b *blocking) AddHistory(ctx context.Context, e []store.HistoryEntry, l store.HistoryLimits) error {

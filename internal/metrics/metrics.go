@@ -116,7 +116,6 @@ var (
 	refusedCounters  = map[string]prometheus.Counter{}
 	limitCounters    = map[string]prometheus.Counter{}
 	egressCounters   = map[string]prometheus.Counter{}
-	other            = map[string]prometheus.Counter{}
 )
 
 // childOf returns the pre-made child for a fixed label value; a value
