@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"relayguard/internal/access"
+	"relayguard/internal/cputime"
 	"relayguard/scoring"
 )
 
@@ -93,7 +94,7 @@ func BenchmarkRelayPath(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(tc.msg)))
 			b.ResetTimer()
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for i := 0; i < b.N; i++ {
 				err := c.SendMail("a@example.org", []string{"user@local.example"}, bytes.NewReader(tc.msg))
 				if tc.reject {
@@ -107,7 +108,7 @@ func BenchmarkRelayPath(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((cputime.Process()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 			want := int64(b.N)
 			if tc.reject {
 				want = 0

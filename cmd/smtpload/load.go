@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"relayguard/internal/cputime"
 )
 
 // Config is one load run.
@@ -125,7 +127,7 @@ func run(ctx context.Context, cfg Config) (Report, error) {
 		results = make([][]outcome, cfg.Concurrency)
 		conns   = make([]int, cfg.Concurrency)
 	)
-	start, cpu0 := time.Now(), processCPU()
+	start, cpu0 := time.Now(), cputime.Process()
 	for w := range cfg.Concurrency {
 		wg.Go(func() {
 			wk := worker{cfg: cfg, plain: plain, spam: spam, runID: runID}
@@ -136,7 +138,7 @@ func run(ctx context.Context, cfg Config) (Report, error) {
 		})
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), processCPU()-cpu0
+	elapsed, cpu := time.Since(start), cputime.Process()-cpu0
 
 	rep := newReport(cfg, elapsed, cpu, results, conns)
 	if err := ctx.Err(); err != nil {

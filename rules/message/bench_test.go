@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"relayguard/internal/cputime"
 )
 
 // BenchmarkParseContent is the content parse alone (MIME walk, decoding,
@@ -19,7 +20,7 @@ func BenchmarkParseContent(b *testing.B) {
 	}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	start := processCPU()
+	start := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		parseOnce(data)
 	}
@@ -60,7 +61,7 @@ func BenchmarkParseContentCorpus(b *testing.B) {
 		b.Run(era.name, func(b *testing.B) {
 			b.SetBytes(size / int64(len(msgs)))
 			b.ReportAllocs()
-			start := processCPU()
+			start := cputime.Process()
 			for i := 0; i < b.N; i++ {
 				parseOnce(msgs[i%len(msgs)])
 			}
@@ -76,18 +77,7 @@ func parseOnce(data []byte) *content {
 	return m.content()
 }
 
-// processCPU is the process's CPU time (user and system, GC workers
-// included): on a machine shared with other work, wall time per op swings
-// with the load, CPU time much less.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // reportCPU adds the CPU time per op since start as the metric cpu-ns/op.
 func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64((processCPU()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64((cputime.Process()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
