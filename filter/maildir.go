@@ -44,10 +44,10 @@ type maildirConn struct {
 	rcpts int
 }
 
-func (c *maildirConn) Mail(string, *smtp.MailOptions) error { c.rcpts = 0; return nil }
-func (c *maildirConn) Rcpt(string) error                    { c.rcpts++; return nil }
-func (c *maildirConn) Reset() error                         { c.rcpts = 0; return nil }
-func (c *maildirConn) Close() error                         { return nil }
+func (c *maildirConn) Mail(string, *smtp.MailOptions) (bool, error) { c.rcpts = 0; return false, nil }
+func (c *maildirConn) Rcpt(string) error                            { c.rcpts++; return nil }
+func (c *maildirConn) Reset() error                                 { c.rcpts = 0; return nil }
+func (c *maildirConn) Close() error                                 { return nil }
 
 // Data writes the message with LF line ends (the Maildir convention) and
 // fsyncs it before the rename: the client hears 250 only once the message

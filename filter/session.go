@@ -44,13 +44,19 @@ type session struct {
 	mu sync.Mutex
 
 	// The transaction, mirrored to the next hop.
-	up      UpstreamConn // kept across transactions, closed at Logout
-	inTx    bool         // the next hop has a MAIL outstanding
-	from    string
-	utf8    bool // MAIL FROM carried SMTPUTF8 (RFC 6531): RCPT may be non-ASCII
-	rcpts   []string
-	started time.Time
-	early   *scoring.Verdict // with RejectEarly: the sender-only verdict, once known
+	up   UpstreamConn // kept across transactions, closed at Logout
+	inTx bool         // the next hop has a MAIL outstanding
+	// mailHeld: up holds the MAIL back to send with the first RCPT, which
+	// then answers for it (mailOpts keeps it for a fresh try, mailRetry
+	// allows one: the connection was kept from an earlier message).
+	mailHeld  bool
+	mailRetry bool
+	mailOpts  smtp.MailOptions
+	from      string
+	utf8      bool // MAIL FROM carried SMTPUTF8 (RFC 6531): RCPT may be non-ASCII
+	rcpts     []string
+	started   time.Time
+	early     *scoring.Verdict // with RejectEarly: the sender-only verdict, once known
 
 	judged int // messages judged in this session (Judged.Seq)
 }
@@ -128,7 +134,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if err := s.upstream(); err != nil {
 		return err
 	}
-	err := s.up.Mail(from, opts)
+	held, err := s.up.Mail(from, opts)
 	if err != nil && reused && !isPermanent(err) {
 		// The next hop may have timed out our idle connection between two
 		// of the client's messages: one fresh try before giving up.
@@ -136,13 +142,20 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		if err := s.upstream(); err != nil {
 			return err
 		}
-		err = s.up.Mail(from, opts)
+		held, err = s.up.Mail(from, opts)
+		reused = false
 	}
 	if err != nil {
 		return s.upstreamError("MAIL", err)
 	}
-	metrics.UpstreamReply(250)
-	s.inTx = true
+	if !held {
+		metrics.UpstreamReply(250)
+	}
+	s.inTx, s.mailHeld, s.mailRetry = true, held, held && reused
+	s.mailOpts = smtp.MailOptions{}
+	if opts != nil {
+		s.mailOpts = *opts
+	}
 	s.from, s.utf8 = from, utf8
 	s.started = time.Now()
 	s.job.Mail(from)
@@ -232,13 +245,56 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !s.inTx || s.up == nil {
 		return upstreamUnavailable(s.ref())
 	}
-	if err := s.up.Rcpt(to); err != nil {
-		return s.upstreamError("RCPT", err)
+	if err := s.upstreamRcpt(to); err != nil {
+		return err
 	}
-	metrics.UpstreamReply(250)
 	s.rcpts = append(s.rcpts, to)
 	s.job.Rcpt(to)
 	return nil
+}
+
+// upstreamRcpt asks the next hop for to. The first RCPT may carry the MAIL
+// held back for it (UpstreamConn.Mail), whose answer comes back here: the
+// client, which heard 250 for its MAIL, hears a refused MAIL at each RCPT,
+// in the next hop's words. A kept connection that broke while idle gets the
+// fresh try Mail would have given it.
+func (s *session) upstreamRcpt(to string) error {
+	err := s.up.Rcpt(to)
+	var heldErr *heldMailError
+	if !errors.As(err, &heldErr) {
+		if s.mailHeld {
+			s.mailHeld = false
+			metrics.UpstreamReply(250)
+		}
+		if err != nil {
+			return s.upstreamError("RCPT", err)
+		}
+		metrics.UpstreamReply(250)
+		return nil
+	}
+	if !s.mailHeld { // a later RCPT: the refusal already counted and logged
+		if se, ok := isReply(err); ok {
+			return se
+		}
+		return s.upstreamError("MAIL", err)
+	}
+	if s.mailRetry && !isPermanent(err) {
+		s.dropUpstream()
+		if err := s.upstream(); err != nil {
+			return err
+		}
+		held, err := s.up.Mail(s.from, &s.mailOpts)
+		if err != nil {
+			return s.upstreamError("MAIL", err)
+		}
+		if !held {
+			metrics.UpstreamReply(250)
+		}
+		s.inTx, s.mailHeld, s.mailRetry = true, held, false
+		return s.upstreamRcpt(to)
+	}
+	s.mailHeld = false
+	return s.upstreamError("MAIL", err)
 }
 
 // rejectEarly refuses at RCPT, so the body is never sent, when the checks
@@ -413,7 +469,7 @@ func (s *session) resetUpstream() {
 	if !s.inTx || s.up == nil {
 		return
 	}
-	s.inTx = false
+	s.inTx, s.mailHeld, s.mailRetry = false, false, false
 	if err := s.up.Reset(); err != nil {
 		s.log.Warn("upstream RSET failed, reconnecting next time", "session", s.id, "err", err)
 		s.dropUpstream()

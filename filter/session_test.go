@@ -37,6 +37,10 @@ type fakeUpstream struct {
 	// staleAfter makes a connection fail MAIL once it has carried this
 	// many transactions, as when the MTA timed out an idle connection.
 	staleAfter int
+	// holdMail makes MAIL answer at the first RCPT, as the real client
+	// does toward a next hop with PIPELINING; refuseMail is that answer.
+	holdMail   bool
+	refuseMail *smtp.SMTPError
 	// discard counts messages without keeping them (benchmarks).
 	discard bool
 	count   int
@@ -65,21 +69,38 @@ func (f *fakeUpstream) messages() []delivery {
 }
 
 type fakeConn struct {
-	f     *fakeUpstream
-	from  string
-	rcpts []string
-	mails int
+	f       *fakeUpstream
+	from    string
+	rcpts   []string
+	mails   int
+	mailErr error // the answer to a held MAIL, given at every RCPT
+	held    bool  // a MAIL waits for the first RCPT
 }
 
-func (c *fakeConn) Mail(from string, _ *smtp.MailOptions) error {
+func (c *fakeConn) Mail(from string, _ *smtp.MailOptions) (bool, error) {
+	c.from, c.rcpts, c.mailErr = from, nil, nil
+	var err error
 	if c.f.staleAfter > 0 && c.mails >= c.f.staleAfter {
-		return io.EOF
+		err = io.EOF
+	} else {
+		c.f.mu.Lock()
+		if c.f.refuseMail != nil {
+			err = c.f.refuseMail
+		}
+		c.f.mu.Unlock()
 	}
 	c.mails++
-	c.from, c.rcpts = from, nil
-	return nil
+	if c.f.holdMail {
+		c.held, c.mailErr = true, err
+		return true, nil
+	}
+	return false, err
 }
 func (c *fakeConn) Rcpt(to string) error {
+	if c.held && c.mailErr != nil {
+		return &heldMailError{c.mailErr}
+	}
+	c.held = false
 	if e := c.f.refuse[to]; e != nil {
 		return e
 	}
@@ -592,19 +613,52 @@ func TestShutdownLetsDataFinishAndEndsIdleSessions(t *testing.T) {
 func unfold(s string) string { return strings.ReplaceAll(s, "\r\n ", " ") }
 
 func TestStaleUpstreamConnectionIsReplaced(t *testing.T) {
-	ts := startServer(t, defaultTestOptions(), scoring.DefaultPolicy(), &fakeUpstream{staleAfter: 1})
+	// Held: the MAIL waits for the first RCPT, so the broken connection
+	// shows only there, and the fresh try is made there.
+	for _, held := range []bool{false, true} {
+		ts := startServer(t, defaultTestOptions(), scoring.DefaultPolicy(), &fakeUpstream{staleAfter: 1, holdMail: held})
+		c := dial(t, ts.addr)
+		c.hello()
+		for i := 0; i < 3; i++ {
+			c.envelope("a@example.org", "user@local.example")
+			c.sendMessage(ham)
+			c.expect(250, "")
+		}
+		if n := len(ts.up.messages()); n != 3 {
+			t.Errorf("held %v: %d messages relayed, want 3", held, n)
+		}
+		if ts.up.opened != 3 {
+			t.Errorf("held %v: %d upstream connections, want 3 (one per stale failure)", held, ts.up.opened)
+		}
+	}
+}
+
+// A MAIL the next hop refuses after the client heard 250 (it was held for
+// the first RCPT) is refused at every RCPT in the next hop's words, and the
+// session can start over.
+func TestHeldMailRefusalIsTheAnswerToEveryRcpt(t *testing.T) {
+	up := &fakeUpstream{holdMail: true, refuseMail: &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "sender blocked here"}}
+	ts := startServer(t, defaultTestOptions(), scoring.DefaultPolicy(), up)
 	c := dial(t, ts.addr)
 	c.hello()
-	for i := 0; i < 3; i++ {
-		c.envelope("a@example.org", "user@local.example")
-		c.sendMessage(ham)
-		c.expect(250, "")
+	c.send("MAIL FROM:<a@example.org>")
+	c.expect(250, "")
+	for _, rcpt := range []string{"user@local.example", "other@local.example"} {
+		c.send("RCPT TO:<%s>", rcpt)
+		c.expect(550, "5.7.1 sender blocked here")
 	}
-	if n := len(ts.up.messages()); n != 3 {
-		t.Errorf("%d messages relayed, want 3", n)
-	}
-	if ts.up.opened != 3 {
-		t.Errorf("%d upstream connections, want 3 (one per stale failure)", ts.up.opened)
+	c.send("DATA")
+	c.expect(502, "") // go-smtp: no recipient was accepted
+	up.mu.Lock()
+	up.refuseMail = nil
+	up.mu.Unlock()
+	c.send("RSET")
+	c.expect(250, "")
+	c.envelope("a@example.org", "user@local.example")
+	c.sendMessage(ham)
+	c.expect(250, "")
+	if n := len(ts.up.messages()); n != 1 {
+		t.Errorf("%d messages relayed, want 1", n)
 	}
 }
 

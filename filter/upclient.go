@@ -36,6 +36,10 @@ type upClient struct {
 	// accepted and no end of data or RSET has ended it). Reset sends
 	// nothing: the next MAIL starts with RSET when txOpen is still set.
 	txOpen bool
+	// mail holds RSET and MAIL back until the first RCPT (PIPELINING);
+	// mailErr is the answer to them, repeated to every later RCPT.
+	mail    []byte
+	mailErr error
 	// broken is set by an I/O or protocol error: where the conversation
 	// stands is unknown, so nothing more is sent on it, QUIT included.
 	broken bool
@@ -326,30 +330,32 @@ func (c *upClient) authPlain(user, pass string) error {
 }
 
 // Mail starts a transaction. A transaction still open at the next hop is
-// ended first with RSET, in the same write as MAIL when PIPELINING allows
-// (RFC 2920 §3.1: RSET and MAIL may both be pipelined).
-func (c *upClient) Mail(from string, opts *smtp.MailOptions) error {
+// ended first with RSET (RFC 2920 §3.1: RSET and MAIL may both be
+// pipelined). With PIPELINING nothing is sent yet: RSET and MAIL wait for
+// the first RCPT and leave in its write, which saves the next hop a round
+// trip per message; the MAIL's answer then comes from Rcpt.
+func (c *upClient) Mail(from string, opts *smtp.MailOptions) (held bool, err error) {
 	if c.broken {
-		return errBroken
+		return false, errBroken
 	}
+	c.mail, c.mailErr = c.mail[:0], nil
 	path := formatPath(from)
 	if strings.ContainsAny(path, "\r\n") {
-		return errors.New("MAIL: line break in the sender address")
+		return false, errors.New("MAIL: line break in the sender address")
 	}
 	utf8 := opts != nil && opts.UTF8
 	if utf8 && !c.caps.smtpUTF8 {
-		return errors.New("MAIL: next hop does not offer SMTPUTF8")
+		return false, errors.New("MAIL: next hop does not offer SMTPUTF8")
 	}
-	reset := c.txOpen
-	if reset && !c.caps.pipelining {
+	if c.txOpen && !c.caps.pipelining {
 		if _, err := c.command("RSET", c.line("RSET"), 250); err != nil {
 			c.broken = true // a refused RSET leaves the transaction's state unknown
-			return err
+			return false, err
 		}
-		reset, c.txOpen = false, false
+		c.txOpen = false
 	}
-	b := c.cmd[:0]
-	if reset {
+	b := c.mail
+	if c.txOpen {
 		b = append(b, "RSET\r\n"...)
 	}
 	b = append(b, "MAIL FROM:<"...)
@@ -367,11 +373,25 @@ func (c *upClient) Mail(from string, opts *smtp.MailOptions) error {
 	if utf8 {
 		b = append(b, " SMTPUTF8"...)
 	}
-	c.cmd = append(b, '\r', '\n')
-	if err := c.send(c.cmd); err != nil {
+	c.mail = append(b, '\r', '\n')
+	if c.caps.pipelining {
+		return true, nil
+	}
+	err = c.sendMail(nil)
+	c.mail = c.mail[:0]
+	return false, err
+}
+
+// sendMail sends the held RSET and MAIL, with rcpt behind them when given,
+// and reads their answers. A refused MAIL is the error; rcpt's answer is
+// left to read.
+func (c *upClient) sendMail(rcpt []byte) error {
+	out := append(c.mail, rcpt...)
+	c.mail = out[:0]
+	if err := c.send(out); err != nil {
 		return fmt.Errorf("MAIL: %w", err)
 	}
-	if reset {
+	if c.txOpen {
 		rep, err := c.read("RSET")
 		if err != nil {
 			return err
@@ -393,21 +413,47 @@ func (c *upClient) Mail(from string, opts *smtp.MailOptions) error {
 	return nil
 }
 
+// Rcpt adds a recipient, and sends the MAIL held back for it first.
 func (c *upClient) Rcpt(to string) error {
 	if c.broken {
 		return errBroken
+	}
+	if c.mailErr != nil {
+		return c.mailErr
 	}
 	path := formatPath(to)
 	if strings.ContainsAny(path, "\r\n") {
 		return errors.New("RCPT: line break in the recipient address")
 	}
-	_, err := c.command("RCPT", c.line("RCPT TO:<", path, ">"), 25)
-	return err
+	line := c.line("RCPT TO:<", path, ">")
+	if len(c.mail) == 0 {
+		_, err := c.command("RCPT", line, 25)
+		return err
+	}
+	mailErr := c.sendMail(line)
+	if mailErr != nil && c.broken {
+		return &heldMailError{mailErr}
+	}
+	rep, err := c.read("RCPT")
+	if mailErr != nil {
+		// The next hop refused MAIL and answered the RCPT behind it (503,
+		// or anything): the transaction's state is what an RSET makes it,
+		// and that RSET rides free in front of the next MAIL.
+		c.txOpen = true
+		c.mailErr = &heldMailError{mailErr}
+		return c.mailErr
+	}
+	if err != nil {
+		return err
+	}
+	return c.expect("RCPT", rep, 25)
 }
 
 // Reset ends the transaction. Nothing is sent now: the next Mail sends
-// RSET, pipelined with it where it can be, and Close sends only QUIT.
+// RSET, pipelined with it where it can be, and Close sends only QUIT. A
+// MAIL still held is dropped unsent.
 func (c *upClient) Reset() error {
+	c.mail, c.mailErr = c.mail[:0], nil
 	if c.broken {
 		return errBroken
 	}
@@ -429,6 +475,9 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return 
 func (c *upClient) Data(header []byte, body io.Reader) (string, error) {
 	if c.broken {
 		return "", errBroken
+	}
+	if len(c.mail) > 0 || c.mailErr != nil {
+		return "", errors.New("DATA: no transaction (no recipient was accepted)")
 	}
 	bp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bp)

@@ -31,6 +31,7 @@ type scriptMTA struct {
 	mu        sync.Mutex
 	cmds      []string
 	rsetPiped []bool
+	mailPiped []bool // whether each MAIL arrived with the next command behind it
 	msgs      []string
 }
 
@@ -69,8 +70,11 @@ func (m *scriptMTA) serve(c net.Conn) {
 		verb = strings.ToUpper(verb)
 		m.mu.Lock()
 		m.cmds = append(m.cmds, line)
-		if verb == "RSET" {
+		switch verb {
+		case "RSET":
 			m.rsetPiped = append(m.rsetPiped, r.Buffered() > 0)
+		case "MAIL":
+			m.mailPiped = append(m.mailPiped, r.Buffered() > 0)
 		}
 		m.mu.Unlock()
 		if verb == m.silentAt {
@@ -104,7 +108,13 @@ func (m *scriptMTA) serve(c net.Conn) {
 				continue
 			}
 			say("235 2.7.0 Authentication successful")
-		case "MAIL", "RSET":
+		case "MAIL":
+			if strings.Contains(arg, "blocked") {
+				say("550 5.7.1 Sender blocked here")
+				continue
+			}
+			say("250 2.0.0 Ok")
+		case "RSET":
 			say("250 2.0.0 Ok")
 		case "RCPT":
 			if strings.Contains(arg, "nobody") {
@@ -202,23 +212,26 @@ func TestUpClientResetWaitsForTheNextMailAndNeverSaysEHLOAgain(t *testing.T) {
 		caps       []string
 		refuseData bool
 		wantVerbs  string
-		wantPiped  []bool
+		wantPiped  []bool // RSETs with MAIL behind them
+		wantMail   []bool // MAILs with RCPT behind them
 	}{
-		{"pipelining: RSET in the same write as MAIL", []string{"PIPELINING", "CHUNKING"}, false,
-			"EHLO MAIL RCPT RSET MAIL RCPT BDAT MAIL QUIT", []bool{true}},
+		// With PIPELINING, RSET and MAIL wait for the first RCPT and go in
+		// its write; the last MAIL, never followed by RCPT, is never sent.
+		{"pipelining: RSET and MAIL in the same write as RCPT", []string{"PIPELINING", "CHUNKING"}, false,
+			"EHLO MAIL RCPT RSET MAIL RCPT BDAT QUIT", []bool{true}, []bool{true, true}},
 		{"no pipelining: RSET alone, then MAIL", []string{"CHUNKING"}, false,
-			"EHLO MAIL RCPT RSET MAIL RCPT BDAT MAIL QUIT", []bool{false}},
+			"EHLO MAIL RCPT RSET MAIL RCPT BDAT MAIL QUIT", []bool{false}, []bool{false, false, false}},
 		{"HELO server: RSET alone, message by DATA", nil, false,
-			"EHLO HELO MAIL RCPT RSET MAIL RCPT DATA MAIL QUIT", []bool{false}},
+			"EHLO HELO MAIL RCPT RSET MAIL RCPT DATA MAIL QUIT", []bool{false}, []bool{false, false, false}},
 		// A refused DATA leaves the transaction open at the next hop, so
 		// the MAIL after it needs RSET though the session never asked.
 		{"refused DATA: RSET before the next MAIL", []string{"PIPELINING"}, true,
-			"EHLO MAIL RCPT RSET MAIL RCPT DATA RSET MAIL QUIT", []bool{true, true}},
+			"EHLO MAIL RCPT RSET MAIL RCPT DATA QUIT", []bool{true}, []bool{true, true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &scriptMTA{caps: tc.caps, refuseData: tc.refuseData}
 			c := openScript(t, startScriptMTA(t, m), 5*time.Second)
-			if err := c.Mail("a@example.org", nil); err != nil {
+			if _, err := c.Mail("a@example.org", nil); err != nil {
 				t.Fatal(err)
 			}
 			if err := c.Rcpt("b@example.org"); err != nil {
@@ -227,7 +240,7 @@ func TestUpClientResetWaitsForTheNextMailAndNeverSaysEHLOAgain(t *testing.T) {
 			if err := c.Reset(); err != nil { // the message was refused here
 				t.Fatal(err)
 			}
-			if err := c.Mail("a@example.org", nil); err != nil {
+			if _, err := c.Mail("a@example.org", nil); err != nil {
 				t.Fatal(err)
 			}
 			if err := c.Rcpt("b@example.org"); err != nil {
@@ -237,7 +250,7 @@ func TestUpClientResetWaitsForTheNextMailAndNeverSaysEHLOAgain(t *testing.T) {
 			if _, ok := isReply(err); tc.refuseData != ok {
 				t.Fatalf("Data = %v", err)
 			}
-			if err := c.Mail("a@example.org", nil); err != nil {
+			if _, err := c.Mail("a@example.org", nil); err != nil {
 				t.Fatal(err)
 			}
 			c.Reset() // then Close: QUIT alone, no RSET
@@ -251,6 +264,9 @@ func TestUpClientResetWaitsForTheNextMailAndNeverSaysEHLOAgain(t *testing.T) {
 			defer m.mu.Unlock()
 			if !equalBools(m.rsetPiped, tc.wantPiped) {
 				t.Errorf("RSET arrived with MAIL behind it: %v, want %v", m.rsetPiped, tc.wantPiped)
+			}
+			if !equalBools(m.mailPiped, tc.wantMail) {
+				t.Errorf("MAIL arrived with RCPT behind it: %v, want %v", m.mailPiped, tc.wantMail)
 			}
 		})
 	}
@@ -330,7 +346,7 @@ func TestUpClientMessageArrivesAsDATADeliveredIt(t *testing.T) {
 				if len(b.body) > 20000 {
 					verb = "DATA"
 				}
-				if err := c.Mail("a@example.org", nil); err != nil {
+				if _, err := c.Mail("a@example.org", nil); err != nil {
 					t.Fatal(err)
 				}
 				if err := c.Rcpt("b@example.org"); err != nil {
@@ -370,7 +386,7 @@ func TestUpClientRefusalsKeepTheNextHopsWords(t *testing.T) {
 	m := &scriptMTA{caps: []string{"PIPELINING"}}
 	c := openScript(t, startScriptMTA(t, m), 5*time.Second)
 	defer c.Close()
-	if err := c.Mail("a@example.org", nil); err != nil {
+	if _, err := c.Mail("a@example.org", nil); err != nil {
 		t.Fatal(err)
 	}
 	err := c.Rcpt("nobody@example.org")
@@ -380,6 +396,38 @@ func TestUpClientRefusalsKeepTheNextHopsWords(t *testing.T) {
 	}
 	if err := c.Rcpt("b@example.org"); err != nil {
 		t.Errorf("the conversation went on badly after a refusal: %v", err)
+	}
+}
+
+// A held MAIL's refusal is the answer to every RCPT of the transaction,
+// the RCPT sent behind it is answered and read (the conversation stays in
+// step), and the next MAIL starts clean.
+func TestUpClientHeldMailRefusedAnswersEveryRcpt(t *testing.T) {
+	m := &scriptMTA{caps: []string{"PIPELINING", "CHUNKING"}}
+	c := openScript(t, startScriptMTA(t, m), 5*time.Second)
+	defer c.Close()
+	if held, err := c.Mail("blocked@example.org", nil); err != nil || !held {
+		t.Fatalf("Mail = %v, %v; want held", held, err)
+	}
+	for i := 0; i < 2; i++ {
+		err := c.Rcpt("b@example.org")
+		var he *heldMailError
+		se, ok := isReply(err)
+		if !errors.As(err, &he) || !ok || se.Code != 550 || se.Message != "Sender blocked here" {
+			t.Fatalf("Rcpt %d = %#v, want the MAIL's 550", i, err)
+		}
+	}
+	if _, err := c.Mail("a@example.org", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("b@example.org"); err != nil {
+		t.Fatalf("after a refused MAIL, the next transaction: %v", err)
+	}
+	if _, err := c.Data(nil, strings.NewReader("Subject: x\r\n\r\nbody\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(m.verbs(), " "), "EHLO MAIL RCPT RSET MAIL RCPT BDAT"; got != want {
+		t.Errorf("commands %q, want %q", got, want)
 	}
 }
 
@@ -433,9 +481,15 @@ func TestUpClientNextHopThatStopsAnsweringTimesOut(t *testing.T) {
 		silentAt string
 		step     func(UpstreamConn) error
 	}{
-		{"at MAIL", "MAIL", func(c UpstreamConn) error { return c.Mail("a@example.org", nil) }},
+		// MAIL is held and sent with the first RCPT.
+		{"at MAIL", "MAIL", func(c UpstreamConn) error {
+			if _, err := c.Mail("a@example.org", nil); err != nil {
+				return err
+			}
+			return c.Rcpt("b@example.org")
+		}},
 		{"at end of data", "BDAT", func(c UpstreamConn) error {
-			if err := c.Mail("a@example.org", nil); err != nil {
+			if _, err := c.Mail("a@example.org", nil); err != nil {
 				return err
 			}
 			if err := c.Rcpt("b@example.org"); err != nil {
@@ -455,7 +509,7 @@ func TestUpClientNextHopThatStopsAnsweringTimesOut(t *testing.T) {
 			if _, ok := isReply(err); ok {
 				t.Error("a timeout looks like the next hop's answer")
 			}
-			if err := c.Mail("a@example.org", nil); !errors.Is(err, errBroken) {
+			if _, err := c.Mail("a@example.org", nil); !errors.Is(err, errBroken) {
 				t.Errorf("after a timeout, Mail = %v, want errBroken", err)
 			}
 			c.Close()
@@ -470,7 +524,7 @@ func TestUpClientIdleConnectionOutlivesTimeout(t *testing.T) {
 	c := openScript(t, startScriptMTA(t, m), 100*time.Millisecond)
 	defer c.Close()
 	time.Sleep(300 * time.Millisecond)
-	if err := c.Mail("a@example.org", nil); err != nil {
+	if _, err := c.Mail("a@example.org", nil); err != nil {
 		t.Fatalf("Mail after an idle while = %v", err)
 	}
 }

@@ -24,7 +24,12 @@ type Upstream interface {
 // are; any other error means the conversation broke, and the connection must
 // not be used again.
 type UpstreamConn interface {
-	Mail(from string, opts *smtp.MailOptions) error
+	// Mail starts a transaction. It may hold MAIL back and send it in one
+	// write with the first Rcpt, when the next hop offers PIPELINING (RFC
+	// 2920): held says so. The next hop's answer to a held MAIL then comes
+	// from Rcpt as a *heldMailError, for that and every later Rcpt of the
+	// transaction.
+	Mail(from string, opts *smtp.MailOptions) (held bool, err error)
 	Rcpt(to string) error
 	// Data sends header, then body, as the message. On success it returns
 	// the next hop's reply text (which carries its queue id).
@@ -117,6 +122,13 @@ func (u *SMTPUpstream) greet(c *upClient) error {
 
 // isReply tells whether err is an answer from the next hop (to pass on to
 // the client) rather than a broken conversation.
+// heldMailError is the next hop's refusal of a MAIL that was held back and
+// sent with the first RCPT, or the failure to hear its answer.
+type heldMailError struct{ err error }
+
+func (e *heldMailError) Error() string { return "MAIL: " + e.err.Error() }
+func (e *heldMailError) Unwrap() error { return e.err }
+
 func isReply(err error) (*smtp.SMTPError, bool) {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {

@@ -88,7 +88,7 @@ func TestSMTPUpstreamRelaysAndPassesRefusals(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := c.Mail("a@example.org", &smtp.MailOptions{Size: 100}); err != nil {
+				if _, err := c.Mail("a@example.org", &smtp.MailOptions{Size: 100}); err != nil {
 					t.Fatal(err)
 				}
 				err = c.Rcpt("nobody@example.org")
