@@ -171,6 +171,13 @@ func (l *limitListener) isDraining() bool {
 //   - endAfterReply closes the connection right after the reply being
 //     written, so go-smtp's own "idle timeout" or "too long line" never
 //     follows ours.
+//   - Replies wait in a buffer until the session next reads (or closes):
+//     go-smtp flushes every reply on its own, so a client that pipelines
+//     MAIL, RCPT and DATA (RFC 2920; Exim and Postfix do) got three
+//     writes where one carries all three answers. RFC 2920 §3.2 asks
+//     exactly this of a server: send what is pending before waiting for
+//     input. A client that waits for each reply sees no difference: the
+//     session reads right after every reply.
 type trackedConn struct {
 	net.Conn
 	l  *limitListener
@@ -185,7 +192,13 @@ type trackedConn struct {
 	ended        atomic.Bool  // closed by us; nothing more is done
 	peerClosed   atomic.Bool  // a read found EOF or a broken connection
 	once         sync.Once
+
+	wmu     sync.Mutex
+	pending []byte // replies written and not yet sent
 }
+
+// maxPending bounds the replies held back; more are sent at once.
+const maxPending = 4 << 10
 
 // errSessionEnded is what go-smtp reads once we ended the session: it wraps
 // net.ErrClosed, on which go-smtp's command loop leaves without a reply.
@@ -218,6 +231,12 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	if c.ended.Load() {
 		return 0, errSessionEnded
 	}
+	if err := c.flush(); err != nil {
+		// The client is gone (or stopped reading for the write timeout):
+		// nothing more can reach it, so the session ends as on EOF.
+		c.peerClosed.Store(true)
+		return 0, io.EOF
+	}
 	n, err := c.Conn.Read(p)
 	if err == nil {
 		return n, nil
@@ -231,12 +250,42 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write holds the reply back until the session reads again (see
+// trackedConn); replies beyond maxPending are sent at once.
 func (c *trackedConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
+	c.wmu.Lock()
+	n, err := len(p), error(nil)
+	if len(c.pending)+len(p) > maxPending {
+		err = c.flushLocked()
+		if err == nil && len(p) > maxPending {
+			n, err = c.Conn.Write(p)
+			p = nil
+		}
+	}
+	if err == nil {
+		c.pending = append(c.pending, p...)
+	}
+	c.wmu.Unlock()
 	if c.ending.Load() && !c.ended.Load() {
 		c.end(nil)
 	}
 	return n, err
+}
+
+// flush sends the replies held back.
+func (c *trackedConn) flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.flushLocked()
+}
+
+func (c *trackedConn) flushLocked() error {
+	if len(c.pending) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.pending)
+	c.pending = c.pending[:0]
+	return err
 }
 
 // timeoutReply says why a read timed out.
@@ -263,11 +312,23 @@ func (c *trackedConn) end(reply *smtp.SMTPError) {
 		c.Conn.SetWriteDeadline(time.Now().Add(replyWriteTimeout))
 		io.WriteString(w, wireReply(c.l.hostname, reply))
 	}
+	c.flush()
 	c.Conn.Close()
 }
 
+// Close sends the replies held back (go-smtp's last, as 221 to QUIT),
+// within replyWriteTimeout, and closes. When another goroutine is sending
+// them (to a client that does not read), it closes at once, which ends
+// that write.
 func (c *trackedConn) Close() error {
 	c.once.Do(func() { c.l.release(c) })
+	if c.wmu.TryLock() {
+		if len(c.pending) > 0 {
+			c.Conn.SetWriteDeadline(time.Now().Add(replyWriteTimeout))
+			c.flushLocked()
+		}
+		c.wmu.Unlock()
+	}
 	return c.Conn.Close()
 }
 

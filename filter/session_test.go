@@ -173,6 +173,10 @@ func serveTest(t testing.TB, srv *Server) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveTestOn(t, srv, l)
+}
+
+func serveTestOn(t testing.TB, srv *Server, l net.Listener) string {
 	go srv.Serve(l)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
