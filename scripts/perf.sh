@@ -8,11 +8,13 @@
 # through relayguard, and GTUBE messages through relayguard (the reject
 # path). The loads: "text" (generated plain text of S bytes), "mime"
 # (cmd/smtpload/testdata/mime-5k.eml, a 5 KB multipart/alternative message
-# with HTML and 8 links) and, with PERF_REPLAY=DIR, "replay" (a folder of
-# real mail, round-robin; its spam may be rejected). Then it starts a fresh
-# relayguard for each load (not the replay), holds PERF_RSS_C concurrent
-# sessions and reads its peak RSS (VmHWM). Prints every run and the
-# medians; exits non-zero if a run had unexpected failures.
+# with HTML and 8 links), "pipe" (the same message with MAIL, RCPT and
+# DATA pipelined, as Postfix and Exim send) and, with PERF_REPLAY=DIR,
+# "replay" (a folder of real mail, round-robin; its spam may be rejected).
+# Then it starts a fresh relayguard for the text and the mime load, holds
+# PERF_RSS_C concurrent sessions and reads its peak RSS (VmHWM). Prints
+# every run and the medians; exits non-zero if a run had unexpected
+# failures.
 #
 # All traffic stays on loopback. Every smtpload run is bounded by
 # PERF_MAX_TIME; every process started here is stopped on exit.
@@ -25,7 +27,8 @@
 #   PERF_C [20]           concurrent connections
 #   PERF_S [5120]         body bytes
 #   PERF_RUNS [3]         rounds; medians are reported
-#   PERF_LOADS [text mime] the loads of each round (text, mime, replay)
+#   PERF_LOADS [text mime pipe] the loads of each round (text, mime,
+#                         pipe, replay)
 #   PERF_REPLAY           a folder of real messages: adds the "replay" load
 #                         (e.g. ../shared/corpus/modern); no spaces in it
 #   PERF_HA_PORT [2527]   HAProxy's port (HAProxy is skipped if absent)
@@ -51,7 +54,7 @@ N=${PERF_N:-200000}
 C=${PERF_C:-20}
 S=${PERF_S:-5120}
 RUNS=${PERF_RUNS:-3}
-LOADS=${PERF_LOADS:-text mime}
+LOADS=${PERF_LOADS:-text mime pipe}
 if [[ -n ${PERF_REPLAY:-} && $LOADS != *replay* ]]; then
 	LOADS="$LOADS replay"
 fi
@@ -325,8 +328,9 @@ load_args() {
 	case $1 in
 	text) echo "-s $S" ;;
 	mime) echo "-replay cmd/smtpload/testdata/mime-5k.eml" ;;
+	pipe) echo "-replay cmd/smtpload/testdata/mime-5k.eml -pipeline" ;;
 	replay) echo "-replay $work/replay -rejects-expected" ;;
-	*) die "PERF_LOADS: unknown load $1 (text, mime, replay)" ;;
+	*) die "PERF_LOADS: unknown load $1 (text, mime, pipe, replay)" ;;
 	esac
 }
 
@@ -371,10 +375,11 @@ fi
 stop_relayguard
 
 # Peak memory per load (text and mime of PERF_LOADS; a replay's messages
-# differ in size run to run), each on a fresh relayguard.
+# differ in size run to run, pipe is mime's message), each on a fresh
+# relayguard.
 hwm=
 for L in $LOADS; do
-	[[ $L == replay ]] && continue
+	[[ $L == replay || $L == pipe ]] && continue
 	echo "-- memory: fresh relayguard, $RSS_C concurrent sessions, $L load"
 	start_relayguard
 	echo "   relayguard idle: VmRSS $(vm "$rg_pid" VmRSS) MB"
@@ -390,13 +395,13 @@ medcpu() { for f in "$out/$1".*.cpu; do awk -v k="$2" '$1==k {print $2}' "$f"; d
 echo
 echo "== medians of $RUNS rounds (C=$C, N=$N; text bodies S=$S bytes)"
 echo "ratio: msgs/s against direct to the sink in the same round; CPU: of the hop (HAProxy, relayguard) per message"
-printf '| %-6s | %-28s | %10s | %6s | %8s | %8s | %8s |\n' "load" "path" "msgs/s" "ratio" "p50 ms" "p99 ms" "CPU us"
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' "--------" "------------------------------" "------------" "--------" "----------" "----------" "----------"
+printf '| %-8s | %-28s | %10s | %6s | %8s | %8s | %8s |\n' "load" "path" "msgs/s" "ratio" "p50 ms" "p99 ms" "CPU us"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "----------" "------------------------------" "------------" "--------" "----------" "----------" "----------"
 row() { # LOAD RUN LABEL
 	local v d cpu=-
 	v=$(med "$2.$1" msgs_per_sec) d=$(med "direct.$1" msgs_per_sec)
 	[[ $2 != direct ]] && cpu=$(medcpu "$2.$1" hop_us)
-	printf '| %-6s | %-28s | %10.1f | %6.3f | %8.2f | %8.2f | %8s |\n' "$1" "$3" "$v" \
+	printf '| %-8s | %-28s | %10.1f | %6.3f | %8.2f | %8.2f | %8s |\n' "$1" "$3" "$v" \
 		"$(awk -v v="$v" -v d="$d" 'BEGIN {print v/d}')" "$(med "$2.$1" p50)" "$(med "$2.$1" p99)" "$cpu"
 }
 for L in $LOADS; do

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,11 @@ type Config struct {
 	// RejectsExpected counts 5xx replies as a filter doing its job (a
 	// replayed corpus holds spam), not as failures.
 	RejectsExpected bool
+	// Pipeline sends MAIL, RCPT and DATA in one write and reads their
+	// three replies after it (RFC 2920), as Postfix and Exim do when the
+	// server offers PIPELINING; otherwise each command waits for its reply,
+	// as go-smtp's client does.
+	Pipeline bool
 }
 
 // rotatingRecipients is how many mailboxes a -to domain spreads over.
@@ -155,10 +161,11 @@ type worker struct {
 	runID       string
 
 	client *smtp.Client
-	conn   net.Conn    // client's connection
-	stop   func() bool // ends the ctx watch on client
-	onConn int         // messages sent on client
-	conns  int         // connections opened
+	conn   net.Conn        // client's connection
+	pipe   *textproto.Conn // with -pipeline: the conversation after EHLO
+	stop   func() bool     // ends the ctx watch on client
+	onConn int             // messages sent on client
+	conns  int             // connections opened
 	buf    []byte
 }
 
@@ -243,6 +250,9 @@ const (
 )
 
 func (w *worker) transaction(rcpt string, header, body []byte) (stage, error) {
+	if w.cfg.Pipeline {
+		return w.pipelined(rcpt, header, body)
+	}
 	c := w.client
 	if err := c.Mail(w.cfg.From, &smtp.MailOptions{Size: int64(len(header) + len(body))}); err != nil {
 		return stageMail, fmt.Errorf("MAIL FROM: %w", err)
@@ -283,12 +293,105 @@ func (w *worker) connect(ctx context.Context) error {
 	c.SubmissionTimeout = w.cfg.Timeout
 	// Closing the connection unblocks any read or write on cancellation.
 	w.stop = context.AfterFunc(ctx, func() { conn.Close() })
-	w.client, w.conn, w.onConn = c, conn, 0
+	w.client, w.conn, w.onConn, w.pipe = c, conn, 0, nil
 	if err := c.Hello(w.cfg.Helo); err != nil {
 		w.drop()
 		return fmt.Errorf("greeting or EHLO: %w", err)
 	}
+	if w.cfg.Pipeline {
+		if ok, _ := c.Extension("PIPELINING"); !ok {
+			w.drop()
+			return errors.New("-pipeline: the server does not offer PIPELINING")
+		}
+		// go-smtp's client has read nothing past the EHLO reply, so the
+		// rest of the conversation can be read from the connection here;
+		// Reset and Quit go through go-smtp again, after all replies to
+		// what was sent here have been read.
+		w.pipe = textproto.NewConn(conn)
+	}
 	return nil
+}
+
+// pipelined sends MAIL, RCPT and DATA in one write, reads the three
+// replies, then sends the message in one write and reads the final reply.
+func (w *worker) pipelined(rcpt string, header, body []byte) (stage, error) {
+	t := w.pipe
+	w.conn.SetDeadline(time.Now().Add(w.cfg.Timeout))
+	defer w.conn.SetDeadline(time.Time{})
+	fmt.Fprintf(t.W, "MAIL FROM:<%s> SIZE=%d\r\nRCPT TO:<%s>\r\nDATA\r\n", w.cfg.From, len(header)+len(body), rcpt)
+	if err := t.W.Flush(); err != nil {
+		return stageMail, fmt.Errorf("MAIL FROM: %w", err)
+	}
+	var first error
+	for _, step := range []struct {
+		name string
+		want int
+	}{{"MAIL FROM", 2}, {"RCPT TO", 2}, {"DATA", 3}} {
+		code, msg, err := t.ReadResponse(step.want)
+		if err != nil && first == nil {
+			first = fmt.Errorf("%s: %w", step.name, replyError(code, msg, err))
+		}
+		if err != nil && code == 0 { // the connection broke
+			return stageMail, first
+		}
+	}
+	if first != nil {
+		return stageMail, first
+	}
+	dw := t.DotWriter()
+	if _, err := dw.Write(header); err != nil {
+		return stageData, fmt.Errorf("writing message: %w", err)
+	}
+	if _, err := dw.Write(body); err != nil {
+		return stageData, fmt.Errorf("writing message: %w", err)
+	}
+	if err := dw.Close(); err != nil { // writes ".", flushes
+		return stageData, fmt.Errorf("writing message: %w", err)
+	}
+	if code, msg, err := t.ReadResponse(2); err != nil {
+		return stageReply, fmt.Errorf("end of DATA: %w", replyError(code, msg, err))
+	}
+	return stageReply, nil
+}
+
+// replyError makes a refusal read by textproto the *smtp.SMTPError
+// go-smtp's client would have returned, so failures count alike.
+func replyError(code int, msg string, err error) error {
+	if code < 400 {
+		return err
+	}
+	se := &smtp.SMTPError{Code: code, Message: msg}
+	lines := strings.Split(msg, "\n")
+	a, b, c, _, ok := cutEnhanced(lines[0])
+	if !ok || a != code/100 {
+		return se
+	}
+	// As go-smtp's client: the code once, not on every line.
+	for i, l := range lines {
+		if x, y, z, rest, ok := cutEnhanced(l); ok && x == a && y == b && z == c {
+			lines[i] = rest
+		}
+	}
+	se.EnhancedCode, se.Message = smtp.EnhancedCode{a, b, c}, strings.Join(lines, "\n")
+	return se
+}
+
+// cutEnhanced splits "5.7.1 text" into its enhanced status code and text.
+func cutEnhanced(msg string) (a, b, c int, rest string, ok bool) {
+	code, rest, found := strings.Cut(msg, " ")
+	parts := strings.Split(code, ".")
+	if !found || len(parts) != 3 {
+		return 0, 0, 0, msg, false
+	}
+	var n [3]int
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 || len(p) > 3 {
+			return 0, 0, 0, msg, false
+		}
+		n[i] = v
+	}
+	return n[0], n[1], n[2], rest, true
 }
 
 // quit ends the session politely.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 type sink struct {
 	tempfailEvery int  // answer every k-th DATA with 451
 	rejectGTUBE   bool // answer bodies with GTUBE with 554 5.7.1
+	refuseMail    bool // answer MAIL with 550 5.7.1
 	hold          chan struct{}
 
 	mu       sync.Mutex
@@ -48,6 +50,9 @@ func (s *sink) NewSession(*smtp.Conn) (smtp.Session, error) {
 }
 
 func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.s.refuseMail {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "sender refused"}
+	}
 	ss.from = from
 	return nil
 }
@@ -113,6 +118,30 @@ func (s *sink) start(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// bothModes runs test with each command waiting for its reply, and with
+// MAIL, RCPT and DATA pipelined.
+func bothModes(t *testing.T, test func(t *testing.T, pipeline bool)) {
+	for _, pipeline := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pipeline=%v", pipeline), func(t *testing.T) { test(t, pipeline) })
+	}
+}
+
+// A refused MAIL in a pipelined transaction: the replies to the RCPT and
+// DATA behind it are read too, so every message gets the MAIL's refusal
+// and the conversation stays in step.
+func TestRunPipelinedRefusedMailStaysInStep(t *testing.T) {
+	s := &sink{refuseMail: true}
+	cfg := testConfig(s.start(t))
+	cfg.Messages, cfg.Concurrency, cfg.Pipeline = 5, 1, true
+	rep := runOK(t, cfg)
+	if rep.Failures["550"] != 5 || len(rep.Failures) != 1 || rep.Connections != 1 {
+		t.Errorf("failures %v over %d connections, want 550:5 over 1", rep.Failures, rep.Connections)
+	}
+	if ex := rep.Examples["550"]; !strings.Contains(ex, "MAIL FROM: 550 5.7.1 sender refused") {
+		t.Errorf("550 example %q", ex)
+	}
+}
+
 func testConfig(addr string) Config {
 	return Config{
 		Addr: addr, Messages: 25, Size: 1000, Concurrency: 4,
@@ -132,9 +161,12 @@ func runOK(t *testing.T, cfg Config) Report {
 	return rep
 }
 
-func TestRunDeliversEveryMessage(t *testing.T) {
+func TestRunDeliversEveryMessage(t *testing.T) { bothModes(t, testRunDeliversEveryMessage) }
+
+func testRunDeliversEveryMessage(t *testing.T, pipeline bool) {
 	s := &sink{}
 	cfg := testConfig(s.start(t))
+	cfg.Pipeline = pipeline
 	rep := runOK(t, cfg)
 
 	msgs := s.received()
@@ -234,9 +266,12 @@ func TestRunPerConnReconnects(t *testing.T) {
 	}
 }
 
-func TestRunCountsFailuresByReplyCode(t *testing.T) {
+func TestRunCountsFailuresByReplyCode(t *testing.T) { bothModes(t, testRunCountsFailuresByReplyCode) }
+
+func testRunCountsFailuresByReplyCode(t *testing.T, pipeline bool) {
 	s := &sink{tempfailEvery: 3}
 	cfg := testConfig(s.start(t))
+	cfg.Pipeline = pipeline
 	cfg.Messages, cfg.Concurrency = 9, 1
 	rep := runOK(t, cfg)
 	if rep.Accepted != 6 || rep.Rejected != 3 || rep.Unexpected != 3 {
@@ -261,9 +296,12 @@ func TestRunCountsFailuresByReplyCode(t *testing.T) {
 	}
 }
 
-func TestRunGTUBERejectsAreExpected(t *testing.T) {
+func TestRunGTUBERejectsAreExpected(t *testing.T) { bothModes(t, testRunGTUBERejectsAreExpected) }
+
+func testRunGTUBERejectsAreExpected(t *testing.T, pipeline bool) {
 	s := &sink{rejectGTUBE: true}
 	cfg := testConfig(s.start(t))
+	cfg.Pipeline = pipeline
 	cfg.Messages, cfg.GTUBE = 10, 0.5
 	rep := runOK(t, cfg)
 	if rep.GTUBE != 5 || rep.GTUBEReject != 5 {

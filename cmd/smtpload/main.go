@@ -33,7 +33,10 @@ It prints the messages sent, the failures by reply code, the rate in
 messages per second, per-message latency (MAIL to the final reply) at
 p50/p90/p99/max, and the bytes sent. With -gtube, a fraction of bodies
 carry the GTUBE test string so a spam filter's reject path can be
-measured; those rejected with a 5xx reply count as expected.
+measured; those rejected with a 5xx reply count as expected. With
+-pipeline, MAIL, RCPT and DATA go in one write and their replies are read
+after it (RFC 2920), as Postfix and Exim send; without it each command
+waits for its reply.
 
 Exit status: 0 if every message was accepted or an expected GTUBE
 reject, 1 if any other message failed, 2 on bad usage.
@@ -104,6 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (cfg Config, jsonOut bool, maxT
 	fs.DurationVar(&cfg.Timeout, "timeout", 60*time.Second, "bound on connecting, on each command's reply and on each message's transfer and final reply")
 	fs.Float64Var(&cfg.GTUBE, "gtube", 0, "`fraction` of messages (0..1) whose body carries the GTUBE spam test string")
 	replay := fs.String("replay", "", "send the message `file`, or every message file of a folder (recursively, round-robin), as they are, instead of generated ones; the envelope still comes from -from and -to")
+	fs.BoolVar(&cfg.Pipeline, "pipeline", false, "send MAIL, RCPT and DATA in one write, as Postfix and Exim do (RFC 2920 PIPELINING); default: wait for each reply, as go-smtp's client does")
 	fs.BoolVar(&cfg.RejectsExpected, "rejects-expected", false, "count 5xx replies as expected (a replayed folder with spam in it, sent through a filter), not as failures")
 	fs.BoolVar(&jsonOut, "json", false, "print the report as one JSON object")
 	fs.DurationVar(&maxTime, "max-time", 30*time.Minute, "stop the whole run after this long (counts as failure)")
