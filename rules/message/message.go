@@ -104,21 +104,31 @@ func ParseMessage(raw io.ReaderAt, size int64) *Message {
 func ParseMessageOptions(raw io.ReaderAt, size int64, opts Options) *Message {
 	m := &Message{raw: raw, size: size, maxScan: opts.maxScan()}
 	start := mboxFromLine(raw, size)
-	cr := &countingReader{r: io.NewSectionReader(raw, start, size-start), n: start}
-	br := headerReaders.Get().(*bufio.Reader)
-	br.Reset(io.LimitReader(cr, maxHeaderRead))
-	h, err := textproto.ReadHeader(br) // copies what it keeps out of br
-	buffered := br.Buffered()
-	br.Reset(nil)
-	headerReaders.Put(br)
+	h, n, err, ok := readHeaderAt(raw, start, size, maxHeaderRead)
+	if !ok { // raw failed to read: ReadHeader reports it as it always did
+		h, n, err = readHeaderBufio(raw, start, size, maxHeaderRead)
+	}
 	m.Header = h
 	if err == nil {
-		m.bodyOffset = cr.n - int64(buffered)
+		m.bodyOffset = start + n
 		return m
 	}
 	m.HeaderErr = fmt.Errorf("header: %w", err)
 	m.bodyOffset, _ = HeaderSize(raw, size, size)
 	return m
+}
+
+// readHeaderBufio is go-message's ReadHeader over raw[start:size], at most
+// limit bytes of it; n is what it took up to the end of the header.
+func readHeaderBufio(raw io.ReaderAt, start, size, limit int64) (h textproto.Header, n int64, err error) {
+	cr := &countingReader{r: io.NewSectionReader(raw, start, size-start)}
+	br := headerReaders.Get().(*bufio.Reader)
+	br.Reset(io.LimitReader(cr, limit))
+	h, err = textproto.ReadHeader(br) // copies what it keeps out of br
+	n = cr.n - int64(br.Buffered())
+	br.Reset(nil)
+	headerReaders.Put(br)
+	return h, n, err
 }
 
 // headerReaders are the 4 KiB read buffers of ParseMessage, reused from
