@@ -3,6 +3,7 @@ package message
 import (
 	"io"
 	"mime/quotedprintable"
+	"unicode"
 	"unicode/utf8"
 
 	"bytes"
@@ -782,3 +783,54 @@ func atoiPxBefore(v string) int {
 	}
 	return n
 }
+
+// sniffContentBefore is sniffContent before it stopped at a first byte no
+// name starts with: the text names were looked for in a lower-cased copy.
+func sniffContentBefore(b []byte) string {
+	if s := sniffContent(b); s != "" && s != "ics" && s != "svg" && s != "html" {
+		return s // a magic number, decided before the text names
+	}
+	head := bytes.TrimLeft(b[:min(len(b), 1024)], "\xef\xbb\xbf \t\r\n")
+	lower := bytes.ToLower(head)
+	switch {
+	case bytes.HasPrefix(lower, []byte("begin:vcalendar")):
+		return "ics"
+	case bytes.HasPrefix(lower, []byte("<svg")),
+		bytes.HasPrefix(lower, []byte("<?xml")) && bytes.Contains(lower, []byte("<svg")):
+		return "svg"
+	}
+	for _, p := range []string{"<!doctype html", "<html", "<head", "<body", "<script", "<meta", "<form", "<iframe", "<!--"} {
+		if bytes.HasPrefix(lower, []byte(p)) {
+			if p == "<!--" && !bytes.Contains(lower, []byte("<html")) && !bytes.Contains(lower, []byte("<script")) {
+				continue
+			}
+			return "html"
+		}
+	}
+	return ""
+}
+
+// FuzzSniffContent holds sniffContent's early stop to the lower-cased
+// search it skips.
+func FuzzSniffContent(f *testing.F) {
+	for _, s := range []string{"", "\xff\xd8\xff\xe0", "<HTML>", "BEGIN:VCALENDAR", "\xef\xbb\xbf <svg", "<?xml x<SVG",
+		"<!-- <script", "\xc4\xb0<html", "\xe2\x84\xaa", "b", "<scr\xc4\xb0pt", "%PDF-1.4", "PK\x03\x04"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := sniffContent(b), sniffContentBefore(b); got != want {
+			t.Fatalf("sniffContent(%q) = %q, before %q", b, got, want)
+		}
+	})
+}
+
+// TestOnlyThemselvesLowerToLessThanAndB: sniffContent's early stop rests on
+// no character but '<', 'b' and 'B' lower-casing to '<' or 'b'.
+func TestOnlyThemselvesLowerToLessThanAndB(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if l := unicode.ToLower(r); (l == '<' || l == 'b') && r != '<' && r != 'b' && r != 'B' {
+			t.Errorf("%U lower-cases to %q", r, l)
+		}
+	}
+}
+
