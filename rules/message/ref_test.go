@@ -469,8 +469,8 @@ func parseHTMLBefore(src string, links *linkSet) htmlResult {
 		}
 	}
 	closeAnchor()
-	res.visible = collapseSpace(vis.String())
-	res.hidden = collapseSpace(hid.String())
+	res.visible = collapseSpaceBefore(vis.String())
+	res.hidden = collapseSpaceBefore(hid.String())
 	return res
 }
 
@@ -834,3 +834,56 @@ func TestOnlyThemselvesLowerToLessThanAndB(t *testing.T) {
 	}
 }
 
+// collapseSpaceBefore is collapseSpace when it read the builders' strings,
+// before the texts were kept in pooled byte buffers.
+func collapseSpaceBefore(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space, nl := false, 0
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		i += size
+		switch r {
+		case '\n':
+			nl++
+			space = false
+			continue
+		case ' ', '\t', '\r', '\f', '\u00a0':
+			space = true
+			continue
+		}
+		if nl > 0 {
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+				if nl > 1 {
+					b.WriteByte('\n') // a paragraph break
+				}
+			}
+			nl = 0
+		} else if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		if r < utf8.RuneSelf {
+			b.WriteByte(byte(r))
+		} else {
+			b.WriteRune(r) // an invalid byte becomes U+FFFD, as in a range loop
+		}
+	}
+	return b.String()
+}
+
+// FuzzCollapseSpace holds collapseSpace on bytes to the string version.
+func FuzzCollapseSpace(f *testing.F) {
+	for _, s := range []string{"", " a  b ", "a\n\n\nb", "\u00a0x\t\ry\f", "\xff \xc2", "\n a \n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := collapseSpace(b), collapseSpaceBefore(string(b)); got != want {
+			t.Fatalf("collapseSpace(%q) = %q, before %q", b, got, want)
+		}
+	})
+}
