@@ -139,7 +139,8 @@ var headerReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 
 // separator line (archived mail, corpora, `formail` output), which is not
 // a header field; 0 when there is none.
 func mboxFromLine(raw io.ReaderAt, size int64) int64 {
-	var buf [1024]byte
+	buf := mboxLineBufs.Get().(*[1024]byte)
+	defer mboxLineBufs.Put(buf)
 	n, _ := raw.ReadAt(buf[:min(int64(len(buf)), size)], 0)
 	line := buf[:n]
 	if !bytes.HasPrefix(line, []byte("From ")) {
@@ -150,6 +151,10 @@ func mboxFromLine(raw io.ReaderAt, size int64) int64 {
 	}
 	return 0
 }
+
+// mboxLineBufs are mboxFromLine's buffers: one on the stack would move to
+// the heap for every message, as ReadAt is an interface call.
+var mboxLineBufs = sync.Pool{New: func() any { return new([1024]byte) }}
 
 // maxHeaderRead bounds how much ParseMessage reads into the parsed header,
 // whatever the input (go-message's ReadHeader itself has no bound).
