@@ -63,10 +63,12 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 	// The texts are copied out collapsed at the end: their buffers go back
 	// to htmlTextBufs for the next part.
 	visBox, hidBox := htmlTextBufs.Get().(*[]byte), htmlTextBufs.Get().(*[]byte)
-	defer putHTMLTextBuf(visBox)
-	defer putHTMLTextBuf(hidBox)
 	vis, hid := (*visBox)[:0], (*hidBox)[:0]
-	defer func() { *visBox, *hidBox = vis, hid }()
+	defer func() {
+		*visBox, *hidBox = vis, hid
+		putHTMLTextBuf(visBox)
+		putHTMLTextBuf(hidBox)
+	}()
 	vis = slices.Grow(vis, min(size/2, 64<<10)) // markup is at least half of most HTML mail
 	z := html.NewTokenizer(src)
 	z.SetMaxBuf(1 << 20)
