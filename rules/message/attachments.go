@@ -236,6 +236,13 @@ func sniffContent(b []byte) string {
 		return "iso"
 	}
 	head := bytes.TrimLeft(b[:min(len(b), 1024)], "\xef\xbb\xbf \t\r\n")
+	// Every name below starts with '<' or "begin", and no other character
+	// lower-cases to either: any other first byte is none of them. Binary
+	// heads (images) stop here, before a lower-cased copy of 1 KiB that
+	// bytes.ToLower builds rune by rune for them.
+	if len(head) == 0 || head[0] != '<' && head[0] != 'b' && head[0] != 'B' {
+		return ""
+	}
 	lower := bytes.ToLower(head)
 	switch {
 	case bytes.HasPrefix(lower, []byte("begin:vcalendar")):

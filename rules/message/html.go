@@ -3,8 +3,10 @@ package message
 import (
 	"bytes"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -58,8 +60,16 @@ func parseHTML(src string, links *linkSet) htmlResult {
 // parseHTMLFrom is parseHTML reading the size bytes of HTML from src.
 func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 	var res htmlResult
-	var vis, hid strings.Builder
-	vis.Grow(min(size/2, 64<<10)) // markup is at least half of most HTML mail
+	// The texts are copied out collapsed at the end: their buffers go back
+	// to htmlTextBufs for the next part.
+	visBox, hidBox := htmlTextBufs.Get().(*[]byte), htmlTextBufs.Get().(*[]byte)
+	vis, hid := (*visBox)[:0], (*hidBox)[:0]
+	defer func() {
+		*visBox, *hidBox = vis, hid
+		putHTMLTextBuf(visBox)
+		putHTMLTextBuf(hidBox)
+	}()
+	vis = slices.Grow(vis, min(size/2, 64<<10)) // markup is at least half of most HTML mail
 	z := html.NewTokenizer(src)
 	z.SetMaxBuf(1 << 20)
 	stack := []htmlElem{{bg: "#ffffff", fg: "#000000"}} // a root with the reader's default colours
@@ -107,10 +117,10 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 			// block elements break lines.
 			t = sourceBreaksToSpace(t)
 			if top.invisible() {
-				hid.Write(t)
+				hid = append(hid, t...)
 				continue
 			}
-			vis.Write(t)
+			vis = append(vis, t...)
 			if inAnchor {
 				anchorText.Write(t)
 			} else if nextURLStart(t, 0) >= 0 {
@@ -134,9 +144,9 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 			e.inv = e.hidden || e.fg != "" && e.bg != "" && similarColor(e.fg, e.bg)
 			if isBlock(a) && !e.skip {
 				if e.invisible() {
-					hid.WriteByte('\n')
+					hid = append(hid, '\n')
 				} else {
-					vis.WriteByte('\n')
+					vis = append(vis, '\n')
 				}
 			}
 			switch a {
@@ -213,7 +223,7 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 			name, _ := tags.tag(z, tt, nil)
 			a := atom.Lookup(name)
 			if isBlock(a) {
-				vis.WriteByte('\n')
+				vis = append(vis, '\n')
 			}
 			if a == atom.Form {
 				curForm = -1
@@ -233,8 +243,8 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 		}
 	}
 	closeAnchor()
-	res.visible = collapseSpace(vis.String())
-	res.hidden = collapseSpace(hid.String())
+	res.visible = collapseSpace(vis)
+	res.hidden = collapseSpace(hid)
 	return res
 }
 
@@ -519,17 +529,28 @@ func isBlock(a atom.Atom) bool {
 	return false
 }
 
+// htmlTextBufs hold parseHTMLFrom's visible and hidden text between parts;
+// one grown past maxPooledScratch is left to the collector.
+var htmlTextBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+func putHTMLTextBuf(b *[]byte) {
+	if cap(*b) <= maxPooledScratch {
+		*b = (*b)[:0]
+		htmlTextBufs.Put(b)
+	}
+}
+
 // collapseSpace turns runs of blanks into one space and keeps the line
 // breaks of block elements: one break is a new line, more a new paragraph
 // (one blank line), as a reader sees rendered HTML.
-func collapseSpace(s string) string {
+func collapseSpace(s []byte) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space, nl := false, 0
 	for i := 0; i < len(s); {
 		r, size := rune(s[i]), 1
 		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(s[i:])
+			r, size = utf8.DecodeRune(s[i:])
 		}
 		i += size
 		switch r {

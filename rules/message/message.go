@@ -104,21 +104,31 @@ func ParseMessage(raw io.ReaderAt, size int64) *Message {
 func ParseMessageOptions(raw io.ReaderAt, size int64, opts Options) *Message {
 	m := &Message{raw: raw, size: size, maxScan: opts.maxScan()}
 	start := mboxFromLine(raw, size)
-	cr := &countingReader{r: io.NewSectionReader(raw, start, size-start), n: start}
-	br := headerReaders.Get().(*bufio.Reader)
-	br.Reset(io.LimitReader(cr, maxHeaderRead))
-	h, err := textproto.ReadHeader(br) // copies what it keeps out of br
-	buffered := br.Buffered()
-	br.Reset(nil)
-	headerReaders.Put(br)
+	h, n, err, ok := readHeaderAt(raw, start, size, maxHeaderRead)
+	if !ok { // raw failed to read: ReadHeader reports it as it always did
+		h, n, err = readHeaderBufio(raw, start, size, maxHeaderRead)
+	}
 	m.Header = h
 	if err == nil {
-		m.bodyOffset = cr.n - int64(buffered)
+		m.bodyOffset = start + n
 		return m
 	}
 	m.HeaderErr = fmt.Errorf("header: %w", err)
 	m.bodyOffset, _ = HeaderSize(raw, size, size)
 	return m
+}
+
+// readHeaderBufio is go-message's ReadHeader over raw[start:size], at most
+// limit bytes of it; n is what it took up to the end of the header.
+func readHeaderBufio(raw io.ReaderAt, start, size, limit int64) (h textproto.Header, n int64, err error) {
+	cr := &countingReader{r: io.NewSectionReader(raw, start, size-start)}
+	br := headerReaders.Get().(*bufio.Reader)
+	br.Reset(io.LimitReader(cr, limit))
+	h, err = textproto.ReadHeader(br) // copies what it keeps out of br
+	n = cr.n - int64(br.Buffered())
+	br.Reset(nil)
+	headerReaders.Put(br)
+	return h, n, err
 }
 
 // headerReaders are the 4 KiB read buffers of ParseMessage, reused from
@@ -129,7 +139,8 @@ var headerReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 
 // separator line (archived mail, corpora, `formail` output), which is not
 // a header field; 0 when there is none.
 func mboxFromLine(raw io.ReaderAt, size int64) int64 {
-	var buf [1024]byte
+	buf := mboxLineBufs.Get().(*[1024]byte)
+	defer mboxLineBufs.Put(buf)
 	n, _ := raw.ReadAt(buf[:min(int64(len(buf)), size)], 0)
 	line := buf[:n]
 	if !bytes.HasPrefix(line, []byte("From ")) {
@@ -140,6 +151,10 @@ func mboxFromLine(raw io.ReaderAt, size int64) int64 {
 	}
 	return 0
 }
+
+// mboxLineBufs are mboxFromLine's buffers: one on the stack would move to
+// the heap for every message, as ReadAt is an interface call.
+var mboxLineBufs = sync.Pool{New: func() any { return new([1024]byte) }}
 
 // maxHeaderRead bounds how much ParseMessage reads into the parsed header,
 // whatever the input (go-message's ReadHeader itself has no bound).

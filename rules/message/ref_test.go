@@ -3,6 +3,7 @@ package message
 import (
 	"io"
 	"mime/quotedprintable"
+	"unicode"
 	"unicode/utf8"
 
 	"bytes"
@@ -468,8 +469,8 @@ func parseHTMLBefore(src string, links *linkSet) htmlResult {
 		}
 	}
 	closeAnchor()
-	res.visible = collapseSpace(vis.String())
-	res.hidden = collapseSpace(hid.String())
+	res.visible = collapseSpaceBefore(vis.String())
+	res.hidden = collapseSpaceBefore(hid.String())
 	return res
 }
 
@@ -781,4 +782,108 @@ func atoiPxBefore(v string) int {
 		return 0
 	}
 	return n
+}
+
+// sniffContentBefore is sniffContent before it stopped at a first byte no
+// name starts with: the text names were looked for in a lower-cased copy.
+func sniffContentBefore(b []byte) string {
+	if s := sniffContent(b); s != "" && s != "ics" && s != "svg" && s != "html" {
+		return s // a magic number, decided before the text names
+	}
+	head := bytes.TrimLeft(b[:min(len(b), 1024)], "\xef\xbb\xbf \t\r\n")
+	lower := bytes.ToLower(head)
+	switch {
+	case bytes.HasPrefix(lower, []byte("begin:vcalendar")):
+		return "ics"
+	case bytes.HasPrefix(lower, []byte("<svg")),
+		bytes.HasPrefix(lower, []byte("<?xml")) && bytes.Contains(lower, []byte("<svg")):
+		return "svg"
+	}
+	for _, p := range []string{"<!doctype html", "<html", "<head", "<body", "<script", "<meta", "<form", "<iframe", "<!--"} {
+		if bytes.HasPrefix(lower, []byte(p)) {
+			if p == "<!--" && !bytes.Contains(lower, []byte("<html")) && !bytes.Contains(lower, []byte("<script")) {
+				continue
+			}
+			return "html"
+		}
+	}
+	return ""
+}
+
+// FuzzSniffContent holds sniffContent's early stop to the lower-cased
+// search it skips.
+func FuzzSniffContent(f *testing.F) {
+	for _, s := range []string{"", "\xff\xd8\xff\xe0", "<HTML>", "BEGIN:VCALENDAR", "\xef\xbb\xbf <svg", "<?xml x<SVG",
+		"<!-- <script", "\xc4\xb0<html", "\xe2\x84\xaa", "b", "<scr\xc4\xb0pt", "%PDF-1.4", "PK\x03\x04"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := sniffContent(b), sniffContentBefore(b); got != want {
+			t.Fatalf("sniffContent(%q) = %q, before %q", b, got, want)
+		}
+	})
+}
+
+// TestOnlyThemselvesLowerToLessThanAndB: sniffContent's early stop rests on
+// no character but '<', 'b' and 'B' lower-casing to '<' or 'b'.
+func TestOnlyThemselvesLowerToLessThanAndB(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if l := unicode.ToLower(r); (l == '<' || l == 'b') && r != '<' && r != 'b' && r != 'B' {
+			t.Errorf("%U lower-cases to %q", r, l)
+		}
+	}
+}
+
+// collapseSpaceBefore is collapseSpace when it read the builders' strings,
+// before the texts were kept in pooled byte buffers.
+func collapseSpaceBefore(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space, nl := false, 0
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		i += size
+		switch r {
+		case '\n':
+			nl++
+			space = false
+			continue
+		case ' ', '\t', '\r', '\f', '\u00a0':
+			space = true
+			continue
+		}
+		if nl > 0 {
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+				if nl > 1 {
+					b.WriteByte('\n') // a paragraph break
+				}
+			}
+			nl = 0
+		} else if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		if r < utf8.RuneSelf {
+			b.WriteByte(byte(r))
+		} else {
+			b.WriteRune(r) // an invalid byte becomes U+FFFD, as in a range loop
+		}
+	}
+	return b.String()
+}
+
+// FuzzCollapseSpace holds collapseSpace on bytes to the string version.
+func FuzzCollapseSpace(f *testing.F) {
+	for _, s := range []string{"", " a  b ", "a\n\n\nb", "\u00a0x\t\ry\f", "\xff \xc2", "\n a \n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := collapseSpace(b), collapseSpaceBefore(string(b)); got != want {
+			t.Fatalf("collapseSpace(%q) = %q, before %q", b, got, want)
+		}
+	})
 }
