@@ -162,7 +162,7 @@ func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
 			}
 		}
 	}
-	if c.phraseAC != nil {
+	if c.phrases != nil {
 		for r, res := range e.phraseHits() {
 			fire(r, res.score, res.match)
 		}
@@ -289,16 +289,7 @@ func (e *evalCtx) phraseHits() map[*rule]phraseResult {
 	text := e.bodyText()
 	// Track where words came from in the same pass, to quote them.
 	words, ranges := normaliseWords(text, true)
-	type occ struct{ id, end int }
-	var hits []occ
-	seen := map[int]bool{}
-	c.phraseAC.scan(words, func(id, end int) bool {
-		if !seen[id] {
-			seen[id] = true
-			hits = append(hits, occ{id, end})
-		}
-		return true
-	})
+	hits := c.phrases.firsts(words, nil, make([]bool, len(c.phrases.pats)))
 	if len(hits) == 0 {
 		return nil
 	}
@@ -316,7 +307,7 @@ func (e *evalCtx) phraseHits() map[*rule]phraseResult {
 	}
 	per := map[*rule]*acc{}
 	for _, h := range hits {
-		plen := c.phraseAC.lens[h.id]
+		plen := len(c.phrases.pats[h.id])
 		start := h.end - plen + 1 // past the leading space
 		q := quote(start, h.end-1)
 		for _, ref := range c.phraseOwners[h.id] {
