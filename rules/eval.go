@@ -287,9 +287,12 @@ const maxPhraseQuotes = 3
 func (e *evalCtx) phraseHits() map[*rule]phraseResult {
 	c := e.c
 	text := e.bodyText()
+	sc := getPhraseScratch(len(c.phrases.pats))
+	defer sc.put()
 	// Track where words came from in the same pass, to quote them.
-	words, ranges := normaliseWords(text, true)
-	hits := c.phrases.firsts(words, nil, make([]bool, len(c.phrases.pats)))
+	words, ranges := normaliseWordsIn(text, true, sc)
+	hits := c.phrases.firsts(words, sc.hits[:0], sc.seen)
+	sc.hits = hits
 	if len(hits) == 0 {
 		return nil
 	}

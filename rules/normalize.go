@@ -88,10 +88,21 @@ func NormaliseWords(s string) []string {
 // normaliseWords returns " w1 w2 ... wn " for s. With track set it also
 // returns where each word came from in s.
 func normaliseWords(s string, track bool) ([]byte, []wordRange) {
+	return normaliseWordsIn(s, track, nil)
+}
+
+// normaliseWordsIn is normaliseWords writing into the buffers of sc (nil:
+// new ones), which it keeps, grown if they had to grow; the result is good
+// until sc is used again.
+func normaliseWordsIn(s string, track bool, sc *phraseScratch) ([]byte, []wordRange) {
 	// On the stack: one allocation fewer.
 	var n normaliser
-	n.init(s, track)
-	return n.run(s)
+	n.initWith(s, track, sc)
+	out, ranges := n.run(s)
+	if sc != nil {
+		sc.out, sc.ranges = n.out, n.ranges
+	}
+	return out, ranges
 }
 
 func newNormaliser(s string, track bool) *normaliser {
@@ -100,13 +111,29 @@ func newNormaliser(s string, track bool) *normaliser {
 	return n
 }
 
-func (n *normaliser) init(s string, track bool) {
+func (n *normaliser) init(s string, track bool) { n.initWith(s, track, nil) }
+
+// initWith readies n for s in the buffers of sc, when given and large
+// enough, instead of new ones.
+func (n *normaliser) initWith(s string, track bool, sc *phraseScratch) {
+	var out []byte
+	var ranges []wordRange
+	var tok []int32
+	if sc != nil {
+		out, ranges, tok = sc.out, sc.ranges, sc.tok
+	}
 	// Sized for the usual case, output about as long as the input and a
 	// word per six bytes, so the buffers seldom grow.
-	n.out = make([]byte, len(s)+2)
+	if cap(out) < len(s)+2 {
+		out = make([]byte, len(s)+2)
+	}
+	n.out = out[:cap(out)]
 	n.track = track
 	if track {
-		n.ranges = make([]wordRange, len(s)/6+1)
+		if cap(ranges) < len(s)/6+1 {
+			ranges = make([]wordRange, len(s)/6+1)
+		}
+		n.ranges = ranges[:cap(ranges)]
 	}
 	n.out[0] = ' '
 	n.outLen = 1
@@ -114,8 +141,13 @@ func (n *normaliser) init(s string, track bool) {
 	// them, where growing the slices from empty cost a few allocations a
 	// text); buffers inside the normaliser itself would point into it and
 	// so move it to the heap.
-	buf := make([]int32, 2*tokCap)
-	n.tok, n.toff = buf[:0:tokCap], buf[tokCap:tokCap]
+	if len(tok) < 2*tokCap {
+		tok = make([]int32, 2*tokCap)
+		if sc != nil {
+			sc.tok = tok
+		}
+	}
+	n.tok, n.toff = tok[:0:tokCap], tok[tokCap:tokCap:2*tokCap]
 }
 
 const tokCap = 32

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // phraseMatcher finds the phrase lists' phrases in normalised text
@@ -288,4 +289,48 @@ func indexSpace(s string) int {
 		}
 	}
 	return -1
+}
+
+// phraseScratch holds what one phrase search needs only while it runs:
+// the normalised words, their ranges, token buffers, the patterns seen.
+// Kept between messages, so that a message does not allocate about three
+// times its body text anew for them.
+type phraseScratch struct {
+	out    []byte
+	ranges []wordRange
+	tok    []int32
+	seen   []bool
+	hits   []phraseOcc
+}
+
+var phraseScratchPool sync.Pool
+
+// maxKeptScratch bounds the buffers kept for the next message: a rare
+// large body should not pin its buffers for good.
+const maxKeptScratch = 256 << 10
+
+// getPhraseScratch returns scratch with seen sized for npats patterns,
+// all false.
+func getPhraseScratch(npats int) *phraseScratch {
+	sc, _ := phraseScratchPool.Get().(*phraseScratch)
+	if sc == nil {
+		sc = &phraseScratch{}
+	}
+	if len(sc.seen) != npats {
+		sc.seen = make([]bool, npats)
+	}
+	return sc
+}
+
+// put clears what the search marked and keeps sc for the next one, unless
+// a large text grew its buffers.
+func (sc *phraseScratch) put() {
+	for _, h := range sc.hits {
+		sc.seen[h.id] = false
+	}
+	sc.hits = sc.hits[:0]
+	if cap(sc.out) > maxKeptScratch || cap(sc.ranges) > maxKeptScratch/12 {
+		return
+	}
+	phraseScratchPool.Put(sc)
 }

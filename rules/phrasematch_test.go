@@ -120,3 +120,43 @@ func FuzzPhraseMatcher(f *testing.F) {
 		checkPhraseMatcher(t, pats, text)
 	})
 }
+
+// TestPhraseHitsDoNotCarryOverBetweenMessages: the phrase search keeps its
+// buffers from message to message; what one message found must not change
+// what the next finds, so each golden message gets the same phrase hits
+// whatever message went before it.
+func TestPhraseHitsDoNotCarryOverBetweenMessages(t *testing.T) {
+	c := defaultRuleset(t).cur
+	msgs := loadGoldenMessages(t)
+	hitsOf := func(i int) map[string]phraseResult {
+		out := map[string]phraseResult{}
+		for r, res := range (&evalCtx{m: parsedAndWalked(msgs[i]), c: c}).phraseHits() {
+			out[r.Name] = res
+		}
+		return out
+	}
+	forward := make([]map[string]phraseResult, len(msgs))
+	for i := range msgs {
+		forward[i] = hitsOf(i)
+	}
+	shared := 0
+	for i := len(msgs) - 1; i >= 0; i-- {
+		back := hitsOf(i)
+		if len(back) != len(forward[i]) {
+			t.Fatalf("message %d: %v after the later messages, %v after the earlier", i, back, forward[i])
+		}
+		for name, res := range back {
+			if forward[i][name] != res {
+				t.Fatalf("message %d, %s: %v after the later messages, %v after the earlier", i, name, res, forward[i][name])
+			}
+			if i > 0 {
+				if _, ok := forward[i-1][name]; ok {
+					shared++
+				}
+			}
+		}
+	}
+	if shared == 0 {
+		t.Fatal("no phrase rule fires on two neighbouring messages: the test proves nothing")
+	}
+}
