@@ -162,7 +162,7 @@ func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
 			}
 		}
 	}
-	if c.phraseAC != nil {
+	if c.phrases != nil {
 		for r, res := range e.phraseHits() {
 			fire(r, res.score, res.match)
 		}
@@ -287,18 +287,12 @@ const maxPhraseQuotes = 3
 func (e *evalCtx) phraseHits() map[*rule]phraseResult {
 	c := e.c
 	text := e.bodyText()
+	sc := getPhraseScratch(len(c.phrases.pats))
+	defer sc.put()
 	// Track where words came from in the same pass, to quote them.
-	words, ranges := normaliseWords(text, true)
-	type occ struct{ id, end int }
-	var hits []occ
-	seen := map[int]bool{}
-	c.phraseAC.scan(words, func(id, end int) bool {
-		if !seen[id] {
-			seen[id] = true
-			hits = append(hits, occ{id, end})
-		}
-		return true
-	})
+	words, ranges := normaliseWordsIn(text, true, sc)
+	hits := c.phrases.firsts(words, sc.hits[:0], sc.seen)
+	sc.hits = hits
 	if len(hits) == 0 {
 		return nil
 	}
@@ -316,7 +310,7 @@ func (e *evalCtx) phraseHits() map[*rule]phraseResult {
 	}
 	per := map[*rule]*acc{}
 	for _, h := range hits {
-		plen := c.phraseAC.lens[h.id]
+		plen := len(c.phrases.pats[h.id])
 		start := h.end - plen + 1 // past the leading space
 		q := quote(start, h.end-1)
 		for _, ref := range c.phraseOwners[h.id] {

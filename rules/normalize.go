@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -45,9 +47,16 @@ type wordRange struct {
 }
 
 type normaliser struct {
-	out    []byte
-	track  bool
-	ranges []wordRange
+	// The output is out[:outLen] and the ranges ranges[:nRanges]: each
+	// slice is kept at its full capacity, grown only when full, and the
+	// count is kept apart, so that a word costs a store of an int where an
+	// append stored a slice header, a pointer, which costs a write barrier
+	// whenever the collector is running.
+	out     []byte
+	outLen  int
+	track   bool
+	ranges  []wordRange
+	nRanges int
 	// the token being read
 	tok   []rune
 	toff  []int32 // input offset of each token rune
@@ -65,10 +74,6 @@ type normaliser struct {
 	// byteAtATime turns off the plain-word fast path (tests compare the
 	// two).
 	byteAtATime bool
-	// tokBuf and toffBuf back tok and toff: a token seldom outgrows them,
-	// where growing the slices from empty cost a few allocations a text.
-	tokBuf  [32]rune
-	toffBuf [32]int32
 }
 
 // NormaliseWords returns the words of s as the wording rules see them
@@ -83,31 +88,79 @@ func NormaliseWords(s string) []string {
 // normaliseWords returns " w1 w2 ... wn " for s. With track set it also
 // returns where each word came from in s.
 func normaliseWords(s string, track bool) ([]byte, []wordRange) {
-	return newNormaliser(s, track).run(s)
+	return normaliseWordsIn(s, track, nil)
+}
+
+// normaliseWordsIn is normaliseWords writing into the buffers of sc (nil:
+// new ones), which it keeps, grown if they had to grow; the result is good
+// until sc is used again.
+func normaliseWordsIn(s string, track bool, sc *phraseScratch) ([]byte, []wordRange) {
+	// On the stack: one allocation fewer.
+	var n normaliser
+	n.initWith(s, track, sc)
+	out, ranges := n.run(s)
+	if sc != nil {
+		sc.out, sc.ranges = n.out, n.ranges
+	}
+	return out, ranges
 }
 
 func newNormaliser(s string, track bool) *normaliser {
-	// Sized for the usual case, output about as long as the input and a
-	// word per six bytes, so the buffers seldom grow.
-	n := &normaliser{out: make([]byte, 1, len(s)+2), track: track}
-	if track {
-		n.ranges = make([]wordRange, 0, len(s)/6+1)
-	}
-	n.out[0] = ' '
-	n.tok, n.toff = n.tokBuf[:0], n.toffBuf[:0]
+	n := new(normaliser)
+	n.init(s, track)
 	return n
 }
 
+func (n *normaliser) init(s string, track bool) { n.initWith(s, track, nil) }
+
+// initWith readies n for s in the buffers of sc, when given and large
+// enough, instead of new ones.
+func (n *normaliser) initWith(s string, track bool, sc *phraseScratch) {
+	var out []byte
+	var ranges []wordRange
+	var tok []int32
+	if sc != nil {
+		out, ranges, tok = sc.out, sc.ranges, sc.tok
+	}
+	// Sized for the usual case, output about as long as the input and a
+	// word per six bytes, so the buffers seldom grow.
+	if cap(out) < len(s)+2 {
+		out = make([]byte, len(s)+2)
+	}
+	n.out = out[:cap(out)]
+	n.track = track
+	if track {
+		if cap(ranges) < len(s)/6+1 {
+			ranges = make([]wordRange, len(s)/6+1)
+		}
+		n.ranges = ranges[:cap(ranges)]
+	}
+	n.out[0] = ' '
+	n.outLen = 1
+	// One allocation backs both token buffers (a token seldom outgrows
+	// them, where growing the slices from empty cost a few allocations a
+	// text); buffers inside the normaliser itself would point into it and
+	// so move it to the heap.
+	if len(tok) < 2*tokCap {
+		tok = make([]int32, 2*tokCap)
+		if sc != nil {
+			sc.tok = tok
+		}
+	}
+	n.tok, n.toff = tok[:0:tokCap], tok[tokCap:tokCap:2*tokCap]
+}
+
+const tokCap = 32
+
 func (n *normaliser) run(s string) ([]byte, []wordRange) {
-	var it norm.Iter
+	// The iterator points into itself and so lives on the heap: made only
+	// for text that is not all ASCII.
+	var it *norm.Iter
 	for i := 0; i < len(s); {
 		// ASCII is its own NFKC form: read runs of it directly. The last
 		// ASCII character before non-ASCII text goes to the normaliser with
 		// it, as a combining mark may attach to it (e + U+0301 = é).
-		j := i
-		for j < len(s) && s[j] < utf8.RuneSelf {
-			j++
-		}
+		j := asciiRunEnd(s, i)
 		end := j
 		if j < len(s) && end > i {
 			end--
@@ -115,6 +168,12 @@ func (n *normaliser) run(s string) ([]byte, []wordRange) {
 		for k := i; k < end; {
 			if w := n.plainWord(s, k, end); w > 0 {
 				k += w
+				continue
+			}
+			// Between tokens, a byte that starts none (a space, most
+			// punctuation) would only end the token there is not.
+			if len(n.tok) == 0 && !asciiToken[s[k]] && !n.byteAtATime {
+				k++
 				continue
 			}
 			n.ascii(s[k], int32(k))
@@ -126,6 +185,9 @@ func (n *normaliser) run(s string) ([]byte, []wordRange) {
 		k := j
 		for k < len(s) && s[k] >= utf8.RuneSelf {
 			k++
+		}
+		if it == nil {
+			it = new(norm.Iter)
 		}
 		it.InitString(norm.NFKC, s[end:k])
 		for !it.Done() {
@@ -142,7 +204,39 @@ func (n *normaliser) run(s string) ([]byte, []wordRange) {
 	}
 	n.flushToken()
 	n.flushSingles()
-	return n.out, n.ranges
+	return n.out[:n.outLen], n.ranges[:n.nRanges]
+}
+
+// room makes room for k more bytes of output.
+func (n *normaliser) room(k int) {
+	if n.outLen+k > len(n.out) {
+		n.out = append(n.out[:n.outLen], make([]byte, k+len(n.out))...)
+		n.out = n.out[:cap(n.out)]
+	}
+}
+
+// addRange records where the word about to be written came from.
+func (n *normaliser) addRange(start, end int32) {
+	if n.nRanges == len(n.ranges) {
+		n.ranges = append(n.ranges, make([]wordRange, len(n.ranges)+1)...)
+		n.ranges = n.ranges[:cap(n.ranges)]
+	}
+	n.ranges[n.nRanges] = wordRange{out: int32(n.outLen), start: start, end: end}
+	n.nRanges++
+}
+
+// asciiRunEnd returns the offset of the first non-ASCII byte of s at or
+// after i, or len(s); it tests eight bytes at a time.
+func asciiRunEnd(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		if x := binary.LittleEndian.Uint64(unsafeBytes(s[i : i+8])); x&highBits != 0 {
+			return i + bits.TrailingZeros64(x&highBits)/8
+		}
+	}
+	for i < len(s) && s[i] < utf8.RuneSelf {
+		i++
+	}
+	return i
 }
 
 // leetASCII is leet as a table, for the ASCII fast path.
@@ -170,22 +264,22 @@ var asciiToken = func() (t [256]bool) {
 // its runes one by one, and returns its length; 0 when s[k] starts no such
 // token (ascii then takes it).
 func (n *normaliser) plainWord(s string, k, end int) int {
-	if n.byteAtATime || len(n.tok) > 0 || !isASCIIAlnum(s[k]) {
+	if n.byteAtATime || len(n.tok) > 0 || plainClass[s[k]] == 0 {
 		return 0
 	}
-	letters, digits, leets := 0, 0, 0
+	// One table lookup a byte classes it; the counts are sums of its bits.
+	letters, leets, upper := 0, 0, 0
 	e := k
-	for ; e < end && isASCIIAlnum(s[e]); e++ {
-		switch c := s[e]; {
-		case c > '9':
-			letters++
-		case leetDigit[c-'0'] != 0:
-			leets++
-			digits++
-		default:
-			digits++
+	for ; e < end; e++ {
+		cl := plainClass[s[e]]
+		if cl == 0 {
+			break
 		}
+		letters += int(cl & classLetter)
+		leets += int(cl >> 1 & 1)
+		upper |= int(cl & classUpper)
 	}
+	digits := e - k - letters
 	// After the token: a byte that ends it, or the end of the text (not
 	// the end of the ASCII run: a combining mark may follow).
 	if e-k < 2 || e < end && asciiToken[s[e]] || e == end && end < len(s) {
@@ -193,35 +287,69 @@ func (n *normaliser) plainWord(s string, k, end int) int {
 	}
 	n.flushSingles()
 	if n.track {
-		n.ranges = append(n.ranges, wordRange{out: int32(len(n.out)), start: int32(k), end: int32(e)})
+		n.addRange(int32(k), int32(e))
 	}
-	if leets == 0 || letters < 2 || digits > letters {
-		for _, c := range []byte(s[k:e]) {
-			if c <= 'Z' && c >= 'A' {
-				c += 'a' - 'A'
-			}
-			n.out = append(n.out, c)
+	n.room(e - k + 1)
+	w := n.outLen
+	copy(n.out[w:], s[k:e])
+	if upper != 0 {
+		for i := w; i < w+e-k; i++ {
+			n.out[i] = lowerASCII[n.out[i]]
 		}
-	} else {
+	}
+	if leets != 0 && letters >= 2 && digits <= letters {
 		// mapLeet in place: a digit next to a letter, where a digit mapped
 		// just before counts as a letter (v11agra is viagra).
-		w := len(n.out)
-		for i, c := range []byte(s[k:e]) {
-			if c <= 'Z' && c >= 'A' {
-				c += 'a' - 'A'
-			}
+		for i := range e - k {
+			c := n.out[w+i]
 			if c <= '9' && leetDigit[c-'0'] != 0 &&
 				(i > 0 && n.out[w+i-1] > '9' || k+i+1 < e && s[k+i+1] > '9') {
-				c = leetDigit[c-'0']
+				n.out[w+i] = leetDigit[c-'0']
 			}
-			n.out = append(n.out, c)
 		}
 	}
-	n.out = append(n.out, ' ')
+	n.out[w+e-k] = ' '
+	n.outLen = w + e - k + 1
 	n.tend = int32(e)
 	n.latin, n.other, n.notPlain = false, false, false
 	return e - k
 }
+
+// plainClass classes the bytes of a plain word for plainWord: 0 for any
+// other byte, else classPlain and the bits that apply.
+var plainClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= 'a' && c <= 'z':
+			t[c] = classPlain | classLetter
+		case c >= 'A' && c <= 'Z':
+			t[c] = classPlain | classLetter | classUpper
+		case c >= '0' && c <= '9' && leetDigit[c-'0'] != 0:
+			t[c] = classPlain | classLeet
+		case c >= '0' && c <= '9':
+			t[c] = classPlain
+		}
+	}
+	return t
+}()
+
+const (
+	classLetter = 1 << iota // counted by adding the bit
+	classLeet               // counted by shifting it down
+	classUpper
+	classPlain
+)
+
+// lowerASCII lower-cases ASCII letters and leaves every other byte.
+var lowerASCII = func() (t [256]byte) {
+	for c := range 256 {
+		t[c] = byte(c)
+		if c >= 'A' && c <= 'Z' {
+			t[c] += 'a' - 'A'
+		}
+	}
+	return t
+}()
 
 // leetDigit is leet for the digits, 0 for those not used as letters.
 var leetDigit = func() (t [10]byte) {
@@ -324,12 +452,14 @@ func (n *normaliser) flushToken() {
 		// An ordinary ASCII word: emit it as it is.
 		n.flushSingles()
 		if n.track {
-			n.ranges = append(n.ranges, wordRange{out: int32(len(n.out)), start: n.toff[0], end: n.tend})
+			n.addRange(n.toff[0], n.tend)
 		}
-		for _, r := range tok {
-			n.out = append(n.out, byte(r))
+		n.room(len(tok) + 1)
+		for i, r := range tok {
+			n.out[n.outLen+i] = byte(r)
 		}
-		n.out = append(n.out, ' ')
+		n.out[n.outLen+len(tok)] = ' '
+		n.outLen += len(tok) + 1
 		n.tok, n.toff = n.tok[:0], n.toff[:0]
 		n.latin, n.other = false, false
 		return
@@ -452,12 +582,14 @@ func (n *normaliser) flushSingles() {
 
 func (n *normaliser) emit(w []rune, start, end int32) {
 	if n.track {
-		n.ranges = append(n.ranges, wordRange{out: int32(len(n.out)), start: start, end: end})
+		n.addRange(start, end)
 	}
+	n.room(len(w)*utf8.UTFMax + 1)
 	for _, r := range w {
-		n.out = utf8.AppendRune(n.out, r)
+		n.outLen += utf8.EncodeRune(n.out[n.outLen:], r)
 	}
-	n.out = append(n.out, ' ')
+	n.out[n.outLen] = ' '
+	n.outLen++
 }
 
 // normalisePhrase turns a phrase from a rule file into the form it is

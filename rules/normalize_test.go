@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 func TestNormaliseWords(t *testing.T) {
@@ -133,4 +135,45 @@ func FuzzNormaliseWordsPlainPath(f *testing.F) {
 			t.Fatalf("normaliseWords(%q) = %q %v, byte at a time %q %v", s, fast, fastRanges, want, wantRanges)
 		}
 	})
+}
+
+// FuzzASCIIRunEnd holds the eight-bytes-at-a-time search for the end of
+// an ASCII run to the byte loop it replaced, from every start.
+func FuzzASCIIRunEnd(f *testing.F) {
+	for _, s := range []string{"", "plain ascii text", "abcdefgh\x80", "abcdefghi\xffj", "é", "ab\u200bcd efghijklmnop"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for i := 0; i <= len(s); i++ {
+			want := i
+			for want < len(s) && s[want] < utf8.RuneSelf {
+				want++
+			}
+			if got := asciiRunEnd(s, i); got != want {
+				t.Fatalf("asciiRunEnd(%q, %d) = %d, want %d", s, i, got, want)
+			}
+		}
+	})
+}
+
+// TestNormaliseWordsOutgrowsItsBuffers: the output is sized for the input;
+// a text whose words expand (one NFKC ligature becomes 18 bytes) or are
+// all short (a range per three bytes) must grow them, and keep every word
+// and range.
+func TestNormaliseWordsOutgrowsItsBuffers(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"ﷺ", " " + norm.NFKC.String("ﷺ") + " "},
+		{"ﷺﷺ x", " " + norm.NFKC.String("ﷺﷺ") + " x "},
+		{strings.Repeat("ab ", 40), " " + strings.Repeat("ab ", 40)},
+		{strings.Repeat("ﬀ ", 50), strings.Repeat(" ff", 50) + " "},
+	}
+	for _, tt := range tests {
+		got, ranges := normaliseWords(tt.in, true)
+		if string(got) != tt.want {
+			t.Errorf("normaliseWords(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if n := len(strings.Fields(tt.want)); len(ranges) != n {
+			t.Errorf("normaliseWords(%q): %d ranges for %d words", tt.in, len(ranges), n)
+		}
+	}
 }

@@ -76,7 +76,7 @@ type compiled struct {
 	rawRules        []*rule
 	uri             map[string]*prefilter // by part: url, host, text
 	uriRules        map[string][]*rule
-	phraseAC        *acMatcher
+	phrases         *phraseMatcher
 	phraseOwners    [][]phraseRef // phrase id -> rules that list it
 	phraseRuleCount int
 
@@ -503,7 +503,7 @@ func (c *compiled) index() {
 		c.uri[part] = newPrefilter(pats)
 	}
 	if len(phrases) > 0 {
-		c.phraseAC = newACMatcher(phrases)
+		c.phrases = newPhraseMatcher(phrases)
 	}
 }
 
