@@ -256,8 +256,9 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	n, err := len(p), error(nil)
 	if len(c.pending)+len(p) > maxPending {
-		err = c.flushLocked()
-		if err == nil && len(p) > maxPending {
+		if err = c.flushLocked(); err != nil {
+			n = 0
+		} else if len(p) > maxPending {
 			n, err = c.Conn.Write(p)
 			p = nil
 		}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,16 +42,12 @@ func (c *countedConn) Write(p []byte) (int, error) {
 // client that waits for each answer still gets each (the test would hang
 // on a reply held back).
 func TestPipelinedCommandsAreAnsweredInOneWrite(t *testing.T) {
-	engine, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second, Checks: []scoring.Check{scoring.GTUBE{}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	pol := &Policy{Access: access.New(access.Options{
 		RelayNetworks: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")},
 		LocalDomains:  []string{"local.example"},
 	})}
 	up := &fakeUpstream{}
-	srv := NewServer(defaultTestOptions(), pol, nil, engine, up, discardLog())
+	srv := NewServer(defaultTestOptions(), pol, nil, mustGTUBEEngine(t), up, discardLog())
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -81,4 +78,39 @@ func TestPipelinedCommandsAreAnsweredInOneWrite(t *testing.T) {
 	if n := len(up.messages()); n != 2 {
 		t.Errorf("%d messages relayed, want 2", n)
 	}
+}
+
+// Replies beyond maxPending are sent at once, in order, none lost: 200
+// pipelined NOOPs get 200 answers, in more than one write.
+func TestManyPipelinedRepliesOverflowInOrder(t *testing.T) {
+	srv := NewServer(defaultTestOptions(), &Policy{Access: access.New(access.Options{})}, nil, mustGTUBEEngine(t), &fakeUpstream{}, discardLog())
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &writeCounter{Listener: inner}
+	c := dial(t, serveTestOn(t, srv, l))
+	c.hello()
+	before := l.writes.Load()
+	const n = 200
+	if _, err := c.conn.Write([]byte(strings.Repeat("NOOP\r\n", n))); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		c.expect(250, "")
+	}
+	if w := l.writes.Load() - before; w < 2 || w > n/10 {
+		t.Errorf("%d answers took %d writes, want a few (each up to %d bytes)", n, w, maxPending)
+	}
+	c.send("QUIT")
+	c.expect(221, "")
+}
+
+func mustGTUBEEngine(t *testing.T) *scoring.Engine {
+	t.Helper()
+	engine, err := scoring.NewEngine(scoring.Options{Policy: scoring.DefaultPolicy(), Timeout: 5 * time.Second, Checks: []scoring.Check{scoring.GTUBE{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return engine
 }
