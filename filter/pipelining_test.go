@@ -27,6 +27,19 @@ func (l *writeCounter) Accept() (net.Conn, error) {
 	return &countedConn{Conn: c, n: &l.writes}, nil
 }
 
+// dialCounted serves srv on a writeCounter and says EHLO to it.
+func dialCounted(t *testing.T, srv *Server) (*client, *writeCounter) {
+	t.Helper()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &writeCounter{Listener: inner}
+	c := dial(t, serveTestOn(t, srv, l))
+	c.hello()
+	return c, l
+}
+
 type countedConn struct {
 	net.Conn
 	n *atomic.Int64
@@ -48,13 +61,7 @@ func TestPipelinedCommandsAreAnsweredInOneWrite(t *testing.T) {
 	})}
 	up := &fakeUpstream{}
 	srv := NewServer(defaultTestOptions(), pol, nil, mustGTUBEEngine(t), up, discardLog())
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &writeCounter{Listener: inner}
-	c := dial(t, serveTestOn(t, srv, l))
-	c.hello()
+	c, l := dialCounted(t, srv)
 	before := l.writes.Load()
 	if _, err := c.conn.Write([]byte("MAIL FROM:<a@example.org>\r\nRCPT TO:<user@local.example>\r\nDATA\r\n")); err != nil {
 		t.Fatal(err)
@@ -84,13 +91,7 @@ func TestPipelinedCommandsAreAnsweredInOneWrite(t *testing.T) {
 // pipelined NOOPs get 200 answers, in more than one write.
 func TestManyPipelinedRepliesOverflowInOrder(t *testing.T) {
 	srv := NewServer(defaultTestOptions(), &Policy{Access: access.New(access.Options{})}, nil, mustGTUBEEngine(t), &fakeUpstream{}, discardLog())
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &writeCounter{Listener: inner}
-	c := dial(t, serveTestOn(t, srv, l))
-	c.hello()
+	c, l := dialCounted(t, srv)
 	before := l.writes.Load()
 	const n = 200
 	if _, err := c.conn.Write([]byte(strings.Repeat("NOOP\r\n", n))); err != nil {
