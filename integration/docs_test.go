@@ -68,7 +68,7 @@ func TestEximConfigsWithSiteDefaults(t *testing.T) {
 		}},
 	}
 	for _, tc := range cases {
-		conf, err := privateEximConfig(dir, tc.config)
+		conf, err := privateEximConfig(dir, tc.config, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,7 +34,7 @@ type mailboxOwner struct {
 
 // lookupEximUser asks Exim for its run-time user (Debian: Debian-exim).
 func lookupEximUser(exim string) (mailboxOwner, error) {
-	conf, err := privateEximConfig(workDir, "exim-inbound.conf")
+	conf, err := privateEximConfig(workDir, "exim-inbound.conf", nil)
 	if err != nil {
 		return mailboxOwner{}, err
 	}
@@ -57,10 +57,13 @@ func lookupEximUser(exim string) (mailboxOwner, error) {
 
 // privateEximConfig copies testdata/name into dir as Exim wants a -C file
 // run by root: owned by root, not writable by group or others.
-func privateEximConfig(dir, name string) (string, error) {
+func privateEximConfig(dir, name string, patch func(string) string) (string, error) {
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		return "", err
+	}
+	if patch != nil {
+		b = []byte(patch(string(b)))
 	}
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, b, 0o644); err != nil {
@@ -94,13 +97,16 @@ type eximSetup struct {
 	// Internet makes the outbound config deliver mail for other domains
 	// into the Maildir internet() instead of looking up MX records.
 	Internet bool
+	// Patch, when set, changes the config's text for one test (a setting
+	// a site might have that the documented config does not).
+	Patch func(conf string) string
 }
 
 // startExim starts a private Exim and stops it when the test ends.
 func startExim(t *testing.T, name string, s eximSetup) *eximDaemon {
 	t.Helper()
 	dir := testDir(t, name)
-	conf, err := privateEximConfig(dir, s.Config)
+	conf, err := privateEximConfig(dir, s.Config, s.Patch)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package integration
 import (
 	"bufio"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -127,4 +128,61 @@ func TestRelayToEximOneConnectionAfterARefusal(t *testing.T) {
 	if chunked != 2 {
 		t.Errorf("%d messages arrived by BDAT (K in the <= line), want 2:\n%s", chunked, log)
 	}
+}
+
+// TestEximRefusingMailIsHeardAtRcpt: relayguard holds MAIL back and sends
+// it with the first RCPT, so a MAIL the real Exim refuses reaches the
+// client, which heard 250 for its MAIL, at every RCPT in Exim's words;
+// Exim's answer to the RCPT sent behind the refused MAIL is read and
+// dropped, and the next transaction on the same connection is relayed.
+func TestEximRefusingMailIsHeardAtRcpt(t *testing.T) {
+	needHarness(t)
+	t.Parallel()
+	port := freePort(t)
+	ex := startExim(t, "exim", eximSetup{
+		Config:    "exim-inbound.conf",
+		Macros:    map[string]string{"SMTP_PORT": strconv.Itoa(port)},
+		Ports:     []int{port},
+		Mailboxes: []string{"alice"},
+		Patch:     func(conf string) string { return refuseSenderAtMail(t, conf) },
+	})
+	rg := startRelayguard(t, inboundConfig(t, ex.addr(0)))
+
+	s := dialSMTPScript(t, rg.Addr)
+	s.expect("220 ")
+	s.send("EHLO client.test", "250 ")
+	s.send("MAIL FROM:<sam@refused-sender.test>", "250")
+	s.send("RCPT TO:<alice@example.com>", "550 5.7.1 Sender refused by this site's policy")
+	s.send("RCPT TO:<alice@example.com>", "550 5.7.1 Sender refused by this site's policy")
+	s.send("RSET", "250")
+	s.message("sam@client.test", "alice@example.com", testMessage("sam@client.test", "alice@example.com", "After a refusal", "Still here.\n"), "250 ")
+	s.send("QUIT", "221")
+
+	got := waitMaildir(t, ex.maildir("alice"), 1)
+	if len(got) != 1 || got[0].Header("Subject") != "After a refusal" {
+		t.Errorf("delivered %d messages, want the one after the refusal", len(got))
+	}
+	log := ex.mainlog()
+	if strings.Contains(log, "synchronization error") {
+		t.Errorf("Exim saw commands sent ahead:\n%s", log)
+	}
+	if !strings.Contains(log, "Sender refused by this site's policy") {
+		t.Errorf("Exim's log does not show its refusal of the MAIL:\n%s", log)
+	}
+}
+
+// refuseSenderAtMail gives the inbound Exim config a MAIL ACL that refuses
+// one sender domain, as a site's sender policy would.
+func refuseSenderAtMail(t *testing.T, conf string) string {
+	t.Helper()
+	for _, edit := range [][2]string{
+		{"acl_smtp_rcpt = acl_check_rcpt\n", "acl_smtp_mail = acl_check_mail\nacl_smtp_rcpt = acl_check_rcpt\n"},
+		{"begin acl\n", "begin acl\n\nacl_check_mail:\n  deny    senders = *@refused-sender.test\n          message = 5.7.1 Sender refused by this site's policy\n  accept\n"},
+	} {
+		if !strings.Contains(conf, edit[0]) {
+			t.Fatalf("exim-inbound.conf has no %q to patch", edit[0])
+		}
+		conf = strings.Replace(conf, edit[0], edit[1], 1)
+	}
+	return conf
 }
