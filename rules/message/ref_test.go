@@ -6,8 +6,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"bufio"
 	"bytes"
 	"compress/zlib"
+	"errors"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 	"net"
@@ -884,6 +886,49 @@ func FuzzCollapseSpace(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if got, want := collapseSpace(b), collapseSpaceBefore(string(b)); got != want {
 			t.Fatalf("collapseSpace(%q) = %q, before %q", b, got, want)
+		}
+	})
+}
+
+// headerSizeBefore is HeaderSize with a new bufio.Reader per call, as it
+// was before the readers were pooled.
+func headerSizeBefore(raw io.ReaderAt, size, limit int64) (n int64, complete bool) {
+	br := bufio.NewReader(io.NewSectionReader(raw, 0, size))
+	continued := false
+	for n <= limit {
+		line, err := br.ReadSlice('\n')
+		n += int64(len(line))
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continued = true
+			continue
+		}
+		if !continued && len(line) > 0 && len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return n, n <= limit
+		}
+		continued = false
+		if err != nil {
+			return n, n <= limit
+		}
+	}
+	return n, false
+}
+
+// FuzzHeaderSize holds the pooled HeaderSize to the unpooled one, on two
+// messages in a row so a reused reader carries nothing over.
+func FuzzHeaderSize(f *testing.F) {
+	long := strings.Repeat("X-Long: "+strings.Repeat("a", 70)+"\r\n", 80)
+	f.Add("Subject: a\r\n\r\nbody", "From: b\r\n", int64(100))
+	f.Add(long+"\r\nbody", "\r\n", int64(1<<20))
+	f.Add("A: "+strings.Repeat("b", 5000)+"\r\n\r\n", "A: b\n\nc", int64(4000))
+	f.Add("no end of header", "A: b\r\r\n\r\n", int64(3))
+	f.Fuzz(func(t *testing.T, a, b string, limit int64) {
+		for _, msg := range []string{a, b} {
+			raw := strings.NewReader(msg)
+			n, ok := HeaderSize(raw, int64(len(msg)), limit)
+			wn, wok := headerSizeBefore(raw, int64(len(msg)), limit)
+			if n != wn || ok != wok {
+				t.Fatalf("HeaderSize(%q, %d) = %d, %v; before: %d, %v", msg, limit, n, ok, wn, wok)
+			}
 		}
 	})
 }
