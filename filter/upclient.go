@@ -21,9 +21,10 @@ import (
 // relay needs, in as few round trips as the next hop allows. go-smtp's
 // Client sends one command per round trip, never uses CHUNKING, and its
 // Reset forgets the EHLO, so every refused message cost RSET, EHLO and
-// MAIL in three round trips; here the RSET waits and travels in one write
-// with the next MAIL when the next hop offers PIPELINING (RFC 2920), and
-// the message goes as one BDAT ... LAST (RFC 3030) when it offers CHUNKING.
+// MAIL in three round trips. Here, when the next hop offers PIPELINING
+// (RFC 2920), the RSET waits for the next MAIL and the MAIL for the first
+// RCPT, all three in one write, and the message goes as one BDAT ... LAST
+// (RFC 3030) when it offers CHUNKING.
 type upClient struct {
 	raw     net.Conn // the TCP connection: deadlines are set on it
 	conn    net.Conn // raw, or TLS over it

@@ -26,9 +26,9 @@ type Upstream interface {
 type UpstreamConn interface {
 	// Mail starts a transaction. It may hold MAIL back and send it in one
 	// write with the first Rcpt, when the next hop offers PIPELINING (RFC
-	// 2920): held says so. The next hop's answer to a held MAIL then comes
-	// from Rcpt as a *heldMailError, for that and every later Rcpt of the
-	// transaction.
+	// 2920): held says so. A refusal of a held MAIL, or a failure to hear
+	// its answer, then comes from Rcpt as a *heldMailError, for that and
+	// every later Rcpt of the transaction.
 	Mail(from string, opts *smtp.MailOptions) (held bool, err error)
 	Rcpt(to string) error
 	// Data sends header, then body, as the message. On success it returns
