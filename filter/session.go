@@ -116,7 +116,8 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	return nil, smtp.ErrAuthUnknownMechanism
 }
 
-// Mail opens the transaction here and at the next hop.
+// Mail opens the transaction here and at the next hop (where PIPELINING
+// lets it, the MAIL goes with the first RCPT: see upstreamRcpt).
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if err := s.checkDeclaredSize(opts); err != nil {
 		return err
