@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"relayguard/internal/smtpreply"
 )
 
 // upClient is the relay's own SMTP client toward the next hop: only what a
@@ -151,45 +153,8 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // from the text when its class is the reply's, and dropped from the
 // following lines as RFC 2034 §3 has every line repeat it.
 func replyError(rep reply) *smtp.SMTPError {
-	text := string(rep.text)
-	ec, rest, ok := cutEnhancedCode(text, rep.code/100)
-	if !ok {
-		return upstreamReply(rep.code, smtp.EnhancedCode{}, text)
-	}
-	prefix := text[:len(text)-len(rest)]
-	if !strings.HasSuffix(prefix, " ") {
-		prefix += " "
-	}
-	return upstreamReply(rep.code, ec, strings.ReplaceAll(rest, "\n"+prefix, "\n"))
-}
-
-// cutEnhancedCode parses "class.subject.detail" at the start of text.
-func cutEnhancedCode(text string, class int) (smtp.EnhancedCode, string, bool) {
-	word, rest, _ := strings.Cut(text, " ")
-	if i := strings.IndexByte(word, '\n'); i >= 0 { // "5.1.1\nnext line"
-		word, rest = word[:i], text[i:]
-	}
-	var ec smtp.EnhancedCode
-	for i := 0; i < 3; i++ {
-		part, tail, found := strings.Cut(word, ".")
-		if found != (i < 2) || len(part) == 0 || len(part) > 3 {
-			return ec, text, false
-		}
-		n := 0
-		for j := 0; j < len(part); j++ {
-			if !isDigit(part[j]) {
-				return ec, text, false
-			}
-			n = n*10 + int(part[j]-'0')
-		}
-		ec[i] = n
-		word = tail
-	}
-	if ec[0] != class {
-		// "451 5.7.0" says two different things; keep the text whole.
-		return smtp.EnhancedCode{}, text, false
-	}
-	return ec, rest, true
+	ec, text := smtpreply.Split(rep.code, string(rep.text))
+	return upstreamReply(rep.code, ec, text)
 }
 
 // send writes b under a fresh deadline, which also bounds the reads of the

@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"relayguard/internal/cputime"
+	"relayguard/internal/smtpreply"
 )
 
 // Config is one load run.
@@ -360,38 +361,8 @@ func replyError(code int, msg string, err error) error {
 	if code < 400 {
 		return err
 	}
-	se := &smtp.SMTPError{Code: code, Message: msg}
-	lines := strings.Split(msg, "\n")
-	a, b, c, _, ok := cutEnhanced(lines[0])
-	if !ok || a != code/100 {
-		return se
-	}
-	// As go-smtp's client: the code once, not on every line.
-	for i, l := range lines {
-		if x, y, z, rest, ok := cutEnhanced(l); ok && x == a && y == b && z == c {
-			lines[i] = rest
-		}
-	}
-	se.EnhancedCode, se.Message = smtp.EnhancedCode{a, b, c}, strings.Join(lines, "\n")
-	return se
-}
-
-// cutEnhanced splits "5.7.1 text" into its enhanced status code and text.
-func cutEnhanced(msg string) (a, b, c int, rest string, ok bool) {
-	code, rest, found := strings.Cut(msg, " ")
-	parts := strings.Split(code, ".")
-	if !found || len(parts) != 3 {
-		return 0, 0, 0, msg, false
-	}
-	var n [3]int
-	for i, p := range parts {
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 || len(p) > 3 {
-			return 0, 0, 0, msg, false
-		}
-		n[i] = v
-	}
-	return n[0], n[1], n[2], rest, true
+	ec, text := smtpreply.Split(code, msg)
+	return &smtp.SMTPError{Code: code, EnhancedCode: ec, Message: text}
 }
 
 // quit ends the session politely.
