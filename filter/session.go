@@ -131,14 +131,30 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if err := s.checkMailLimits(from); err != nil {
 		return err
 	}
+	if err := s.openMail(from, opts); err != nil {
+		return err
+	}
+	s.mailOpts = smtp.MailOptions{}
+	if opts != nil {
+		s.mailOpts = *opts
+	}
+	s.from, s.utf8 = from, utf8
+	s.started = time.Now()
+	s.job.Mail(from)
+	return nil
+}
+
+// openMail starts the transaction at the next hop, on the connection kept
+// from an earlier message or a new one. A kept one may have been timed out
+// by the next hop while idle: it gets one fresh try before giving up. With
+// the MAIL held for the first RCPT, that try is made there (mailRetry).
+func (s *session) openMail(from string, opts *smtp.MailOptions) error {
 	reused := s.up != nil
 	if err := s.upstream(); err != nil {
 		return err
 	}
 	held, err := s.up.Mail(from, opts)
 	if err != nil && reused && !isPermanent(err) {
-		// The next hop may have timed out our idle connection between two
-		// of the client's messages: one fresh try before giving up.
 		s.dropUpstream()
 		if err := s.upstream(); err != nil {
 			return err
@@ -153,13 +169,6 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		metrics.UpstreamReply(250)
 	}
 	s.inTx, s.mailHeld, s.mailRetry = true, held, held && reused
-	s.mailOpts = smtp.MailOptions{}
-	if opts != nil {
-		s.mailOpts = *opts
-	}
-	s.from, s.utf8 = from, utf8
-	s.started = time.Now()
-	s.job.Mail(from)
 	return nil
 }
 
@@ -280,18 +289,10 @@ func (s *session) upstreamRcpt(to string) error {
 		return s.upstreamError("MAIL", err)
 	}
 	if s.mailRetry && !isPermanent(err) {
-		s.dropUpstream()
-		if err := s.upstream(); err != nil {
+		s.dropUpstream() // a new connection: openMail sets no retry again
+		if err := s.openMail(s.from, &s.mailOpts); err != nil {
 			return err
 		}
-		held, err := s.up.Mail(s.from, &s.mailOpts)
-		if err != nil {
-			return s.upstreamError("MAIL", err)
-		}
-		if !held {
-			metrics.UpstreamReply(250)
-		}
-		s.inTx, s.mailHeld, s.mailRetry = true, held, false
 		return s.upstreamRcpt(to)
 	}
 	s.mailHeld = false

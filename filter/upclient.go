@@ -343,9 +343,7 @@ func (c *upClient) Mail(from string, opts *smtp.MailOptions) (held bool, err err
 	if c.caps.pipelining {
 		return true, nil
 	}
-	err = c.sendMail(nil)
-	c.mail = c.mail[:0]
-	return false, err
+	return false, c.sendMail(nil)
 }
 
 // sendMail sends the held RSET and MAIL, with rcpt behind them when given,
