@@ -337,6 +337,8 @@ func (w *worker) pipelined(rcpt string, header, body []byte) (stage, error) {
 		}
 	}
 	if first != nil {
+		// After a refused MAIL or RCPT the server refused DATA too (RFC
+		// 2920 §3.1 requires it), so no message is owed.
 		return stageMail, first
 	}
 	dw := t.DotWriter()
