@@ -359,10 +359,6 @@ var leetDigit = func() (t [10]byte) {
 	return t
 }()
 
-func isASCIIAlnum(c byte) bool { return isASCIILetter(c) || c >= '0' && c <= '9' }
-
-func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
-
 // ascii is rune for one ASCII byte at offset off.
 func (n *normaliser) ascii(c byte, off int32) {
 	if c >= 'A' && c <= 'Z' {
