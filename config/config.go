@@ -120,6 +120,9 @@ func (c *Console) validate(cfg *Config) error {
 type Metrics struct {
 	// Listen is host:port; empty: off.
 	Listen string `toml:"listen"`
+	// Profiling adds Go's profiler (/debug/pprof/) to the endpoint, for
+	// measuring where a running daemon spends its CPU and memory.
+	Profiling bool `toml:"profiling"`
 }
 
 // Classifier configures the statistical filter trained on the site's mail.

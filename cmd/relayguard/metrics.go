@@ -111,13 +111,17 @@ func startMetrics(c *config.Config, ready *readiness, log *slog.Logger) (stop fu
 	if err != nil {
 		return nil, fmt.Errorf("metrics.listen: %w", err)
 	}
-	srv := &http.Server{Handler: metrics.Handler(ready.check), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: metrics.Handler(ready.check, c.Metrics.Profiling), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("metrics server stopped", "err", err)
 		}
 	}()
-	log.Info("metrics listening", "addr", l.Addr().String(), "paths", "/metrics /healthz /readyz")
+	paths := "/metrics /healthz /readyz"
+	if c.Metrics.Profiling {
+		paths += " /debug/pprof/"
+	}
+	log.Info("metrics listening", "addr", l.Addr().String(), "paths", paths)
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()

@@ -15,7 +15,7 @@ func TestScrapeServesRegisteredMetrics(t *testing.T) {
 	Message(ActionRejected)
 	Symbol("GTUBE")
 	ListQuery("bl.test", Error)
-	srv := httptest.NewServer(Handler(func(context.Context) error { return nil }))
+	srv := httptest.NewServer(Handler(func(context.Context) error { return nil }, false))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics") // no Accept header: what a plain scraper sends
 	if err != nil {
@@ -42,7 +42,7 @@ func TestScrapeServesRegisteredMetrics(t *testing.T) {
 
 func TestProbes(t *testing.T) {
 	var notReady error
-	srv := httptest.NewServer(Handler(func(context.Context) error { return notReady }))
+	srv := httptest.NewServer(Handler(func(context.Context) error { return notReady }, false))
 	defer srv.Close()
 	get := func(path string) (int, string) {
 		resp, err := http.Get(srv.URL + path)
@@ -188,5 +188,33 @@ func BenchmarkPerMessage(b *testing.B) {
 		UpstreamReply(250)
 		UpstreamReply(250)
 		Message(ActionRelayed)
+	}
+}
+
+// TestProfilerOnlyWhenAsked: /debug/pprof/ is there with profiling and
+// absent without it, so turning the endpoint on does not expose the
+// profiler by accident.
+func TestProfilerOnlyWhenAsked(t *testing.T) {
+	for _, profiling := range []bool{false, true} {
+		srv := httptest.NewServer(Handler(func(context.Context) error { return nil }, profiling))
+		for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap?debug=1", "/debug/pprof/cmdline"} {
+			resp, err := http.Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			want := http.StatusNotFound
+			if profiling {
+				want = http.StatusOK
+			}
+			if resp.StatusCode != want {
+				t.Errorf("profiling %v: GET %s = %d, want %d", profiling, path, resp.StatusCode, want)
+			}
+			if profiling && path == "/debug/pprof/heap?debug=1" && !strings.Contains(string(body), "heap profile") {
+				t.Errorf("GET %s: not a heap profile: %.80q", path, body)
+			}
+		}
+		srv.Close()
 	}
 }
