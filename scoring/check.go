@@ -118,10 +118,7 @@ func Publish[T any](r *Result, k Key[T], v T) {
 // ctx ended first.
 func Await[T any](ctx context.Context, in *Input, k Key[T]) (T, bool) {
 	var zero T
-	if in.await == nil {
-		return zero, false
-	}
-	r, ok := in.await(ctx, k.check)
+	r, ok := awaitRun(ctx, in.visible, k.check)
 	if !ok {
 		return zero, false
 	}
@@ -167,7 +164,8 @@ type Facts struct {
 }
 
 // Input is everything known about the transaction when a check starts.
-// Each phase gets its own copy, so checks may read it without locks.
+// Each phase gets its own copy, which the checks of that phase share and
+// only read, so they read it without locks.
 type Input struct {
 	SessionID string
 	ClientIP  netip.Addr
@@ -188,7 +186,8 @@ type Input struct {
 	// Symbols holds every symbol found so far; filled for PhaseFinal only.
 	Symbols []Symbol
 
-	await func(ctx context.Context, check string) (Result, bool)
+	// visible are the runs a check of this phase may wait for (Await).
+	visible []*run
 }
 
 // CheckFunc adapts a function to the Check interface.
