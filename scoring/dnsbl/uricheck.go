@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -52,22 +51,22 @@ type uriTarget struct {
 // (www.shop.example.co.uk to example.co.uk) with the public suffix list,
 // as URIBLs list them.
 func (k *URICheck) targets(in *scoring.Input) []uriTarget {
-	byName := make(map[string]*uriTarget)
-	n := 0
+	var out []uriTarget
+	byName := make(map[string]int) // index in out
 	add := func(host, source string, sender bool) {
 		name, ip, ok := reduce(host)
 		if !ok {
 			return
 		}
-		if t, seen := byName[name]; seen {
-			t.count++
+		if i, seen := byName[name]; seen {
+			out[i].count++
 			return
 		}
 		if ip {
 			source = "link IP"
 		}
-		byName[name] = &uriTarget{name: name, ip: ip, source: source, count: 1, first: n, sender: sender}
-		n++
+		byName[name] = len(out)
+		out = append(out, uriTarget{name: name, ip: ip, source: source, count: 1, first: len(out), sender: sender})
 	}
 	if d := mailaddr.Domain(in.From); d != "" {
 		add(d, "MAIL FROM domain", true)
@@ -79,10 +78,6 @@ func (k *URICheck) targets(in *scoring.Input) []uriTarget {
 		for _, h := range k.c.links(in.Message) {
 			add(h, "link domain", false)
 		}
-	}
-	out := make([]uriTarget, 0, len(byName))
-	for _, t := range byName {
-		out = append(out, *t)
 	}
 	slices.SortFunc(out, func(a, b uriTarget) int {
 		if a.sender != b.sender {
@@ -107,7 +102,7 @@ func reduce(host string) (name string, ip, ok bool) {
 	if host == "" || len(host) > 253 {
 		return "", false, false
 	}
-	if a, err := netip.ParseAddr(host); err == nil {
+	if a, err := parseIP(host); err == nil {
 		if a.Zone() != "" || !judgeable(a) {
 			return "", false, false
 		}
