@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -378,12 +379,20 @@ func isWordByte(c byte) bool {
 }
 
 // linkSet collects links, dropping exact repeats and stopping at MaxLinks.
+// Repeats are found by scanning the kept links and domains while they are
+// few (most messages keep under a dozen), and through maps only once there
+// are more than linkScanMax: two maps per message, grown as they fill,
+// cost more allocations and hashing than the scan they would spare.
 type linkSet struct {
 	links   []Link
-	seen    map[linkKey]bool // URL, text and source already kept
+	seen    map[linkKey]bool // URL, text and source already kept; nil up to linkScanMax links
 	domains []string
-	dseen   map[string]bool
+	dseen   map[string]bool // nil up to linkScanMax domains
 }
+
+// linkScanMax is how many kept links (or domains) are scanned for a
+// repeat before a map takes over.
+const linkScanMax = 16
 
 // linkKey is a kept link's URL, text and source: a struct, not one
 // joined string, so checking a link costs no allocation.
@@ -399,15 +408,12 @@ func (s *linkSet) add(raw, text, source string) {
 	}
 	l.Text = ClipText(text, maxLinkText)
 	l.Source = source
-	if s.seen == nil {
-		s.seen = make(map[linkKey]bool)
-		s.dseen = make(map[string]bool)
-	}
-	key := linkKey{l.URL, l.Text, l.Source}
-	if s.seen[key] {
+	if !s.keep(linkKey{l.URL, l.Text, l.Source}) {
 		return
 	}
-	s.seen[key] = true
+	if s.links == nil {
+		s.links = make([]Link, 0, 8) // 1, 2, 4 and 8 links in one allocation
+	}
 	s.links = append(s.links, l)
 	for _, h := range l.Via {
 		s.addDomain(h.Host)
@@ -415,7 +421,45 @@ func (s *linkSet) add(raw, text, source string) {
 	s.addDomain(l.Host)
 }
 
+// keep tells whether key is new to the kept links, and marks it seen in
+// the map once there is one. The caller appends the link when it is.
+func (s *linkSet) keep(key linkKey) bool {
+	if s.seen == nil {
+		for i := range s.links {
+			if l := &s.links[i]; l.URL == key.url && l.Text == key.text && l.Source == key.source {
+				return false
+			}
+		}
+		if len(s.links) < linkScanMax {
+			return true
+		}
+		s.seen = make(map[linkKey]bool, 2*linkScanMax)
+		for i := range s.links {
+			l := &s.links[i]
+			s.seen[linkKey{l.URL, l.Text, l.Source}] = true
+		}
+	}
+	if s.seen[key] {
+		return false
+	}
+	s.seen[key] = true
+	return true
+}
+
 func (s *linkSet) addDomain(h string) {
+	if s.dseen == nil {
+		if slices.Contains(s.domains, h) {
+			return
+		}
+		if len(s.domains) < linkScanMax {
+			s.domains = append(s.domains, h)
+			return
+		}
+		s.dseen = make(map[string]bool, 2*linkScanMax)
+		for _, d := range s.domains {
+			s.dseen[d] = true
+		}
+	}
 	if !s.dseen[h] {
 		s.dseen[h] = true
 		s.domains = append(s.domains, h)
