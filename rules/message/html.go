@@ -542,25 +542,41 @@ func putHTMLTextBuf(b *[]byte) {
 
 // collapseSpace turns runs of blanks into one space and keeps the line
 // breaks of block elements: one break is a new line, more a new paragraph
-// (one blank line), as a reader sees rendered HTML.
+// (one blank line), as a reader sees rendered HTML. A word of ASCII is
+// written in one copy, not byte by byte; other runes one at a time.
 func collapseSpace(s []byte) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space, nl := false, 0
 	for i := 0; i < len(s); {
-		r, size := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRune(s[i:])
-		}
-		i += size
-		switch r {
-		case '\n':
+		var word []byte // bytes written as they are
+		switch c := s[i]; {
+		case c == '\n':
 			nl++
 			space = false
+			i++
 			continue
-		case ' ', '\t', '\r', '\f', '\u00a0':
+		case c == ' ' || c == '\t' || c == '\r' || c == '\f':
 			space = true
+			i++
 			continue
+		case c < utf8.RuneSelf:
+			j := i + 1
+			for j < len(s) && collapsePlain[s[j]] {
+				j++
+			}
+			word, i = s[i:j], j
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			if r == '\u00a0' {
+				space = true
+				i += size
+				continue
+			}
+			word, i = s[i:i+size], i+size
+			if r == utf8.RuneError && size == 1 {
+				word = nil // an invalid byte becomes U+FFFD, as in a range loop
+			}
 		}
 		if nl > 0 {
 			if b.Len() > 0 {
@@ -574,14 +590,23 @@ func collapseSpace(s []byte) string {
 			b.WriteByte(' ')
 		}
 		space = false
-		if r < utf8.RuneSelf {
-			b.WriteByte(byte(r))
+		if word == nil {
+			b.WriteRune(utf8.RuneError)
 		} else {
-			b.WriteRune(r) // an invalid byte becomes U+FFFD, as in a range loop
+			b.Write(word)
 		}
 	}
 	return b.String()
 }
+
+// collapsePlain marks the ASCII bytes collapseSpace copies as they are:
+// all but the blanks and the line break.
+var collapsePlain = func() (t [256]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = c != '\n' && c != ' ' && c != '\t' && c != '\r' && c != '\f'
+	}
+	return t
+}()
 
 // bigFontSize tells whether a <font size> asks for very large lettering
 // (5 to 7, or +2 and more).
