@@ -49,6 +49,10 @@ type htmlElem struct {
 	fg, bg string // text and background colour in effect ("" = default)
 	anchor bool   // this element opened a link
 	inv    bool   // its text cannot be seen (invisible)
+	// dim: fg and bg are set and too alike to read (similarColor). An
+	// element inherits it with the colours, so only one that changes a
+	// colour parses them again.
+	dim bool
 }
 
 // parseHTML renders an HTML part to text the way a mail reader would
@@ -72,7 +76,7 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 	vis = slices.Grow(vis, min(size/2, 64<<10)) // markup is at least half of most HTML mail
 	z := html.NewTokenizer(src)
 	z.SetMaxBuf(1 << 20)
-	stack := []htmlElem{{bg: "#ffffff", fg: "#000000"}} // a root with the reader's default colours
+	stack := []htmlElem{{bg: "#ffffff", fg: "#000000"}} // a root with the reader's default colours, not dim
 	var anchorHref string
 	var anchorText strings.Builder
 	inAnchor := false
@@ -132,7 +136,7 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 			name, attrs = tags.tag(z, tt, attrs)
 			a := atom.Lookup(name)
 			res.tags++
-			e := htmlElem{a: a, hidden: top.hidden, skip: top.skip, fg: top.fg, bg: top.bg}
+			e := htmlElem{a: a, hidden: top.hidden, skip: top.skip, fg: top.fg, bg: top.bg, dim: top.dim}
 			if a == 0 {
 				e.name = string(name) // an element without an atom is closed by name
 			}
@@ -141,7 +145,10 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 				e.skip = true
 			}
 			applyPresentation(&e, attrs)
-			e.inv = e.hidden || e.fg != "" && e.bg != "" && similarColor(e.fg, e.bg)
+			if e.fg != top.fg || e.bg != top.bg {
+				e.dim = e.fg != "" && e.bg != "" && similarColor(e.fg, e.bg)
+			}
+			e.inv = e.hidden || e.dim
 			if isBlock(a) && !e.skip {
 				if e.invisible() {
 					hid = append(hid, '\n')

@@ -488,6 +488,7 @@ func FuzzParseHTML(f *testing.F) {
 		f.Add(s)
 	}
 	f.Add("<html><body bgcolor=white><font color=#fffffe>hidden</font> vi<!-- -->agra\r\nsee www.x.example <a HREF=\"http://a.example/?u=http://b.example/\">click <img src=x.gif alt=Buy></a><div style=\"display:none\">n</div><p>&#118;&#105;&#97;&#103;&#114;&#97;</p><foo>x</foo><FORM action=//f.example><input type=password></form></body></html>")
+	f.Add("<body bgcolor=white><font color=#fffffe><b>bold and hidden</b><span style=\"color:#000\">seen</span></font></body>")
 	f.Add("<a href=\"javascript:alert(1)\" src=data:x><img width=\" 120px\" height=+3 src=\"http://i.example/\" alt=\"Buy now\"><img width=99999999999999999999 alt=\"\"></a><iframe src=\" JaVa\tscript:x\"></iframe>")
 	data, err := os.ReadFile("testdata/mime-5k.eml")
 	if err == nil { // the 5 KB message's HTML part
