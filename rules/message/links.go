@@ -71,8 +71,7 @@ const maxLinkText = 200
 // not an http(s), ftp or schemeless www. URL worth keeping (mailto:, cid:,
 // javascript: and fragments are not links to a host).
 func NormaliseURL(raw string) (l Link, ok bool) {
-	raw = strings.TrimSpace(raw)
-	raw = strings.Trim(raw, "\"'<>")
+	raw = trimLinkURL(raw)
 	if raw == "" || len(raw) > 4096 {
 		return Link{}, false
 	}
@@ -102,6 +101,12 @@ func NormaliseURL(raw string) (l Link, ok bool) {
 	l.Target = raw
 	l.UserInfo = userinfo
 	return l, true
+}
+
+// trimLinkURL is a link's URL as written: raw without the space and
+// quotes around it. NormaliseURL reads nothing of raw but this.
+func trimLinkURL(raw string) string {
+	return strings.Trim(strings.TrimSpace(raw), "\"'<>")
 }
 
 // hostOf extracts and normalises the host of an absolute URL, tolerating
@@ -402,7 +407,7 @@ func (s *linkSet) add(raw, text, source string) {
 	if len(s.links) >= MaxLinks {
 		return
 	}
-	l, ok := ResolveURL(raw)
+	l, ok := s.resolve(raw)
 	if !ok {
 		return
 	}
@@ -419,6 +424,21 @@ func (s *linkSet) add(raw, text, source string) {
 		s.addDomain(h.Host)
 	}
 	s.addDomain(l.Host)
+}
+
+// resolve is ResolveURL(raw), copied from a kept link with the same URL
+// when one of the first linkScanMax has it: ResolveURL reads raw only as
+// trimLinkURL leaves it, which is a Link's URL, so a link written in both
+// the text and the HTML part, or twice in one, is parsed and unwrapped
+// once. The copy shares Via with the kept link (never modified).
+func (s *linkSet) resolve(raw string) (Link, bool) {
+	u := trimLinkURL(raw)
+	for _, k := range s.links[:min(len(s.links), linkScanMax)] {
+		if k.URL == u {
+			return k, true
+		}
+	}
+	return ResolveURL(raw)
 }
 
 // keep tells whether key is new to the kept links, and marks it seen in

@@ -989,6 +989,7 @@ func FuzzLinkSet(f *testing.F) {
 	}
 	f.Add(many.String(), uint8(2))
 	f.Add("http://a.example/\tA\nhttp://a.example/\tA\nwww.b.example\t\nhttp://a.example/\tB\nmailto:x@y\t\n", uint8(1))
+	f.Add(" 'http://a.example/ '\tx\n\"http://a.example/ \"\tx\nhttp://a.example/ \tx\n<http://a.example/>\ty\nhttp://a.example/\ty\n", uint8(0))
 	f.Add("http://A.example/x\t  spaced   text \nhttp://a.example./x\tspaced text\nhttps://r.example/?u=http%3A%2F%2Fa.example%2F\t\n", uint8(3))
 	f.Fuzz(func(t *testing.T, in string, rounds uint8) {
 		var got linkSet
