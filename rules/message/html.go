@@ -258,7 +258,16 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 // sourceBreaksToSpace makes each line end (CRLF, LF or CR) in t one
 // space, in place: t is the tokenizer's text, which it is done with.
 func sourceBreaksToSpace(t []byte) []byte {
-	i := bytes.IndexAny(t, "\r\n")
+	// Two IndexByte scans, not IndexAny, which builds a byte set for its
+	// two bytes on every text token and then tests byte by byte.
+	i := bytes.IndexByte(t, '\n')
+	end := i
+	if end < 0 {
+		end = len(t)
+	}
+	if r := bytes.IndexByte(t[:end], '\r'); r >= 0 {
+		i = r
+	}
 	if i < 0 {
 		return t
 	}
