@@ -344,11 +344,11 @@ func applyPresentation(e *htmlElem, attrs attrList) {
 	if attrs.has("hidden") {
 		e.hidden = true
 	}
-	if c := parseColor(attrs.get("bgcolor")); c != "" {
+	if c := colorOf(attrs.value("bgcolor")); c != "" {
 		e.bg = c
 	}
 	if e.a == atom.Font {
-		if c := parseColor(attrs.get("color")); c != "" {
+		if c := colorOf(attrs.value("color")); c != "" {
 			e.fg = c
 		}
 		if sz := strings.TrimSpace(attrs.get("size")); sz == "0" || sz == "-3" || sz == "-4" {
@@ -356,7 +356,7 @@ func applyPresentation(e *htmlElem, attrs attrList) {
 		}
 	}
 	if e.a == atom.Body {
-		if c := parseColor(attrs.get("text")); c != "" {
+		if c := colorOf(attrs.value("text")); c != "" {
 			e.fg = c
 		}
 	}
@@ -397,11 +397,11 @@ func applyStyle(e *htmlElem, style []byte) {
 				e.hidden = true
 			}
 		case "color":
-			if c := parseColor(string(val)); c != "" {
+			if c := colorOf(val); c != "" {
 				e.fg = c
 			}
 		case "background-color", "background":
-			if c := parseColor(string(firstWord(val))); c != "" {
+			if c := colorOf(firstWord(val)); c != "" {
 				e.bg = c
 			}
 		case "max-height", "height":
@@ -499,6 +499,49 @@ func parseColor(v string) string {
 		return ""
 	}
 	return "#" + h
+}
+
+// colorOf is parseColor(string(v)) without a string of v, a lower-cased
+// copy of it, or strconv's error for a colour that is not hex: a short
+// ASCII value is lower-cased on the stack, and only a #rrggbb found costs
+// an allocation (one). Anything else goes through parseColor:
+// strings.ToLower can turn a non-ASCII letter into an ASCII one (U+212A
+// KELVIN SIGN to k).
+func colorOf(v []byte) string {
+	v = bytes.Trim(bytes.TrimSpace(v), "\"'")
+	var lowBuf [16]byte // longer than every name in namedColors and #rrggbb
+	if len(v) > len(lowBuf) {
+		return parseColor(string(v))
+	}
+	low := lowBuf[:0]
+	for _, c := range v {
+		if c >= utf8.RuneSelf {
+			return parseColor(string(v))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low = append(low, c)
+	}
+	if c, ok := namedColors[string(low)]; ok {
+		return c
+	}
+	h := bytes.TrimPrefix(low, []byte("#"))
+	var out [1 + 6]byte
+	switch len(h) {
+	case 3:
+		out = [7]byte{'#', h[0], h[0], h[1], h[1], h[2], h[2]}
+	case 6:
+		out = [7]byte{'#', h[0], h[1], h[2], h[3], h[4], h[5]}
+	default:
+		return ""
+	}
+	for _, c := range out[1:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return ""
+		}
+	}
+	return string(out[:])
 }
 
 // similarColor tells whether text in colour a is unreadable on b.

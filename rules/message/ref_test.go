@@ -1029,3 +1029,20 @@ func lowerKeepsOffsets(s string) bool {
 	}
 	return true
 }
+
+// FuzzColorOf holds colorOf, on the tokenizer's bytes, to parseColor on a
+// string of them.
+func FuzzColorOf(f *testing.F) {
+	for _, s := range []string{
+		"", "white", " 'WHITE' ", "#FFF", "#ffffff", "fff", "#ff_fff", "+fffff", "#12345", "#1234567",
+		"blac\u212a", "\u212a", "whitesmoke", "GhostWhite\t", "\"#abc\"", "0x1234", "#\u00e9\u00e9\u00e9",
+		"\u2003red\u00a0", "#fffffffffffffffff", "ivory ",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		if got, want := colorOf(v), parseColor(string(v)); got != want {
+			t.Fatalf("colorOf(%q) = %q, parseColor %q", v, got, want)
+		}
+	})
+}
