@@ -87,7 +87,10 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 			anchorText.Reset()
 		}
 	}
-	var attrs attrList
+	// A tag's attributes start in a buffer on the stack (most tags fit),
+	// not grown from nothing in every HTML part.
+	var attrBuf [16]attrKV
+	attrs := attrList(attrBuf[:0])
 	var tags tagReader
 	curForm := -1           // the form inputs belong to, in res.formList
 	prev := html.ErrorToken // the token before the current one
