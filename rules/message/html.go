@@ -76,7 +76,10 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 	vis = slices.Grow(vis, min(size/2, 64<<10)) // markup is at least half of most HTML mail
 	z := html.NewTokenizer(src)
 	z.SetMaxBuf(1 << 20)
-	stack := []htmlElem{{bg: "#ffffff", fg: "#000000"}} // a root with the reader's default colours, not dim
+	// The open elements, from a root with the reader's default colours
+	// (not dim); room for the nesting of most mail from the start.
+	stack := make([]htmlElem, 1, 16)
+	stack[0] = htmlElem{bg: "#ffffff", fg: "#000000"}
 	var anchorHref string
 	var anchorText strings.Builder
 	inAnchor := false

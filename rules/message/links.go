@@ -467,6 +467,9 @@ func (s *linkSet) keep(key linkKey) bool {
 }
 
 func (s *linkSet) addDomain(h string) {
+	if s.domains == nil {
+		s.domains = make([]string, 0, 8)
+	}
 	if s.dseen == nil {
 		if slices.Contains(s.domains, h) {
 			return
