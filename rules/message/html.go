@@ -49,6 +49,10 @@ type htmlElem struct {
 	fg, bg string // text and background colour in effect ("" = default)
 	anchor bool   // this element opened a link
 	inv    bool   // its text cannot be seen (invisible)
+	// dim: fg and bg are set and too alike to read (similarColor). An
+	// element inherits it with the colours, so only one that changes a
+	// colour parses them again.
+	dim bool
 }
 
 // parseHTML renders an HTML part to text the way a mail reader would
@@ -72,7 +76,10 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 	vis = slices.Grow(vis, min(size/2, 64<<10)) // markup is at least half of most HTML mail
 	z := html.NewTokenizer(src)
 	z.SetMaxBuf(1 << 20)
-	stack := []htmlElem{{bg: "#ffffff", fg: "#000000"}} // a root with the reader's default colours
+	// The open elements, from a root with the reader's default colours
+	// (not dim); room for the nesting of most mail from the start.
+	stack := make([]htmlElem, 1, 16)
+	stack[0] = htmlElem{bg: "#ffffff", fg: "#000000"}
 	var anchorHref string
 	var anchorText strings.Builder
 	inAnchor := false
@@ -83,7 +90,10 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 			anchorText.Reset()
 		}
 	}
-	var attrs attrList
+	// A tag's attributes start in a buffer on the stack (most tags fit),
+	// not grown from nothing in every HTML part.
+	var attrBuf [16]attrKV
+	attrs := attrList(attrBuf[:0])
 	var tags tagReader
 	curForm := -1           // the form inputs belong to, in res.formList
 	prev := html.ErrorToken // the token before the current one
@@ -132,7 +142,7 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 			name, attrs = tags.tag(z, tt, attrs)
 			a := atom.Lookup(name)
 			res.tags++
-			e := htmlElem{a: a, hidden: top.hidden, skip: top.skip, fg: top.fg, bg: top.bg}
+			e := htmlElem{a: a, hidden: top.hidden, skip: top.skip, fg: top.fg, bg: top.bg, dim: top.dim}
 			if a == 0 {
 				e.name = string(name) // an element without an atom is closed by name
 			}
@@ -141,7 +151,10 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 				e.skip = true
 			}
 			applyPresentation(&e, attrs)
-			e.inv = e.hidden || e.fg != "" && e.bg != "" && similarColor(e.fg, e.bg)
+			if e.fg != top.fg || e.bg != top.bg {
+				e.dim = e.fg != "" && e.bg != "" && similarColor(e.fg, e.bg)
+			}
+			e.inv = e.hidden || e.dim
 			if isBlock(a) && !e.skip {
 				if e.invisible() {
 					hid = append(hid, '\n')
@@ -251,7 +264,16 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 // sourceBreaksToSpace makes each line end (CRLF, LF or CR) in t one
 // space, in place: t is the tokenizer's text, which it is done with.
 func sourceBreaksToSpace(t []byte) []byte {
-	i := bytes.IndexAny(t, "\r\n")
+	// Two IndexByte scans, not IndexAny, which builds a byte set for its
+	// two bytes on every text token and then tests byte by byte.
+	i := bytes.IndexByte(t, '\n')
+	end := i
+	if end < 0 {
+		end = len(t)
+	}
+	if r := bytes.IndexByte(t[:end], '\r'); r >= 0 {
+		i = r
+	}
 	if i < 0 {
 		return t
 	}
@@ -328,11 +350,11 @@ func applyPresentation(e *htmlElem, attrs attrList) {
 	if attrs.has("hidden") {
 		e.hidden = true
 	}
-	if c := parseColor(attrs.get("bgcolor")); c != "" {
+	if c := colorOf(attrs.value("bgcolor")); c != "" {
 		e.bg = c
 	}
 	if e.a == atom.Font {
-		if c := parseColor(attrs.get("color")); c != "" {
+		if c := colorOf(attrs.value("color")); c != "" {
 			e.fg = c
 		}
 		if sz := strings.TrimSpace(attrs.get("size")); sz == "0" || sz == "-3" || sz == "-4" {
@@ -340,7 +362,7 @@ func applyPresentation(e *htmlElem, attrs attrList) {
 		}
 	}
 	if e.a == atom.Body {
-		if c := parseColor(attrs.get("text")); c != "" {
+		if c := colorOf(attrs.value("text")); c != "" {
 			e.fg = c
 		}
 	}
@@ -381,11 +403,11 @@ func applyStyle(e *htmlElem, style []byte) {
 				e.hidden = true
 			}
 		case "color":
-			if c := parseColor(string(val)); c != "" {
+			if c := colorOf(val); c != "" {
 				e.fg = c
 			}
 		case "background-color", "background":
-			if c := parseColor(string(firstWord(val))); c != "" {
+			if c := colorOf(firstWord(val)); c != "" {
 				e.bg = c
 			}
 		case "max-height", "height":
@@ -485,6 +507,49 @@ func parseColor(v string) string {
 	return "#" + h
 }
 
+// colorOf is parseColor(string(v)) without a string of v, a lower-cased
+// copy of it, or strconv's error for a colour that is not hex: a short
+// ASCII value is lower-cased on the stack, and only a #rrggbb found costs
+// an allocation (one). Anything else goes through parseColor:
+// strings.ToLower can turn a non-ASCII letter into an ASCII one (U+212A
+// KELVIN SIGN to k).
+func colorOf(v []byte) string {
+	v = bytes.Trim(bytes.TrimSpace(v), "\"'")
+	var lowBuf [16]byte // longer than every name in namedColors and #rrggbb
+	if len(v) > len(lowBuf) {
+		return parseColor(string(v))
+	}
+	low := lowBuf[:0]
+	for _, c := range v {
+		if c >= utf8.RuneSelf {
+			return parseColor(string(v))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low = append(low, c)
+	}
+	if c, ok := namedColors[string(low)]; ok {
+		return c
+	}
+	h := bytes.TrimPrefix(low, []byte("#"))
+	var out [1 + 6]byte
+	switch len(h) {
+	case 3:
+		out = [7]byte{'#', h[0], h[0], h[1], h[1], h[2], h[2]}
+	case 6:
+		out = [7]byte{'#', h[0], h[1], h[2], h[3], h[4], h[5]}
+	default:
+		return ""
+	}
+	for _, c := range out[1:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return ""
+		}
+	}
+	return string(out[:])
+}
+
 // similarColor tells whether text in colour a is unreadable on b.
 func similarColor(a, b string) bool {
 	ra, _ := strconv.ParseUint(a[1:], 16, 32)
@@ -542,25 +607,41 @@ func putHTMLTextBuf(b *[]byte) {
 
 // collapseSpace turns runs of blanks into one space and keeps the line
 // breaks of block elements: one break is a new line, more a new paragraph
-// (one blank line), as a reader sees rendered HTML.
+// (one blank line), as a reader sees rendered HTML. A word of ASCII is
+// written in one copy, not byte by byte; other runes one at a time.
 func collapseSpace(s []byte) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space, nl := false, 0
 	for i := 0; i < len(s); {
-		r, size := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRune(s[i:])
-		}
-		i += size
-		switch r {
-		case '\n':
+		var word []byte // bytes written as they are
+		switch c := s[i]; {
+		case c == '\n':
 			nl++
 			space = false
+			i++
 			continue
-		case ' ', '\t', '\r', '\f', '\u00a0':
+		case c == ' ' || c == '\t' || c == '\r' || c == '\f':
 			space = true
+			i++
 			continue
+		case c < utf8.RuneSelf:
+			j := i + 1
+			for j < len(s) && collapsePlain[s[j]] {
+				j++
+			}
+			word, i = s[i:j], j
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			if r == '\u00a0' {
+				space = true
+				i += size
+				continue
+			}
+			word, i = s[i:i+size], i+size
+			if r == utf8.RuneError && size == 1 {
+				word = nil // an invalid byte becomes U+FFFD, as in a range loop
+			}
 		}
 		if nl > 0 {
 			if b.Len() > 0 {
@@ -574,14 +655,23 @@ func collapseSpace(s []byte) string {
 			b.WriteByte(' ')
 		}
 		space = false
-		if r < utf8.RuneSelf {
-			b.WriteByte(byte(r))
+		if word == nil {
+			b.WriteRune(utf8.RuneError)
 		} else {
-			b.WriteRune(r) // an invalid byte becomes U+FFFD, as in a range loop
+			b.Write(word)
 		}
 	}
 	return b.String()
 }
+
+// collapsePlain marks the ASCII bytes collapseSpace copies as they are:
+// all but the blanks and the line break.
+var collapsePlain = func() (t [256]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = c != '\n' && c != ' ' && c != '\t' && c != '\r' && c != '\f'
+	}
+	return t
+}()
 
 // bigFontSize tells whether a <font size> asks for very large lettering
 // (5 to 7, or +2 and more).

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -70,8 +71,7 @@ const maxLinkText = 200
 // not an http(s), ftp or schemeless www. URL worth keeping (mailto:, cid:,
 // javascript: and fragments are not links to a host).
 func NormaliseURL(raw string) (l Link, ok bool) {
-	raw = strings.TrimSpace(raw)
-	raw = strings.Trim(raw, "\"'<>")
+	raw = trimLinkURL(raw)
 	if raw == "" || len(raw) > 4096 {
 		return Link{}, false
 	}
@@ -101,6 +101,12 @@ func NormaliseURL(raw string) (l Link, ok bool) {
 	l.Target = raw
 	l.UserInfo = userinfo
 	return l, true
+}
+
+// trimLinkURL is a link's URL as written: raw without the space and
+// quotes around it. NormaliseURL reads nothing of raw but this.
+func trimLinkURL(raw string) string {
+	return strings.Trim(strings.TrimSpace(raw), "\"'<>")
 }
 
 // hostOf extracts and normalises the host of an absolute URL, tolerating
@@ -378,12 +384,20 @@ func isWordByte(c byte) bool {
 }
 
 // linkSet collects links, dropping exact repeats and stopping at MaxLinks.
+// Repeats are found by scanning the kept links and domains while they are
+// few (most messages keep under a dozen), and through maps only once there
+// are more than linkScanMax: two maps per message, grown as they fill,
+// cost more allocations and hashing than the scan they would spare.
 type linkSet struct {
 	links   []Link
-	seen    map[linkKey]bool // URL, text and source already kept
+	seen    map[linkKey]bool // URL, text and source already kept; nil up to linkScanMax links
 	domains []string
-	dseen   map[string]bool
+	dseen   map[string]bool // nil up to linkScanMax domains
 }
+
+// linkScanMax is how many kept links (or domains) are scanned for a
+// repeat before a map takes over.
+const linkScanMax = 16
 
 // linkKey is a kept link's URL, text and source: a struct, not one
 // joined string, so checking a link costs no allocation.
@@ -393,21 +407,18 @@ func (s *linkSet) add(raw, text, source string) {
 	if len(s.links) >= MaxLinks {
 		return
 	}
-	l, ok := ResolveURL(raw)
+	l, ok := s.resolve(raw)
 	if !ok {
 		return
 	}
 	l.Text = ClipText(text, maxLinkText)
 	l.Source = source
-	if s.seen == nil {
-		s.seen = make(map[linkKey]bool)
-		s.dseen = make(map[string]bool)
-	}
-	key := linkKey{l.URL, l.Text, l.Source}
-	if s.seen[key] {
+	if !s.keep(linkKey{l.URL, l.Text, l.Source}) {
 		return
 	}
-	s.seen[key] = true
+	if s.links == nil {
+		s.links = make([]Link, 0, 8) // 1, 2, 4 and 8 links in one allocation
+	}
 	s.links = append(s.links, l)
 	for _, h := range l.Via {
 		s.addDomain(h.Host)
@@ -415,7 +426,63 @@ func (s *linkSet) add(raw, text, source string) {
 	s.addDomain(l.Host)
 }
 
+// resolve is ResolveURL(raw), copied from a kept link with the same URL
+// when one of the first linkScanMax has it: ResolveURL reads raw only as
+// trimLinkURL leaves it, which is a Link's URL, so a link written in both
+// the text and the HTML part, or twice in one, is parsed and unwrapped
+// once. The copy shares Via with the kept link (never modified).
+func (s *linkSet) resolve(raw string) (Link, bool) {
+	u := trimLinkURL(raw)
+	for _, k := range s.links[:min(len(s.links), linkScanMax)] {
+		if k.URL == u {
+			return k, true
+		}
+	}
+	return ResolveURL(raw)
+}
+
+// keep tells whether key is new to the kept links, and marks it seen in
+// the map once there is one. The caller appends the link when it is.
+func (s *linkSet) keep(key linkKey) bool {
+	if s.seen == nil {
+		for i := range s.links {
+			if l := &s.links[i]; l.URL == key.url && l.Text == key.text && l.Source == key.source {
+				return false
+			}
+		}
+		if len(s.links) < linkScanMax {
+			return true
+		}
+		s.seen = make(map[linkKey]bool, 2*linkScanMax)
+		for i := range s.links {
+			l := &s.links[i]
+			s.seen[linkKey{l.URL, l.Text, l.Source}] = true
+		}
+	}
+	if s.seen[key] {
+		return false
+	}
+	s.seen[key] = true
+	return true
+}
+
 func (s *linkSet) addDomain(h string) {
+	if s.domains == nil {
+		s.domains = make([]string, 0, 8)
+	}
+	if s.dseen == nil {
+		if slices.Contains(s.domains, h) {
+			return
+		}
+		if len(s.domains) < linkScanMax {
+			s.domains = append(s.domains, h)
+			return
+		}
+		s.dseen = make(map[string]bool, 2*linkScanMax)
+		for _, d := range s.domains {
+			s.dseen[d] = true
+		}
+	}
 	if !s.dseen[h] {
 		s.dseen[h] = true
 		s.domains = append(s.domains, h)

@@ -52,11 +52,11 @@ func (q *qpReader) Read(p []byte) (n int, err error) {
 			}
 			line, q.rerr = q.br.ReadSlice('\n')
 			// Does the line end in CRLF instead of just LF?
-			hasLF := bytes.HasSuffix(line, []byte("\n"))
-			hasCR := bytes.HasSuffix(line, []byte("\r\n"))
+			hasLF := len(line) > 0 && line[len(line)-1] == '\n'
+			hasCR := hasLF && len(line) > 1 && line[len(line)-2] == '\r'
 			whole := line
-			line = bytes.TrimRight(whole, "\n\r \t")
-			if bytes.HasSuffix(line, []byte("=")) {
+			line = trimQPLineEnd(whole)
+			if len(line) > 0 && line[len(line)-1] == '=' {
 				rightStripped := bytes.TrimLeft(whole[len(line):], " \t")
 				line = line[:len(line)-1]
 				if !bytes.HasPrefix(rightStripped, []byte("\n")) && !bytes.HasPrefix(rightStripped, []byte("\r\n")) &&
@@ -73,8 +73,8 @@ func (q *qpReader) Read(p []byte) (n int, err error) {
 			continue
 		}
 		// A run of bytes that decode to themselves.
-		k := 0
-		for k < len(line) && k < len(p)-n && qpPlain[line[k]] {
+		k, run := 0, min(len(line), len(p)-n)
+		for k < run && qpPlain[line[k]] {
 			k++
 		}
 		if k > 0 {
@@ -97,6 +97,19 @@ func (q *qpReader) Read(p []byte) (n int, err error) {
 		line = line[1:]
 	}
 	return n, nil
+}
+
+// trimQPLineEnd is bytes.TrimRight(line, "\n\r \t") without the byte
+// set TrimRight builds for its cutset on every call (once per line).
+func trimQPLineEnd(line []byte) []byte {
+	e := len(line)
+	for e > 0 {
+		if c := line[e-1]; c != '\n' && c != '\r' && c != ' ' && c != '\t' {
+			break
+		}
+		e--
+	}
+	return line[:e]
 }
 
 // qpHexError is the standard reader's error for a bad escape.

@@ -102,6 +102,9 @@ func pathURL(path, query string) (string, bool) {
 	// invalid byte to U+FFFD), and an offset found in the lower-cased copy
 	// then points elsewhere in the path, or past its end. No non-ASCII
 	// character lower-cases to a byte of these prefixes.
+	if !slashHOrA(path) {
+		return "", false // every prefix below starts "/h" or "/a"
+	}
 	index := func(pre string) int { return indexSlashFold(path, pre) }
 	whole := func() string {
 		if query != "" {
@@ -128,6 +131,23 @@ func pathURL(path, query string) (string, bool) {
 		return "https://" + whole()[k+7:], true
 	}
 	return "", false
+}
+
+// slashHOrA tells whether s has a '/' followed by an 'h' or an 'a' in
+// either case: one pass over s, where pathURL's seven prefixes would take
+// seven, and most paths have none.
+func slashHOrA(s string) bool {
+	for i := 0; i < len(s)-1; i++ {
+		j := strings.IndexByte(s[i:len(s)-1], '/')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if c := s[i+1] | 0x20; c == 'h' || c == 'a' {
+			return true
+		}
+	}
+	return false
 }
 
 // indexSlashFold finds pre (lower-case ASCII, starting with '/') in s,

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"errors"
+	"fmt"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 	"net"
@@ -487,6 +488,7 @@ func FuzzParseHTML(f *testing.F) {
 		f.Add(s)
 	}
 	f.Add("<html><body bgcolor=white><font color=#fffffe>hidden</font> vi<!-- -->agra\r\nsee www.x.example <a HREF=\"http://a.example/?u=http://b.example/\">click <img src=x.gif alt=Buy></a><div style=\"display:none\">n</div><p>&#118;&#105;&#97;&#103;&#114;&#97;</p><foo>x</foo><FORM action=//f.example><input type=password></form></body></html>")
+	f.Add("<body bgcolor=white><font color=#fffffe><b>bold and hidden</b><span style=\"color:#000\">seen</span></font></body>")
 	f.Add("<a href=\"javascript:alert(1)\" src=data:x><img width=\" 120px\" height=+3 src=\"http://i.example/\" alt=\"Buy now\"><img width=99999999999999999999 alt=\"\"></a><iframe src=\" JaVa\tscript:x\"></iframe>")
 	data, err := os.ReadFile("testdata/mime-5k.eml")
 	if err == nil { // the 5 KB message's HTML part
@@ -718,8 +720,11 @@ func FuzzPathURL(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, path, query string) {
 		got, gotOK := pathURL(path, query)
-		if len(strings.ToLower(path)) != len(path) {
-			return // the code before read offsets of the lower-cased path in the path (TestPathURLNonASCII)
+		if !lowerKeepsOffsets(path) {
+			// The code before read offsets of the lower-cased path in the
+			// path (TestPathURLNonASCII); equal lengths are not enough
+			// ("İ" shrinks, an invalid byte grows, "İ/http:/İ\xdc").
+			return
 		}
 		want, wantOK := pathURLBefore(path, query)
 		if got != want || gotOK != wantOK {
@@ -929,6 +934,115 @@ func FuzzHeaderSize(f *testing.F) {
 			if n != wn || ok != wok {
 				t.Fatalf("HeaderSize(%q, %d) = %d, %v; before: %d, %v", msg, limit, n, ok, wn, wok)
 			}
+		}
+	})
+}
+
+// linkSetBefore is linkSet before it scanned its few kept links for a
+// repeat: two maps from the first link on.
+type linkSetBefore struct {
+	links   []Link
+	seen    map[linkKey]bool
+	domains []string
+	dseen   map[string]bool
+}
+
+func (s *linkSetBefore) add(raw, text, source string) {
+	if len(s.links) >= MaxLinks {
+		return
+	}
+	l, ok := ResolveURL(raw)
+	if !ok {
+		return
+	}
+	l.Text = ClipText(text, maxLinkText)
+	l.Source = source
+	if s.seen == nil {
+		s.seen = make(map[linkKey]bool)
+		s.dseen = make(map[string]bool)
+	}
+	key := linkKey{l.URL, l.Text, l.Source}
+	if s.seen[key] {
+		return
+	}
+	s.seen[key] = true
+	s.links = append(s.links, l)
+	for _, h := range l.Via {
+		s.addDomain(h.Host)
+	}
+	s.addDomain(l.Host)
+}
+
+func (s *linkSetBefore) addDomain(h string) {
+	if !s.dseen[h] {
+		s.dseen[h] = true
+		s.domains = append(s.domains, h)
+	}
+}
+
+// FuzzLinkSet holds linkSet, which scans its first linkScanMax links and
+// domains for repeats, to the maps it replaced: the same links and
+// domains in the same order. Each line of the input is one link (URL, a
+// tab, its text); the lines are added rounds times, from every source,
+// so repeats and the switch to the maps past linkScanMax links are met.
+func FuzzLinkSet(f *testing.F) {
+	var many strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&many, "http://h%d.example/p%d\tt%d\nhttp://www.google.com/url?q=https://d%d.example/\t\n", i%23, i, i%3, i%19)
+	}
+	f.Add(many.String(), uint8(2))
+	f.Add("http://a.example/\tA\nhttp://a.example/\tA\nwww.b.example\t\nhttp://a.example/\tB\nmailto:x@y\t\n", uint8(1))
+	f.Add(" 'http://a.example/ '\tx\n\"http://a.example/ \"\tx\nhttp://a.example/ \tx\n<http://a.example/>\ty\nhttp://a.example/\ty\n", uint8(0))
+	f.Add("http://A.example/x\t  spaced   text \nhttp://a.example./x\tspaced text\nhttps://r.example/?u=http%3A%2F%2Fa.example%2F\t\n", uint8(3))
+	f.Fuzz(func(t *testing.T, in string, rounds uint8) {
+		var got linkSet
+		var want linkSetBefore
+		lines := strings.Split(in, "\n")
+		for range int(rounds%4) + 1 {
+			for i, line := range lines {
+				raw, text, _ := strings.Cut(line, "\t")
+				source := []string{"href", "src", "text"}[i%3]
+				got.add(raw, text, source)
+				want.add(raw, text, source)
+			}
+		}
+		if !reflect.DeepEqual(got.links, want.links) && !(len(got.links) == 0 && len(want.links) == 0) {
+			t.Fatalf("links %+v, before %+v", got.links, want.links)
+		}
+		if !reflect.DeepEqual(got.domains, want.domains) {
+			t.Fatalf("domains %q, before %q", got.domains, want.domains)
+		}
+	})
+}
+
+// lowerKeepsOffsets tells whether strings.ToLower(s) has every rune at the
+// offset it has in s.
+func lowerKeepsOffsets(s string) bool {
+	for i, r := range s {
+		size := utf8.RuneLen(r)
+		if r == utf8.RuneError {
+			_, size = utf8.DecodeRuneInString(s[i:])
+		}
+		if utf8.RuneLen(unicode.ToLower(r)) != size {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzColorOf holds colorOf, on the tokenizer's bytes, to parseColor on a
+// string of them.
+func FuzzColorOf(f *testing.F) {
+	for _, s := range []string{
+		"", "white", " 'WHITE' ", "#FFF", "#ffffff", "fff", "#ff_fff", "+fffff", "#12345", "#1234567",
+		"blac\u212a", "\u212a", "whitesmoke", "GhostWhite\t", "\"#abc\"", "0x1234", "#\u00e9\u00e9\u00e9",
+		"\u2003red\u00a0", "#fffffffffffffffff", "ivory ",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		if got, want := colorOf(v), parseColor(string(v)); got != want {
+			t.Fatalf("colorOf(%q) = %q, parseColor %q", v, got, want)
 		}
 	})
 }
