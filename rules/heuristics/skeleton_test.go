@@ -156,3 +156,16 @@ func TestRegisteredDomainCache(t *testing.T) {
 		t.Errorf("cache holds %d hosts, bound %d", n, regCacheSize)
 	}
 }
+
+// FuzzSkeletonASCII holds skeleton's ASCII path to the general one
+// (NFKD, the rune map, the pair Replacer) on every input.
+func FuzzSkeletonASCII(f *testing.F) {
+	for _, s := range []string{"paypal", "PayPal", "rnicrosoft", "vvellsfargo", "c1oud", "rnn", "rrn", "vvv", "cll", "RN-VV|CL", "g00gle", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := skeleton(s), skeletonUnicode(s); got != want {
+			t.Fatalf("skeleton(%q) = %q, the general path gives %q", s, got, want)
+		}
+	})
+}
