@@ -21,32 +21,43 @@ func registeredDomain(host string) string {
 	if host == "" {
 		return host
 	}
-	regCache.RLock()
-	d, ok := regCache.m[host]
-	regCache.RUnlock()
-	if ok {
-		return d
-	}
-	d = lookupRegistered(host)
-	regCache.Lock()
-	if len(regCache.m) >= regCacheSize {
-		clear(regCache.m) // bounded: a flood of random hosts only costs lookups
-	}
-	regCache.m[strings.Clone(host)] = d
-	regCache.Unlock()
-	return d
+	return regCache.get(host, lookupRegistered)
 }
 
 // regCache keeps registeredDomain's answers: a dozen rules ask it about
 // the same few link hosts of each message, and the public suffix lookup
 // (which also tries the name as an IP address) is the costly part. The
 // answer depends on the host alone, so the cache is shared.
-var regCache = struct {
-	sync.RWMutex
-	m map[string]string
-}{m: map[string]string{}}
+var regCache = newHostCache[string]()
 
-const regCacheSize = 8192
+// hostCache keeps answers that depend on a host name alone, shared by
+// every message, up to hostCacheSize names.
+type hostCache[V any] struct {
+	sync.RWMutex
+	m map[string]V
+}
+
+func newHostCache[V any]() *hostCache[V] { return &hostCache[V]{m: map[string]V{}} }
+
+const hostCacheSize = 8192
+
+// get returns lookup(host), from the cache when it has it.
+func (c *hostCache[V]) get(host string, lookup func(string) V) V {
+	c.RLock()
+	v, ok := c.m[host]
+	c.RUnlock()
+	if ok {
+		return v
+	}
+	v = lookup(host)
+	c.Lock()
+	if len(c.m) >= hostCacheSize {
+		clear(c.m) // bounded: a flood of random hosts only costs lookups
+	}
+	c.m[strings.Clone(host)] = v
+	c.Unlock()
+	return v
+}
 
 func lookupRegistered(host string) string {
 	if message.IsIPHost(host) {
