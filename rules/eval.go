@@ -165,7 +165,7 @@ func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
 				fire(r, r.Score, match)
 			}
 		case KindBuiltin:
-			in.Min, in.Domains = r.min, r.domains
+			in.Min, in.Domains, in.DomainPaths = r.min, r.domains, r.domainPaths
 			if match, ok := r.bi.Fn(&in); ok {
 				fire(r, r.Score, match)
 			}
