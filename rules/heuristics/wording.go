@@ -168,7 +168,18 @@ func blankGap(in *Input) (string, bool) {
 func spacedOut(in *Input) (string, bool) {
 	text := in.Body()
 	start, n := -1, 0
+	byteWise := 0 // below it, read byte by byte
 	for i := 0; i < len(text); i++ {
+		// The state below changes only at single letters (between two
+		// singles two bytes apart no word letter can reset it), so eight
+		// bytes that hold none are passed over at once.
+		if i >= byteWise && i+8 <= len(text) {
+			if !mayHoldSingleLetter(text, i) {
+				i += 7
+				continue
+			}
+			byteWise = i + 8
+		}
 		c := text[i]
 		if !isLetterByte(c) {
 			continue
@@ -199,6 +210,35 @@ func spacedOut(in *Input) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// mayHoldSingleLetter tells whether text[i:i+8] may hold a single letter
+// (an ASCII letter with no word byte on either side, the bytes around the
+// eight included); false is certain.
+func mayHoldSingleLetter(text string, i int) bool {
+	const ones = 0x0101010101010101
+	x := binary.LittleEndian.Uint64(unsafeBytes(text[i : i+8]))
+	// Seven bits a byte: no sum below carries into the next byte.
+	y := x &^ highBits
+	// between sets the top bit of each byte of y in [lo, hi].
+	between := func(lo, hi byte) uint64 {
+		return (y + uint64(0x80-lo)*ones) &^ (y + uint64(0x80-hi-1)*ones) & highBits
+	}
+	letters := (between('A', 'Z') | between('a', 'z')) &^ x
+	if letters == 0 {
+		return false
+	}
+	under := y ^ '_'*ones
+	isUnder := ^(under + 0x7f*ones) & highBits // a zero byte of under
+	word := letters | between('0', '9')&^x | isUnder&^x | x&highBits
+	var before, after uint64 // the bytes around the eight
+	if i > 0 && isWordByte(text[i-1]) {
+		before = 0x80
+	}
+	if i+8 < len(text) && isWordByte(text[i+8]) {
+		after = 0x80 << 56
+	}
+	return letters&^(word<<8|before)&^(word>>8|after) != 0
 }
 
 // spacer marks the separators of letters written apart.
