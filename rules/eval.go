@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"relayguard/rules/heuristics"
 	"relayguard/rules/message"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -117,13 +118,18 @@ func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
 	}
 	if len(c.uriRules) > 0 {
 		links := m.Links()
+		// Scratch shared by the three parts: the distinct targets, and
+		// the candidate rules of each target in one flat slice.
+		seen := make(map[string]bool, len(links))
+		targets := make([]string, 0, len(links))
+		var cands, lits []bool
 		for part, rs := range c.uriRules {
 			// Each distinct target once, in order of first appearance
 			// (links share hosts), with the rules its literals allow: a
 			// rule's regex runs only on the targets holding them.
-			seen := make(map[string]bool, len(links))
-			var targets []string
-			var cands [][]bool
+			clear(seen)
+			targets = targets[:0]
+			n := len(rs)
 			for _, l := range links {
 				t := linkPart(l, part)
 				if seen[t] {
@@ -131,11 +137,14 @@ func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
 				}
 				seen[t] = true
 				targets = append(targets, t)
-				cands = append(cands, c.uri[part].candidatesIn(t))
+			}
+			cands = slices.Grow(cands[:0], n*len(targets))[:n*len(targets)]
+			for k, t := range targets {
+				c.uri[part].candidatesInto(cands[k*n:(k+1)*n], &lits, t)
 			}
 			for i, r := range rs {
 				for k, t := range targets {
-					if cands[k][i] && r.re.MatchString(t) {
+					if cands[k*n+i] && r.re.MatchString(t) {
 						fire(r, r.Score, t)
 						break
 					}
@@ -156,7 +165,7 @@ func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
 				fire(r, r.Score, match)
 			}
 		case KindBuiltin:
-			in.Min, in.Domains = r.min, r.domains
+			in.Min, in.Domains, in.DomainPaths = r.min, r.domains, r.domainPaths
 			if match, ok := r.bi.Fn(&in); ok {
 				fire(r, r.Score, match)
 			}

@@ -69,7 +69,7 @@ func TestPrefilterNeverHidesAMatch(t *testing.T) {
 	}
 	pf := newPrefilter(patterns)
 	for _, text := range texts {
-		cand := pf.candidates(foldForSearch(text, nil))
+		cand := pf.candidates(make([]bool, pf.nrules), nil, foldForSearch(text, nil))
 		for i, p := range patterns {
 			if regexp.MustCompile(p).MatchString(text) && !cand[i] {
 				t.Errorf("pattern %q matches %q but the prefilter ruled it out (literals %q)", p, text, requiredLiterals(p))
@@ -142,7 +142,7 @@ func TestPrefilterNeedsEveryPart(t *testing.T) {
 		"https://example.com/x?u=a%40example":   true,
 		"mailto:a@example.org":                  false,
 	} {
-		if got := pf.candidates(foldForSearch(text, nil))[0]; got != want {
+		if got := pf.candidates(make([]bool, pf.nrules), nil, foldForSearch(text, nil))[0]; got != want {
 			t.Errorf("candidate for %q = %v, want %v", text, got, want)
 		}
 	}
@@ -164,4 +164,32 @@ func TestParagraphNeedsEveryPart(t *testing.T) {
 			t.Errorf("paragraphs for %q = %v, want %v", text, paras[0], want)
 		}
 	}
+}
+
+// FuzzCandidatesIntoReusedBuffers holds the link rules' reused candidate
+// and literal buffers to a fresh candidatesIn: whatever the target before
+// left in them, each target gets the same candidates.
+func FuzzCandidatesIntoReusedBuffers(f *testing.F) {
+	rs, err := Load(nil, Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	c := rs.cur
+	f.Add("https://bit.ly/x", "http://3232235777/a@b.example", "url")
+	f.Add("HTTPS://example.com/track?u=jo%40example.org", "x.exe", "host")
+	f.Add("http://0x7f.0x00.0x00.0x01/", "\u212aelvin", "text")
+	f.Fuzz(func(t *testing.T, a, b, part string) {
+		pf := c.uri[part]
+		if pf == nil {
+			return
+		}
+		run := make([]bool, pf.nrules)
+		var lits []bool
+		for _, text := range []string{a, b, a} {
+			got := slices.Clone(pf.candidatesInto(run, &lits, text))
+			if want := pf.candidatesIn(text); !slices.Equal(got, want) {
+				t.Fatalf("%s %q: reused buffers give %v, fresh ones %v", part, text, got, want)
+			}
+		}
+	})
 }

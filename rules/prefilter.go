@@ -277,22 +277,43 @@ func newPrefilter(patterns []string) *prefilter {
 // only the two non-ASCII letters that fold to ASCII ones (the Kelvin sign
 // and long s) force a folded copy.
 func (pf *prefilter) candidatesIn(text string) []bool {
-	if pf.ascii && !strings.Contains(text, "\u212a") && !strings.Contains(text, "\u017f") {
-		return pf.candidates(unsafeBytes(text))
-	}
-	return pf.candidates(foldForSearch(text, nil))
+	return pf.candidatesInto(make([]bool, pf.nrules), nil, text)
 }
 
-// candidates returns, for folded text, which rules may match.
-func (pf *prefilter) candidates(folded []byte) []bool {
-	run := make([]bool, pf.nrules)
+// candidatesInto is candidatesIn writing into run (nrules long) with
+// *seen as scratch (grown when short): the link rules ask once per link target,
+// and two new slices a target were a quarter of an evaluation's
+// allocations on mail with links.
+func (pf *prefilter) candidatesInto(run []bool, seen *[]bool, text string) []bool {
+	if pf.ascii && !strings.Contains(text, "\u212a") && !strings.Contains(text, "\u017f") {
+		return pf.candidates(run, seen, unsafeBytes(text))
+	}
+	return pf.candidates(run, seen, foldForSearch(text, nil))
+}
+
+// candidates fills run (nrules long) with which rules may match folded
+// text; *seen is scratch for one flag per literal, grown when short (nil:
+// a new one).
+func (pf *prefilter) candidates(run []bool, scratch *[]bool, folded []byte) []bool {
+	clear(run)
 	for _, i := range pf.always {
 		run[i] = true
 	}
 	if pf.ac == nil {
 		return run
 	}
-	seen := make([]bool, len(pf.litRule))
+	var seen []bool
+	if scratch != nil {
+		seen = *scratch
+	}
+	if cap(seen) < len(pf.litRule) {
+		seen = make([]bool, len(pf.litRule))
+		if scratch != nil {
+			*scratch = seen
+		}
+	}
+	seen = seen[:len(pf.litRule)]
+	clear(seen)
 	pf.ac.scan(folded, func(id, _ int) bool {
 		if seen[id] {
 			return true
@@ -357,7 +378,7 @@ func (pf *prefilter) paragraphHits(text string, starts []int) (every []bool, par
 		return every, paras
 	}
 	if !pf.ascii || strings.Contains(text, "\u212a") || strings.Contains(text, "\u017f") {
-		cand := pf.candidates(foldForSearch(text, nil))
+		cand := pf.candidates(make([]bool, pf.nrules), nil, foldForSearch(text, nil))
 		for i, c := range cand {
 			every[i] = every[i] || c
 		}

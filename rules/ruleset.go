@@ -102,10 +102,12 @@ type rule struct {
 	bi     heuristics.Heuristic
 	min    float64
 	hasMin bool
-	// domains given to a built-in, lower case
-	domains map[string]bool
-	phrases map[string]float64
-	pos     int // index in compiled.rules, where an evaluation keeps its result
+	// domains given to a built-in, lower case, and their host parts that
+	// carry a path (heuristics.DomainPaths)
+	domains     map[string]bool
+	domainPaths map[string]bool
+	phrases     map[string]float64
+	pos         int // index in compiled.rules, where an evaluation keeps its result
 	// lead, for body rules, searches from the literals every match starts
 	// with (nil: none known)
 	lead *leadStart
@@ -307,7 +309,8 @@ func build(files []*parsedFile, opts Options) (*compiled, []Problem) {
 
 // shareDomains gives a built-in whose rule lists no domains those of the
 // built-in its heuristic names (Heuristic.DomainsOf), after every file is
-// read, so an operator's change to that list reaches both.
+// read, so an operator's change to that list reaches both; then works out
+// each built-in's DomainPaths once, for every message.
 func (c *compiled) shareDomains() {
 	for _, r := range c.all {
 		if r.Kind != KindBuiltin || r.bi.DomainsOf == "" || r.domains != nil {
@@ -315,6 +318,11 @@ func (c *compiled) shareDomains() {
 		}
 		if src, ok := c.byName[r.bi.DomainsOf]; ok {
 			r.domains = src.domains
+		}
+	}
+	for _, r := range c.all {
+		if r.Kind == KindBuiltin && r.domains != nil {
+			r.domainPaths = heuristics.DomainPaths(r.domains)
 		}
 	}
 }

@@ -416,8 +416,9 @@ func (t *Brands) lookalikeOf(h string, isClaimed func([]int) bool) (lookalike, b
 	if _, ok := t.labels[label]; ok {
 		return lookalike{}, false // a brand's own label under a suffix not listed
 	}
-	if words := strings.Split(sk, "-"); len(words) > 1 {
-		for _, w := range words {
+	if strings.Contains(sk, "-") {
+		// Word by word, without strings.Split's slice for each host.
+		for w := range strings.SplitSeq(sk, "-") {
 			if idx, ok := t.names[w]; ok && isClaimed(idx) {
 				return lookalike{h, w, "brand name in the domain"}, true
 			}

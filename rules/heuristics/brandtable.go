@@ -257,6 +257,28 @@ func (e brandEntry) owns(host string) bool {
 // and its public suffix, and whether that suffix is an ICANN one (com,
 // co.uk) rather than a private one (github.io, web.app).
 func splitRegistrable(host string) (label, suffix string, icann bool) {
+	r := splitCache.get(host, lookupSplit)
+	return r.label, r.suffix, r.icann
+}
+
+// splitCache keeps splitRegistrable's answers: the look-alike check asks
+// twice about each host of a message (whether a brand owns it, and its
+// label), and each answer costs two public suffix lookups, each trying
+// the name as an IP address first, an allocated error for a name.
+var splitCache = newHostCache[registrableSplit]()
+
+type registrableSplit struct {
+	label, suffix string
+	icann         bool
+}
+
+func lookupSplit(host string) registrableSplit {
+	label, suffix, icann := splitRegistrableUncached(host)
+	return registrableSplit{label, suffix, icann}
+}
+
+// splitRegistrableUncached is splitRegistrable without the cache.
+func splitRegistrableUncached(host string) (label, suffix string, icann bool) {
 	reg, ok := mailaddr.Registrable(host)
 	if !ok {
 		return "", "", false

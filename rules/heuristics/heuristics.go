@@ -33,6 +33,9 @@ type Input struct {
 	Rcpts []string
 	// Brands is the brand table of the rule set (nil: DefaultBrands).
 	Brands *Brands
+	// DomainPaths is DomainPaths(Domains), worked out once per rule set
+	// (nil: every candidate is looked up).
+	DomainPaths map[string]bool
 }
 
 // Heuristic is one finding and how its rule may tune it.

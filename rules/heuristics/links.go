@@ -21,32 +21,43 @@ func registeredDomain(host string) string {
 	if host == "" {
 		return host
 	}
-	regCache.RLock()
-	d, ok := regCache.m[host]
-	regCache.RUnlock()
-	if ok {
-		return d
-	}
-	d = lookupRegistered(host)
-	regCache.Lock()
-	if len(regCache.m) >= regCacheSize {
-		clear(regCache.m) // bounded: a flood of random hosts only costs lookups
-	}
-	regCache.m[strings.Clone(host)] = d
-	regCache.Unlock()
-	return d
+	return regCache.get(host, lookupRegistered)
 }
 
 // regCache keeps registeredDomain's answers: a dozen rules ask it about
 // the same few link hosts of each message, and the public suffix lookup
 // (which also tries the name as an IP address) is the costly part. The
 // answer depends on the host alone, so the cache is shared.
-var regCache = struct {
-	sync.RWMutex
-	m map[string]string
-}{m: map[string]string{}}
+var regCache = newHostCache[string]()
 
-const regCacheSize = 8192
+// hostCache keeps answers that depend on a host name alone, shared by
+// every message, up to hostCacheSize names.
+type hostCache[V any] struct {
+	sync.RWMutex
+	m map[string]V
+}
+
+func newHostCache[V any]() *hostCache[V] { return &hostCache[V]{m: map[string]V{}} }
+
+const hostCacheSize = 8192
+
+// get returns lookup(host), from the cache when it has it.
+func (c *hostCache[V]) get(host string, lookup func(string) V) V {
+	c.RLock()
+	v, ok := c.m[host]
+	c.RUnlock()
+	if ok {
+		return v
+	}
+	v = lookup(host)
+	c.Lock()
+	if len(c.m) >= hostCacheSize {
+		clear(c.m) // bounded: a flood of random hosts only costs lookups
+	}
+	c.m[strings.Clone(host)] = v
+	c.Unlock()
+	return v
+}
 
 func lookupRegistered(host string) string {
 	if message.IsIPHost(host) {
@@ -239,25 +250,36 @@ func (l domainList) has(d string) bool { return slices.Contains(l, d) }
 // table: an entry names a host and all its subdomains ("pages.dev"), a
 // host and the first segment or two of the path ("docs.google.com/forms",
 // "dropbox.com/s"), or a path on any host ("/ipfs"). It returns the entry
-// matched.
-func listedAt(domains map[string]bool, host, rawURL string) (string, bool) {
+// matched. paths is DomainPaths(domains), or nil.
+func listedAt(domains, paths map[string]bool, host, rawURL string) (string, bool) {
 	if host == "" || len(domains) == 0 {
 		return "", false
 	}
 	// The candidates are built in buf and looked up as string(p), which
 	// does not allocate: a string is made only for an entry found.
+	if strings.IndexByte(host, '/') >= 0 {
+		paths = nil // not a host name: paths knows nothing of it
+	}
 	var segBuf [2]string
 	var buf [256]byte
-	segs := pathSegments(rawURL, segBuf[:0])
+	var segs []string
+	segsRead := false
 	for h := host; h != ""; {
 		if domains[h] {
 			return h, true
 		}
-		p := append(buf[:0], h...)
-		for _, s := range segs {
-			p = append(append(p, '/'), s...)
-			if domains[string(p)] {
-				return string(p), true
+		// Host and path only where an entry has h before its path: most
+		// tables have few such entries, and most hosts none of them.
+		if paths == nil || paths[h] {
+			if !segsRead {
+				segs, segsRead = pathSegments(rawURL, segBuf[:0]), true
+			}
+			p := append(buf[:0], h...)
+			for _, s := range segs {
+				p = append(append(p, '/'), s...)
+				if domains[string(p)] {
+					return string(p), true
+				}
 			}
 		}
 		i := strings.IndexByte(h, '.')
@@ -266,10 +288,29 @@ func listedAt(domains map[string]bool, host, rawURL string) (string, bool) {
 		}
 		h = h[i+1:]
 	}
-	if len(segs) > 0 && domains[string(append(append(buf[:0], '/'), segs[0]...))] {
-		return host + "/" + segs[0], true
+	if paths == nil || paths[""] {
+		if !segsRead {
+			segs = pathSegments(rawURL, segBuf[:0])
+		}
+		if len(segs) > 0 && domains[string(append(append(buf[:0], '/'), segs[0]...))] {
+			return host + "/" + segs[0], true
+		}
 	}
 	return "", false
+}
+
+// DomainPaths returns, for a rule's domains table, the host part of every
+// entry that carries a path (docs.google.com for docs.google.com/forms),
+// and "" when an entry is a path alone (/ipfs): a host and path can only
+// be listed where its host is one of these.
+func DomainPaths(domains map[string]bool) map[string]bool {
+	paths := map[string]bool{}
+	for d := range domains {
+		if h, _, ok := strings.Cut(d, "/"); ok {
+			paths[h] = true
+		}
+	}
+	return paths
 }
 
 // pathSegments appends to segs up to cap(segs) leading segments of a
@@ -313,7 +354,7 @@ func uriListedHost(in *Input) (string, bool) {
 		if !clickable(l) || from.has(registeredDomain(l.Host)) {
 			continue
 		}
-		if e, ok := listedAt(in.Domains, l.Host, l.Target); ok {
+		if e, ok := listedAt(in.Domains, in.DomainPaths, l.Host, l.Target); ok {
 			return e, true
 		}
 	}
@@ -331,7 +372,7 @@ func uriRedirector(in *Input) (string, bool) {
 			continue
 		}
 		for _, h := range l.Via {
-			e, ok := listedAt(in.Domains, h.Host, h.URL)
+			e, ok := listedAt(in.Domains, in.DomainPaths, h.Host, h.URL)
 			if ok && registeredDomain(h.Host) != registeredDomain(l.Host) {
 				return e + " to " + l.Host, true
 			}

@@ -52,6 +52,13 @@ func listedAtPlain(domains map[string]bool, host, rawURL string) (string, bool) 
 
 var listedTable = map[string]bool{"pages.dev": true, "docs.google.com/forms": true, "dropbox.com/s": true, "/ipfs": true, "a.example/x/y": true}
 
+// listedPaths is DomainPaths(listedTable); listedNoBarePath a table with
+// no entry that is a path alone.
+var (
+	listedPaths      = DomainPaths(listedTable)
+	listedNoBarePath = map[string]bool{"pages.dev": true, "docs.google.com/forms": true, "x.a.example/y": true}
+)
+
 func TestListedAtFindsEntries(t *testing.T) {
 	tests := []struct {
 		host, url, want string
@@ -66,7 +73,7 @@ func TestListedAtFindsEntries(t *testing.T) {
 		{"example.org", "https://example.org/", ""},
 	}
 	for _, tt := range tests {
-		got, ok := listedAt(listedTable, tt.host, tt.url)
+		got, ok := listedAt(listedTable, listedPaths, tt.host, tt.url)
 		if got != tt.want || ok != (tt.want != "") {
 			t.Errorf("listedAt(%q, %q) = %q, %v; want %q", tt.host, tt.url, got, ok, tt.want)
 		}
@@ -77,12 +84,17 @@ func FuzzListedAt(f *testing.F) {
 	for _, s := range []string{"https://evil.pages.dev/login", "https://docs.google.com/Forms/d", "http://x/ipfs/Qm?a#b", "https://a.example/x/y/z", "://", "https://a.example/X//Y"} {
 		f.Add("a.example", s)
 		f.Add("docs.google.com", s)
+		f.Add("x.a.example", s)
 	}
 	f.Fuzz(func(t *testing.T, host, url string) {
-		got, ok := listedAt(listedTable, host, url)
-		want, wantOK := listedAtPlain(listedTable, host, url)
-		if got != want || ok != wantOK {
-			t.Fatalf("listedAt(%q, %q) = %q %v, want %q %v", host, url, got, ok, want, wantOK)
+		for _, table := range []map[string]bool{listedTable, listedNoBarePath} {
+			want, wantOK := listedAtPlain(table, host, url)
+			for _, paths := range []map[string]bool{DomainPaths(table), nil} {
+				got, ok := listedAt(table, paths, host, url)
+				if got != want || ok != wantOK {
+					t.Fatalf("listedAt(%v, %q, %q) with paths %v = %q %v, want %q %v", table, host, url, paths, got, ok, want, wantOK)
+				}
+			}
 		}
 	})
 }

@@ -77,23 +77,27 @@ func scanMarksPaced(s string, header, asciiWords bool) *marks {
 	fullWidth, cjk := 0, false
 	first := true
 	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf && asciiWords {
-			// ASCII, most of any text: a separator, or a word of ASCII
+		if s[i] < utf8.RuneSelf && asciiWords {
+			// ASCII, most of any text: separators, and words of ASCII
 			// letters and digits only, which can show no mark (word
-			// returns 0 for it), are passed over without decoding.
-			if !asciiAlnum(c) {
-				i++
-				first = false
-				continue
+			// returns 0 for them), are passed over without decoding, up
+			// to the next non-ASCII byte. A word of letters and digits
+			// ending there is read from its start, as the rune-by-rune
+			// reading would: the rune may continue it.
+			k := i + 1
+			for k < len(s) && s[k] < utf8.RuneSelf {
+				k++
 			}
-			j := i + 1
-			for j < len(s) && asciiAlnum(s[j]) {
-				j++
+			if k == len(s) {
+				break
 			}
-			if j == len(s) || s[j] < utf8.RuneSelf {
+			j := k
+			for j > i && asciiAlnum(s[j-1]) {
+				j--
+			}
+			if j > i {
 				i = j
 				first = false
-				continue
 			}
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])

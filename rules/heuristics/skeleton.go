@@ -46,6 +46,62 @@ var skeletonPairs = strings.NewReplacer("rn", "m", "vv", "w", "cl", "d")
 // rn→m, vv→w, cl→d. Only look-alikes are folded: a German ü becomes u,
 // so müller.de is compared as muller, which is no brand's name.
 func skeleton(s string) string {
+	if len(s) <= maxASCIISkeleton && isASCII(s) {
+		return skeletonASCII(s)
+	}
+	return skeletonUnicode(s)
+}
+
+// maxASCIISkeleton bounds the labels skeletonASCII folds on its stack (a
+// DNS label has at most 63 bytes).
+const maxASCIISkeleton = 64
+
+// skeletonASCII is skeleton for an ASCII s, without the copies NFKD,
+// ToLower, the builder and the Replacer make: most host names in mail are
+// ASCII, and the look-alike check takes the skeleton of each. ASCII is
+// its own NFKD and has no marks; of the rune map only 0, 1 and | apply.
+// The pairs need no Replacer: they start with three different letters,
+// so at most one of them matches at a byte, and the replacement is never
+// read again, as the Replacer does not.
+func skeletonASCII(s string) string {
+	var buf [maxASCIISkeleton]byte
+	b := buf[:len(s)]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '0':
+			c = 'o'
+		case c == '1' || c == '|':
+			c = 'l'
+		}
+		b[i] = c
+	}
+	w := 0
+	for r := 0; r < len(b); r++ {
+		c := b[r]
+		if r+1 < len(b) {
+			switch {
+			case c == 'r' && b[r+1] == 'n':
+				c, r = 'm', r+1
+			case c == 'v' && b[r+1] == 'v':
+				c, r = 'w', r+1
+			case c == 'c' && b[r+1] == 'l':
+				c, r = 'd', r+1
+			}
+		}
+		b[w] = c
+		w++
+	}
+	if string(b[:w]) == s {
+		return s // already its own skeleton, as most names are: no copy
+	}
+	return string(b[:w])
+}
+
+// skeletonUnicode is skeleton for any s.
+func skeletonUnicode(s string) string {
 	var b strings.Builder
 	for _, r := range norm.NFKD.String(strings.ToLower(s)) {
 		if unicode.Is(unicode.Mn, r) {

@@ -146,13 +146,42 @@ func TestRegisteredDomainCache(t *testing.T) {
 			}
 		}
 	}
-	for i := range regCacheSize + 10 {
+	for i := range hostCacheSize + 10 {
 		registeredDomain(fmt.Sprintf("h%d.example.org", i))
 	}
 	regCache.RLock()
 	n := len(regCache.m)
 	regCache.RUnlock()
-	if n > regCacheSize {
-		t.Errorf("cache holds %d hosts, bound %d", n, regCacheSize)
+	if n > hostCacheSize {
+		t.Errorf("cache holds %d hosts, bound %d", n, hostCacheSize)
+	}
+}
+
+// FuzzSkeletonASCII holds skeleton's ASCII path to the general one
+// (NFKD, the rune map, the pair Replacer) on every input.
+func FuzzSkeletonASCII(f *testing.F) {
+	for _, s := range []string{"paypal", "PayPal", "rnicrosoft", "vvellsfargo", "c1oud", "rnn", "rrn", "vvv", "cll", "RN-VV|CL", "g00gle", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := skeleton(s), skeletonUnicode(s); got != want {
+			t.Fatalf("skeleton(%q) = %q, the general path gives %q", s, got, want)
+		}
+	})
+}
+
+// TestSplitRegistrableCachedAsUncached asks each host twice (the second
+// answer from the cache) and holds both to the uncached lookup.
+func TestSplitRegistrableCachedAsUncached(t *testing.T) {
+	for _, host := range []string{
+		"www.paypal.com", "paypal-secure.example.co.uk", "evil.github.io", "192.0.2.1",
+		"xn--pypal-4ve.com", "localhost", "co.uk", "", "EXAMPLE.COM.", "a.b.c.web.app",
+	} {
+		wl, ws, wi := splitRegistrableUncached(host)
+		for range 2 {
+			if l, s, i := splitRegistrable(host); l != wl || s != ws || i != wi {
+				t.Errorf("splitRegistrable(%q) = %q %q %v, uncached %q %q %v", host, l, s, i, wl, ws, wi)
+			}
+		}
 	}
 }

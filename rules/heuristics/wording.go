@@ -1,10 +1,13 @@
 package heuristics
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Heuristics that read how the text is written.
@@ -25,10 +28,20 @@ func bodyCaps(in *Input) (string, bool) {
 
 // countCases counts the upper-case letters and all cased letters (upper
 // or lower) of text, as unicode.IsUpper and IsLower class its runes. ASCII
-// bytes, most of any text, are classed by a table without decoding a rune:
+// bytes, most of any text, are counted eight at a time where eight in a
+// row are ASCII, else classed by a table, without decoding a rune:
 // the loop was a tenth of the evaluation of a message.
 func countCases(text string) (upper, cased int) {
 	for i := 0; i < len(text); {
+		if i+8 <= len(text) {
+			if x := binary.LittleEndian.Uint64(unsafeBytes(text[i : i+8])); x&highBits == 0 {
+				u, l := asciiCases8(x)
+				upper += u
+				cased += u + l
+				i += 8
+				continue
+			}
+		}
 		if c := text[i]; c < utf8.RuneSelf {
 			k := asciiCase[c]
 			upper += int(k >> 1)
@@ -50,6 +63,24 @@ func countCases(text string) (upper, cased int) {
 	}
 	return upper, cased
 }
+
+// highBits is the top bit of each byte of a word: none set, eight ASCII
+// bytes.
+const highBits = 0x8080808080808080
+
+// asciiCases8 counts the upper- and lower-case letters among eight ASCII
+// bytes (the top bit of each clear) at once: adding 0x80-'A' sets a
+// byte's top bit from 'A' up, adding 0x80-('Z'+1) from past 'Z'; no sum
+// carries into the next byte, as every byte is below 0x80.
+func asciiCases8(x uint64) (upper, lower int) {
+	const ones = 0x0101010101010101
+	up := (x + (0x80-'A')*ones) &^ (x + (0x80-'Z'-1)*ones) & highBits
+	lo := (x + (0x80-'a')*ones) &^ (x + (0x80-'z'-1)*ones) & highBits
+	return bits.OnesCount64(up), bits.OnesCount64(lo)
+}
+
+// unsafeBytes views a string as bytes, for reading only.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // asciiCase classes an ASCII byte: 3 an upper-case letter (upper and
 // cased), 1 a lower-case one, 0 anything else.
@@ -137,7 +168,18 @@ func blankGap(in *Input) (string, bool) {
 func spacedOut(in *Input) (string, bool) {
 	text := in.Body()
 	start, n := -1, 0
+	byteWise := 0 // below it, read byte by byte
 	for i := 0; i < len(text); i++ {
+		// The state below changes only at single letters (between two
+		// singles two bytes apart no word letter can reset it), so eight
+		// bytes that hold none are passed over at once.
+		if i >= byteWise && i+8 <= len(text) {
+			if !mayHoldSingleLetter(text, i) {
+				i += 7
+				continue
+			}
+			byteWise = i + 8
+		}
 		c := text[i]
 		if !isLetterByte(c) {
 			continue
@@ -168,6 +210,35 @@ func spacedOut(in *Input) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// mayHoldSingleLetter tells whether text[i:i+8] may hold a single letter
+// (an ASCII letter with no word byte on either side, the bytes around the
+// eight included); false is certain.
+func mayHoldSingleLetter(text string, i int) bool {
+	const ones = 0x0101010101010101
+	x := binary.LittleEndian.Uint64(unsafeBytes(text[i : i+8]))
+	// Seven bits a byte: no sum below carries into the next byte.
+	y := x &^ highBits
+	// between sets the top bit of each byte of y in [lo, hi].
+	between := func(lo, hi byte) uint64 {
+		return (y + uint64(0x80-lo)*ones) &^ (y + uint64(0x80-hi-1)*ones) & highBits
+	}
+	letters := (between('A', 'Z') | between('a', 'z')) &^ x
+	if letters == 0 {
+		return false
+	}
+	under := y ^ '_'*ones
+	isUnder := ^(under + 0x7f*ones) & highBits // a zero byte of under
+	word := letters | between('0', '9')&^x | isUnder&^x | x&highBits
+	var before, after uint64 // the bytes around the eight
+	if i > 0 && isWordByte(text[i-1]) {
+		before = 0x80
+	}
+	if i+8 < len(text) && isWordByte(text[i+8]) {
+		after = 0x80 << 56
+	}
+	return letters&^(word<<8|before)&^(word>>8|after) != 0
 }
 
 // spacer marks the separators of letters written apart.

@@ -32,10 +32,11 @@ func TestCountCasesCountsAsUnicodeDoes(t *testing.T) {
 	}
 }
 
-// FuzzCountCases: the ASCII table and the rune decoding count every text,
-// valid UTF-8 or not, exactly as the rune loop did.
+// FuzzCountCases: eight ASCII bytes at a time, the ASCII table and the
+// rune decoding count every text, valid UTF-8 or not, exactly as the rune
+// loop did.
 func FuzzCountCases(f *testing.F) {
-	for _, s := range []string{"BUY NOW", "Ünïcödé ÜBER", "\xff\xfeAb", "ǅ", "a\u0301B"} {
+	for _, s := range []string{"BUY NOW", "Ünïcödé ÜBER", "\xff\xfeAb", "ǅ", "a\u0301B", "THE QUICK brown fox JUMPS over 12 lazy dogs, @[`{ Ünïcödé then MORE ascii AZaz"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -97,7 +98,7 @@ func spacedOutByByte(text string, min float64) (string, bool) {
 
 // FuzzSpacedOut: skipping words finds what testing every letter found.
 func FuzzSpacedOut(f *testing.F) {
-	for _, s := range []string{"f r e e money", "v.i.a.g.r.a", "a b c d é f g", "x1 y z w", "ab c d e f_g h i", "\xffa b c d e"} {
+	for _, s := range []string{"f r e e money", "v.i.a.g.r.a", "a b c d é f g", "x1 y z w", "ab c d e f_g h i", "\xffa b c d e", "some words then f r e e m o n e y, a long line_of_words x y z w v", "12345678a b c d e fghijklm n o p q r"} {
 		f.Add(s, 4.0)
 	}
 	f.Fuzz(func(t *testing.T, s string, min float64) {
@@ -122,6 +123,25 @@ func FuzzSpaceFields(f *testing.F) {
 		want := strings.Fields(w)
 		if !slices.Equal(got, want) {
 			t.Fatalf("spaceFields(%q) = %q; Fields %q", w, got, want)
+		}
+	})
+}
+
+// FuzzMayHoldSingleLetter: wherever eight bytes hold a single letter,
+// mayHoldSingleLetter says they may.
+func FuzzMayHoldSingleLetter(f *testing.F) {
+	for _, s := range []string{"a b c d e f g h i", "word a word", "12345678a", "abcdefg h", "x\xffy z_w 9 q", "________a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for i := 0; i+8 <= len(s); i++ {
+			single := false
+			for j := i; j < i+8; j++ {
+				single = single || isLetterByte(s[j]) && (j == 0 || !isWordByte(s[j-1])) && (j+1 == len(s) || !isWordByte(s[j+1]))
+			}
+			if single && !mayHoldSingleLetter(s, i) {
+				t.Fatalf("%q at %d holds a single letter, mayHoldSingleLetter says not", s, i)
+			}
 		}
 	})
 }
