@@ -476,17 +476,22 @@ func rcptLookalike(in *Input) (string, bool) {
 // real IDNs (müller.de) are punycode too.
 func punycodeHost(in *Input) (string, bool) {
 	for _, h := range facts(in).hosts {
-		for _, l := range strings.Split(h, ".") {
-			if strings.HasPrefix(l, "xn--") {
-				u, err := idna.ToUnicode(h)
-				if err != nil {
-					return h, true
-				}
-				return fmt.Sprintf("%s (%s)", h, u), true
+		if hasPunycodeLabel(h) {
+			u, err := idna.ToUnicode(h)
+			if err != nil {
+				return h, true
 			}
+			return fmt.Sprintf("%s (%s)", h, u), true
 		}
 	}
 	return "", false
+}
+
+// hasPunycodeLabel tells whether a label of host starts with "xn--": a
+// label starts at the host's start or after a dot, so no split (a new
+// slice for every host of every message) is needed to find one.
+func hasPunycodeLabel(host string) bool {
+	return strings.HasPrefix(host, "xn--") || strings.Contains(host, ".xn--")
 }
 
 // mixedScriptHost: a label of the From domain or a link's host mixes

@@ -381,13 +381,29 @@ func (t *Brands) hasDomain(d string) bool { return t.domains[d] }
 // sub (the part of a host left of its registrable domain): paypal.com in
 // paypal.com.secure-login, and the brand whose domain it is.
 func (t *Brands) brandDomainIn(sub string) (string, bool) {
-	labels := strings.Split(sub, ".")
-	for i := range labels {
-		for j := len(labels); j > i+1; j-- { // brand domains have two labels or more
-			if d := strings.Join(labels[i:j], "."); t.hasDomain(d) {
+	// A run of labels i..j-1 joined by dots is the substring of sub from
+	// label i's start to label j-1's end, so the candidates are read in
+	// place: no split, no joined copy per candidate. ends holds each
+	// label's end (a dot's offset, or len(sub) for the last).
+	var buf [16]int
+	ends := buf[:0]
+	for i := 0; ; {
+		k := strings.IndexByte(sub[i:], '.')
+		if k < 0 {
+			ends = append(ends, len(sub))
+			break
+		}
+		ends = append(ends, i+k)
+		i += k + 1
+	}
+	start := 0
+	for i := range ends {
+		for j := len(ends); j > i+1; j-- { // brand domains have two labels or more
+			if d := sub[start:ends[j-1]]; t.hasDomain(d) {
 				return d, true
 			}
 		}
+		start = ends[i] + 1
 	}
 	return "", false
 }

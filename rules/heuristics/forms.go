@@ -25,7 +25,7 @@ func formPassword(in *Input) (string, bool) {
 // registered domain is none of the From domains'. A one-field form is a
 // newsletter's search or subscribe box, common in ham of the 2000s.
 func formOffsite(in *Input) (string, bool) {
-	from := fromRegistered(in.Msg)
+	from := in.fromRegistered()
 	for _, f := range in.Msg.Structure().HTMLForms {
 		if f.Host != "" && f.Fields >= 2 && !from.has(registeredDomain(f.Host)) {
 			return fmt.Sprintf("%d fields posting to %s", f.Fields, f.Host), true

@@ -349,7 +349,7 @@ func pathSegments(u string, segs []string) []string {
 // gateways). A site of the sender's own registered domain does not count:
 // a shop on a platform may mail about its own pages.
 func uriListedHost(in *Input) (string, bool) {
-	from := fromRegistered(in.Msg)
+	from := in.fromRegistered()
 	for _, l := range in.Msg.Links() {
 		if !clickable(l) || from.has(registeredDomain(l.Host)) {
 			continue
