@@ -156,10 +156,11 @@ func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
 	// per rule it escaped to the heap, with its two method values, some
 	// 200 allocations a message.
 	in := heuristics.Input{Msg: m, Body: e.bodyText, Arrival: e.refTime, Rcpts: e.rcpts, Brands: c.brands}
+	var hv headerValues
 	for _, r := range c.rules {
 		switch r.Kind {
 		case KindHeader:
-			v := headerValue(m, r.header, r.hpart)
+			v := hv.value(m, r.header, r.hpart)
 			match, ok := findMatch(r.re, v)
 			if ok != r.negate {
 				fire(r, r.Score, match)
@@ -251,6 +252,30 @@ func linkPart(l message.Link, part string) string {
 // headerValue is what a header rule reads: every field of that name,
 // decoded, one per line; with :addr or :name the addresses or display
 // names; ALL is the whole header as "Name: value" lines.
+// headerValues keeps the values the header rules read, by header and
+// part, for one evaluation: four default rules read the Subject, and each
+// read made a new slice of its values and decoded them again.
+type headerValues struct {
+	kept [8]struct{ name, part, value string }
+	n    int
+}
+
+// value is headerValue(m, name, part), worked out once per header and part
+// (the first eight asked; the rest every time).
+func (hv *headerValues) value(m *message.Message, name, part string) string {
+	for i := range hv.kept[:hv.n] {
+		if k := &hv.kept[i]; k.name == name && k.part == part {
+			return k.value
+		}
+	}
+	v := headerValue(m, name, part)
+	if hv.n < len(hv.kept) {
+		hv.kept[hv.n] = struct{ name, part, value string }{name, part, v}
+		hv.n++
+	}
+	return v
+}
+
 func headerValue(m *message.Message, name, part string) string {
 	if name == "ALL" {
 		var b strings.Builder
