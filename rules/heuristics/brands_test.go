@@ -1,6 +1,7 @@
 package heuristics
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -57,6 +58,42 @@ func FuzzHasPunycodeLabel(f *testing.F) {
 		}
 		if got := hasPunycodeLabel(h); got != want {
 			t.Fatalf("hasPunycodeLabel(%q) = %v, want %v", h, got, want)
+		}
+	})
+}
+
+// claimsBefore is Claims as it was before it read ASCII words from a
+// stack buffer by their places: FuzzClaims holds the two to one answer.
+func (t *Brands) claimsBefore(text string, claimsOnly bool) []int {
+	if text == "" {
+		return nil
+	}
+	words := strings.Fields(brandWords(text))
+	var out []int
+	for i, w := range words {
+		for _, p := range t.byFirst[w] {
+			if claimsOnly && t.brands[p.brand].News || slices.Contains(out, p.brand) {
+				continue
+			}
+			if len(words)-i >= len(p.words) && slices.Equal(words[i:i+len(p.words)], p.words) {
+				out = append(out, p.brand)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// FuzzClaims holds Claims to claimsBefore, with and without news brands.
+func FuzzClaims(f *testing.F) {
+	for _, s := range []string{"", "Your PayPal account", "Bank of America alert", "bank  of\tamerica", "Wells Fargo wells fargo", "Apple ID: Microsoft 365 and DHL Express", "Ünïcödé PаyPal", "the new york times digest", strings.Repeat("amazon prime ", 60)} {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	t := DefaultBrands()
+	f.Fuzz(func(tt *testing.T, s string, claimsOnly bool) {
+		if got, want := t.Claims(s, claimsOnly), t.claimsBefore(s, claimsOnly); !slices.Equal(got, want) {
+			tt.Fatalf("Claims(%q, %v) = %v; before: %v", s, claimsOnly, got, want)
 		}
 	})
 }

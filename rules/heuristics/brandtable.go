@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unsafe"
 
 	"github.com/BurntSushi/toml"
 	"golang.org/x/net/publicsuffix"
@@ -341,15 +342,37 @@ func (t *Brands) Claims(text string, claimsOnly bool) []int {
 	if text == "" {
 		return nil
 	}
-	var buf [64]string // most texts claimed from (a name, a Subject, 300 bytes) fit
-	words := spaceFields(buf[:0], brandWords(text))
+	var folded string
+	if len(text) <= claimsBuf-2 && isASCII(text) {
+		// The words are only looked up and compared here, never kept, so
+		// they can be read from a buffer on the stack, not a new string.
+		var fb [claimsBuf]byte
+		w := appendBrandWordsASCII(fb[:0], text)
+		folded = unsafe.String(unsafe.SliceData(w), len(w))
+	} else {
+		folded = brandWords(text)
+	}
+	// Words as offsets into folded, not strings: a string stored in a
+	// slice would make the stack buffer escape to the heap.
+	var buf [64]wordSpan // most texts claimed from (a name, a Subject, 300 bytes) fit
+	words := spaceSpans(buf[:0], folded)
 	var out []int
-	for i, w := range words {
-		for _, p := range t.byFirst[w] {
+	for i, sp := range words {
+		for _, p := range t.byFirst[folded[sp.start:sp.end]] {
 			if claimsOnly && t.brands[p.brand].News || slices.Contains(out, p.brand) {
 				continue
 			}
-			if len(words)-i >= len(p.words) && slices.Equal(words[i:i+len(p.words)], p.words) {
+			if len(words)-i < len(p.words) {
+				continue
+			}
+			same := true
+			for k, pw := range p.words {
+				if w := words[i+k]; folded[w.start:w.end] != pw {
+					same = false
+					break
+				}
+			}
+			if same {
 				out = append(out, p.brand)
 			}
 		}
@@ -358,19 +381,22 @@ func (t *Brands) Claims(text string, claimsOnly bool) []int {
 	return out
 }
 
-// spaceFields appends to words the runs of s between ASCII spaces, as
-// strings.Fields splits brandWords' output (words and single spaces), but
-// into the caller's buffer rather than a new slice.
-func spaceFields(words []string, s string) []string {
-	for s != "" {
-		i := strings.IndexByte(s, ' ')
-		if i < 0 {
-			return append(words, s)
+// wordSpan is where a word of a text starts and ends.
+type wordSpan struct{ start, end int }
+
+// spaceSpans appends to words the places of the runs of s between ASCII
+// spaces, the words strings.Fields finds in brandWords' output (words and
+// single spaces), into the caller's buffer rather than a new slice.
+func spaceSpans(words []wordSpan, s string) []wordSpan {
+	for i := 0; i < len(s); {
+		k := strings.IndexByte(s[i:], ' ')
+		if k < 0 {
+			return append(words, wordSpan{i, len(s)})
 		}
-		if i > 0 {
-			words = append(words, s[:i])
+		if k > 0 {
+			words = append(words, wordSpan{i, i + k})
 		}
-		s = s[i+1:]
+		i += k + 1
 	}
 	return words
 }
@@ -469,26 +495,34 @@ func brandWordsUnicode(s string) string {
 // NFKD changes no ASCII, no ASCII character is a mark, and the look-alikes
 // brandWords maps among ASCII are digits and '|', which it leaves alone.
 func brandWordsASCII(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte(' ')
+	b := appendBrandWordsASCII(make([]byte, 0, len(s)+2), s)
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// claimsBuf is the stack buffer Claims folds an ASCII text into: the 300
+// bytes of text opening, most Subjects and names fit.
+const claimsBuf = 512
+
+// appendBrandWordsASCII appends brandWordsASCII(s) to dst.
+func appendBrandWordsASCII(dst []byte, s string) []byte {
+	dst = append(dst, ' ')
 	space := true
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case 'A' <= c && c <= 'Z':
-			b.WriteByte(c + 'a' - 'A')
+			dst = append(dst, c+'a'-'A')
 			space = false
 		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-			b.WriteByte(c)
+			dst = append(dst, c)
 			space = false
 		case !space:
-			b.WriteByte(' ')
+			dst = append(dst, ' ')
 			space = true
 		}
 	}
 	if !space {
-		b.WriteByte(' ')
+		dst = append(dst, ' ')
 	}
-	return b.String()
+	return dst
 }

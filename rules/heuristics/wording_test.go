@@ -111,18 +111,21 @@ func FuzzSpacedOut(f *testing.F) {
 	})
 }
 
-// FuzzSpaceFields: on brandWords' output, for any text, spaceFields splits
-// what strings.Fields split.
-func FuzzSpaceFields(f *testing.F) {
+// FuzzSpaceSpans: on brandWords' output, for any text, spaceSpans finds
+// the words strings.Fields splits.
+func FuzzSpaceSpans(f *testing.F) {
 	for _, s := range []string{"PayPal Account Team", "  Bank-of-America!! ", "Ünïcödé Bänk\u00a0x", "", "\xff a"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		w := brandWords(s)
-		got := spaceFields(nil, w)
+		var got []string
+		for _, sp := range spaceSpans(nil, w) {
+			got = append(got, w[sp.start:sp.end])
+		}
 		want := strings.Fields(w)
 		if !slices.Equal(got, want) {
-			t.Fatalf("spaceFields(%q) = %q; Fields %q", w, got, want)
+			t.Fatalf("spaceSpans(%q) = %q; Fields %q", w, got, want)
 		}
 	})
 }
