@@ -84,7 +84,8 @@ func (c *compiled) evaluate(m *message.Message, env Envelope) *evaluation {
 		// Body rules match within one paragraph, as SpamAssassin's do,
 		// and run only on the paragraphs holding one of their literals.
 		text := e.bodyText()
-		starts := paragraphStarts(text)
+		var startBuf [64]int // paragraphs of most messages
+		starts := appendParagraphStarts(startBuf[:0], text)
 		every, paras := c.body.paragraphHits(text, starts)
 		for i, r := range c.bodyRules {
 			match, ok := "", false

@@ -336,8 +336,13 @@ func (pf *prefilter) candidates(run []bool, scratch *[]bool, folded []byte) []bo
 
 // paragraphStarts splits text into paragraphs at blank lines, returning
 // the offset where each starts (the first is 0).
-func paragraphStarts(text string) []int {
-	starts := []int{0}
+func paragraphStarts(text string) []int { return appendParagraphStarts(nil, text) }
+
+// appendParagraphStarts is paragraphStarts appending to starts, so that an
+// evaluation can keep them in a buffer on its stack: grown from one, they
+// were two to four allocations a message.
+func appendParagraphStarts(starts []int, text string) []int {
+	starts = append(starts, 0)
 	for i := 0; i < len(text); {
 		j := strings.Index(text[i:], "\n\n")
 		if j < 0 {
