@@ -1,6 +1,9 @@
 package mailaddr
 
-import "testing"
+import (
+	"net/netip"
+	"testing"
+)
 
 func TestNormalize(t *testing.T) {
 	for in, want := range map[string]string{
@@ -22,4 +25,26 @@ func TestNormalize(t *testing.T) {
 			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// hostNameBefore is hostName as it was, refusing address literals with
+// netip.ParseAddr first: FuzzHostName holds the two to one answer.
+func hostNameBefore(d string) bool {
+	if _, err := netip.ParseAddr(d); err == nil {
+		return false
+	}
+	return hostName(d)
+}
+
+// FuzzHostName: hostName without netip.ParseAddr refuses every name the
+// address parser accepted, and answers as before for the rest.
+func FuzzHostName(f *testing.F) {
+	for _, s := range []string{"example.com", "192.0.2.1", "1.2.3.4.5", "::ffff:192.0.2.1", "fe80::1%eth0.x", "0x7f.0.0.1", "a.b-c_d.com", "1.2.3.com", "", "a..b", "192.0.2.01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, d string) {
+		if got, want := hostName(d), hostNameBefore(d); got != want {
+			t.Fatalf("hostName(%q) = %v, before %v", d, got, want)
+		}
+	})
 }
