@@ -74,10 +74,9 @@ func newBrandFacts(in *Input, t *Brands) *brandFacts {
 	}
 	f.subjClaims = t.Claims(in.Msg.HeaderText("Subject"), true)
 	f.textClaims = t.Claims(message.ClipText(in.Msg.VisibleText(), textOpening), true)
-	seen := map[string]bool{}
+	// At most maxBrandHosts, so a repeat is found by reading them: no map.
 	add := func(h string) {
-		if h != "" && !seen[h] && len(f.hosts) < maxBrandHosts {
-			seen[h] = true
+		if h != "" && len(f.hosts) < maxBrandHosts && !slices.Contains(f.hosts, h) {
 			f.hosts = append(f.hosts, h)
 		}
 	}
