@@ -37,8 +37,21 @@ func (m *Message) HeaderAddresses(name string) []Address {
 }
 
 func (m *Message) parseAddresses(name string) []Address {
+	return parseAddressesValues(m.Header.Values(name))
+}
+
+// parseAddressesValues takes the plain lists itself (appendPlainAddresses)
+// and the rest to net/mail, and failing that to looseAddresses.
+func parseAddressesValues(values []string) []Address {
 	var out []Address
-	for _, v := range m.Header.Values(name) {
+	for _, v := range values {
+		if plain, ok := appendPlainAddresses(out, v); ok {
+			for i := len(out); i < len(plain); i++ {
+				plain[i].Addr = strings.ToLower(plain[i].Addr)
+			}
+			out = plain
+			continue
+		}
 		list, err := addrParser.ParseList(v)
 		if err == nil {
 			for _, a := range list {
