@@ -3,6 +3,7 @@ package message
 import (
 	"net/mail"
 	"strings"
+	"sync"
 	"testing"
 
 	gomail "github.com/emersion/go-message/mail"
@@ -180,5 +181,39 @@ func BenchmarkHeaderAddresses(b *testing.B) {
 				bc.parse(lists)
 			}
 		})
+	}
+}
+
+// TestHeaderAddressesParsedOncePerName: concurrent checks asking for the
+// same header share one parse, different names get their own, and a
+// caller's append does not reach the shared list.
+func TestHeaderAddressesParsedOncePerName(t *testing.T) {
+	raw := "From: a@example.com\r\nTo: B <b@example.org>, c@example.net, g@example.net\r\nCc: d@example.com\r\nReply-To: e@example.com\r\nSender: f@example.com\r\n\r\nbody\r\n"
+	m := ParseMessage(strings.NewReader(raw), int64(len(raw)))
+	names := []string{"From", "To", "Cc", "Reply-To", "Sender"}
+	got := make([][][]Address, 8)
+	var wg sync.WaitGroup
+	for g := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, n := range names {
+				got[g] = append(got[g], m.HeaderAddresses(n))
+			}
+		}()
+	}
+	wg.Wait()
+	want := []string{"a@example.com", "b@example.org", "d@example.com", "e@example.com", "f@example.com"}
+	for g := range got {
+		for i, as := range got[g] {
+			if len(as) == 0 || as[0].Addr != want[i] || &as[0] != &got[0][i][0] {
+				t.Fatalf("goroutine %d, %s: %v, not the one shared parse of %s", g, names[i], as, want[i])
+			}
+		}
+	}
+	x := append(m.HeaderAddresses("To"), Address{Addr: "x@example.com"})
+	y := append(m.HeaderAddresses("To"), Address{Addr: "y@example.com"})
+	if x[3].Addr != "x@example.com" || y[3].Addr != "y@example.com" {
+		t.Fatalf("two callers' appends to To share an array: %v, %v", x, y)
 	}
 }
