@@ -81,13 +81,15 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 	stack := make([]htmlElem, 1, 16)
 	stack[0] = htmlElem{bg: "#ffffff", fg: "#000000"}
 	var anchorHref string
-	var anchorText strings.Builder
+	// An anchor's text, gathered in one buffer for the part and clipped
+	// into a string once, when the anchor closes.
+	var anchorText []byte
 	inAnchor := false
 	closeAnchor := func() {
 		if inAnchor {
-			links.add(anchorHref, anchorText.String(), "href")
+			links.addClipped(anchorHref, clipText(anchorText, maxLinkText), "href")
 			inAnchor = false
-			anchorText.Reset()
+			anchorText = anchorText[:0]
 		}
 	}
 	// A tag's attributes start in a buffer on the stack (most tags fit),
@@ -132,7 +134,7 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 			}
 			vis = append(vis, t...)
 			if inAnchor {
-				anchorText.Write(t)
+				anchorText = append(anchorText, t...)
 			} else if nextURLStart(t, 0) >= 0 {
 				textURLs(string(t), func(u string) { links.add(u, u, "text") })
 			}
@@ -200,7 +202,7 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 				if !e.invisible() && !e.skip {
 					res.images = append(res.images, Image{Source: "img", Width: atoiPx(attrs.value("width")), Height: atoiPx(attrs.value("height"))})
 					if inAnchor && alt != "" {
-						anchorText.WriteString(" " + alt + " ")
+						anchorText = append(append(append(anchorText, ' '), alt...), ' ')
 					}
 				}
 			case atom.Iframe, atom.Frame, atom.Embed:
