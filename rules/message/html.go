@@ -196,8 +196,8 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 					}
 				}
 				alt := attrs.get("alt")
-				if src := attrs.get("src"); src != "" {
-					links.add(src, alt, "src")
+				if src := attrs.value("src"); len(src) > 0 {
+					links.addValue(src, alt, "src")
 				}
 				if !e.invisible() && !e.skip {
 					res.images = append(res.images, Image{Source: "img", Width: atoiPx(attrs.value("width")), Height: atoiPx(attrs.value("height"))})
@@ -206,8 +206,8 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 					}
 				}
 			case atom.Iframe, atom.Frame, atom.Embed:
-				if src := attrs.get("src"); src != "" {
-					links.add(src, "", "src")
+				if src := attrs.value("src"); len(src) > 0 {
+					links.addValue(src, "", "src")
 				}
 			case atom.Form:
 				act := attrs.get("action")
@@ -226,8 +226,8 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 					res.bigFonts++
 				}
 			case atom.Body, atom.Table, atom.Td, atom.Th, atom.Tr:
-				if bgi := attrs.get("background"); bgi != "" {
-					links.add(bgi, "", "src")
+				if bgi := attrs.value("background"); len(bgi) > 0 {
+					links.addValue(bgi, "", "src")
 				}
 			}
 			if tt == html.StartTagToken && !isVoid(a) && len(stack) < maxHTMLDepth {

@@ -420,6 +420,29 @@ func (s *linkSet) addClipped(raw, text, source string) {
 	if !ok {
 		return
 	}
+	s.keepLink(l, text, source)
+}
+
+// addValue is add(string(v), text, source) for an attribute's value in
+// the tokenizer's buffer: a URL already kept (an image or a link repeated
+// in the part) is found without copying the value first.
+func (s *linkSet) addValue(v []byte, text, source string) {
+	if len(s.links) >= MaxLinks {
+		return
+	}
+	u := bytes.Trim(bytes.TrimSpace(v), "\"'<>") // trimLinkURL
+	for _, k := range s.links[:min(len(s.links), linkScanMax)] {
+		if k.URL == string(u) { // resolve's copy of the kept link
+			s.keepLink(k, ClipText(text, maxLinkText), source)
+			return
+		}
+	}
+	s.add(string(v), text, source)
+}
+
+// keepLink adds resolved link l with its clipped text and source, unless
+// the same link is kept already.
+func (s *linkSet) keepLink(l Link, text, source string) {
 	l.Text = text
 	l.Source = source
 	if !s.keep(linkKey{l.URL, l.Text, l.Source}) {
