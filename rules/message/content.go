@@ -404,20 +404,31 @@ func (w *walker) text(h message.Header, mt string, params map[string]string, ct 
 // html keeps what an HTML part's parse found and returns its visible text.
 func (w *walker) keepHTML(r htmlResult) string {
 	w.c.hasHTML = true
-	w.c.images = append(w.c.images, r.images...)
+	w.c.images = appendOrAdopt(w.c.images, r.images)
 	w.c.htmlTags += r.tags
 	w.c.commentSplits += r.commentSplits
 	w.c.forms += r.forms
 	w.c.scripts += r.scripts
 	w.c.bigFonts += r.bigFonts
 	w.c.entityRuns += r.entityRuns
-	w.c.mailtos = append(w.c.mailtos, r.mailtos...)
-	w.c.formList = append(w.c.formList, r.formList...)
+	w.c.mailtos = appendOrAdopt(w.c.mailtos, r.mailtos)
+	w.c.formList = appendOrAdopt(w.c.formList, r.formList)
 	w.c.passwords += r.passwords
-	w.c.inlineLinks = append(w.c.inlineLinks, r.inlineLinks...)
+	w.c.inlineLinks = appendOrAdopt(w.c.inlineLinks, r.inlineLinks)
 	addText(&w.html, r.visible)
 	addText(&w.hidden, r.hidden)
 	return r.visible
+}
+
+// appendOrAdopt is append(dst, src...), except that the first part's
+// slice is taken as it is rather than copied: a part's result is its own
+// and dropped after keepHTML, so a message with one HTML part makes no
+// second copy of its images, mailtos, forms and inline links.
+func appendOrAdopt[S ~[]E, E any](dst, src S) S {
+	if len(dst) == 0 && len(src) > 0 {
+		return src
+	}
+	return append(dst, src...)
 }
 
 // addText keeps a part's text, to be joined with line ends: the text of

@@ -304,7 +304,7 @@ func TestDeepNestingBounded(t *testing.T) {
 
 // FuzzClipText holds ClipText, which stops reading once it has n bytes, to
 // its definition: the fields of s joined by single spaces, cut to n bytes
-// on a rune boundary.
+// on a rune boundary; and clipText over bytes (an anchor's text) to it.
 func FuzzClipText(f *testing.F) {
 	for _, s := range []string{"", " a ", "already clipped", "two  spaces", "tab\there", "é\u00a0ü\u2003x", "\xff\xfe \x80", "日本語のテキスト"} {
 		f.Add(s, 5)
@@ -324,6 +324,9 @@ func FuzzClipText(f *testing.F) {
 		}
 		if got := ClipText(s, n); got != want {
 			t.Fatalf("ClipText(%q, %d) = %q, want %q", s, n, got, want)
+		}
+		if got := clipText([]byte(s), n); got != want {
+			t.Fatalf("clipText([]byte(%q), %d) = %q, want %q", s, n, got, want)
 		}
 	})
 }

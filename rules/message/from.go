@@ -42,7 +42,14 @@ func (m *Message) From() *From {
 
 func parseFrom(values []string) *From {
 	f := &From{Fields: len(values)}
+	var buf [4]Address
 	for _, v := range values[:min(len(values), maxFromFields)] {
+		if plain, ok := appendPlainAddresses(buf[:0], v); ok {
+			for _, a := range plain {
+				f.addAddress(a.Addr)
+			}
+			continue
+		}
 		addrs, err := mail.ParseAddressList(v)
 		if err != nil {
 			if d := lenientFromDomain(v); d != "" {
@@ -52,14 +59,19 @@ func parseFrom(values []string) *From {
 			continue
 		}
 		for _, a := range addrs {
-			if _, d, ok := mailaddr.Split(a.Address); ok {
-				if d = mailaddr.Normalize(d); d != "" {
-					f.add(d)
-				}
-			}
+			f.addAddress(a.Address)
 		}
 	}
 	return f
+}
+
+// addAddress adds the domain of an address net/mail accepted.
+func (f *From) addAddress(addr string) {
+	if _, d, ok := mailaddr.Split(addr); ok {
+		if d = mailaddr.Normalize(d); d != "" {
+			f.add(d)
+		}
+	}
 }
 
 func (f *From) add(d string) {

@@ -24,21 +24,53 @@ func (a Address) Domain() string {
 
 var addrParser = mail.AddressParser{WordDecoder: &wordDecoder}
 
-// headerAddrKey memoises one header's addresses on the message.
-type headerAddrKey struct{ name string }
+// namedAddresses is one header's parsed addresses, kept on the message.
+type namedAddresses struct {
+	name string
+	list []Address
+}
 
 // HeaderAddresses parses an address-list header; when the strict parser
 // refuses it, addresses are picked out of the text. The list is parsed
 // once per message and header name (a dozen rules ask for From); callers
 // share it and must not modify it.
+//
+// The lists are kept in a slice of their own rather than through Memo,
+// whose boxed key and closure cost two allocations on every call, and a
+// message is asked for a handful of header names; the parse, cheap and
+// bounded by the header, runs under the lock.
 func (m *Message) HeaderAddresses(name string) []Address {
-	as := m.Memo(headerAddrKey{name}, func() any { return m.parseAddresses(name) }).([]Address)
-	return as[:len(as):len(as)] // an append by a caller copies
+	m.addrMu.Lock()
+	defer m.addrMu.Unlock()
+	for _, l := range m.addrLists {
+		if l.name == name {
+			return l.list[:len(l.list):len(l.list)] // an append by a caller copies
+		}
+	}
+	as := m.parseAddresses(name)
+	if m.addrLists == nil {
+		m.addrLists = m.addrBuf[:0]
+	}
+	m.addrLists = append(m.addrLists, namedAddresses{name, as})
+	return as[:len(as):len(as)]
 }
 
 func (m *Message) parseAddresses(name string) []Address {
+	return parseAddressesValues(m.Header.Values(name))
+}
+
+// parseAddressesValues takes the plain lists itself (appendPlainAddresses)
+// and the rest to net/mail, and failing that to looseAddresses.
+func parseAddressesValues(values []string) []Address {
 	var out []Address
-	for _, v := range m.Header.Values(name) {
+	for _, v := range values {
+		if plain, ok := appendPlainAddresses(out, v); ok {
+			for i := len(out); i < len(plain); i++ {
+				plain[i].Addr = strings.ToLower(plain[i].Addr)
+			}
+			out = plain
+			continue
+		}
 		list, err := addrParser.ParseList(v)
 		if err == nil {
 			for _, a := range list {

@@ -81,13 +81,15 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 	stack := make([]htmlElem, 1, 16)
 	stack[0] = htmlElem{bg: "#ffffff", fg: "#000000"}
 	var anchorHref string
-	var anchorText strings.Builder
+	// An anchor's text, gathered in one buffer for the part and clipped
+	// into a string once, when the anchor closes.
+	var anchorText []byte
 	inAnchor := false
 	closeAnchor := func() {
 		if inAnchor {
-			links.add(anchorHref, anchorText.String(), "href")
+			links.addClipped(anchorHref, clipText(anchorText, maxLinkText), "href")
 			inAnchor = false
-			anchorText.Reset()
+			anchorText = anchorText[:0]
 		}
 	}
 	// A tag's attributes start in a buffer on the stack (most tags fit),
@@ -132,7 +134,7 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 			}
 			vis = append(vis, t...)
 			if inAnchor {
-				anchorText.Write(t)
+				anchorText = append(anchorText, t...)
 			} else if nextURLStart(t, 0) >= 0 {
 				textURLs(string(t), func(u string) { links.add(u, u, "text") })
 			}
@@ -194,18 +196,18 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 					}
 				}
 				alt := attrs.get("alt")
-				if src := attrs.get("src"); src != "" {
-					links.add(src, alt, "src")
+				if src := attrs.value("src"); len(src) > 0 {
+					links.addValue(src, alt, "src")
 				}
 				if !e.invisible() && !e.skip {
 					res.images = append(res.images, Image{Source: "img", Width: atoiPx(attrs.value("width")), Height: atoiPx(attrs.value("height"))})
 					if inAnchor && alt != "" {
-						anchorText.WriteString(" " + alt + " ")
+						anchorText = append(append(append(anchorText, ' '), alt...), ' ')
 					}
 				}
 			case atom.Iframe, atom.Frame, atom.Embed:
-				if src := attrs.get("src"); src != "" {
-					links.add(src, "", "src")
+				if src := attrs.value("src"); len(src) > 0 {
+					links.addValue(src, "", "src")
 				}
 			case atom.Form:
 				act := attrs.get("action")
@@ -224,8 +226,8 @@ func parseHTMLFrom(src io.Reader, size int, links *linkSet) htmlResult {
 					res.bigFonts++
 				}
 			case atom.Body, atom.Table, atom.Td, atom.Th, atom.Tr:
-				if bgi := attrs.get("background"); bgi != "" {
-					links.add(bgi, "", "src")
+				if bgi := attrs.value("background"); len(bgi) > 0 {
+					links.addValue(bgi, "", "src")
 				}
 			}
 			if tt == html.StartTagToken && !isVoid(a) && len(stack) < maxHTMLDepth {

@@ -407,11 +407,43 @@ func (s *linkSet) add(raw, text, source string) {
 	if len(s.links) >= MaxLinks {
 		return
 	}
+	s.addClipped(raw, ClipText(text, maxLinkText), source)
+}
+
+// addClipped is add with the text already ClipText(text, maxLinkText)
+// (clipping twice is not the same: a cut may end in a space).
+func (s *linkSet) addClipped(raw, text, source string) {
+	if len(s.links) >= MaxLinks {
+		return
+	}
 	l, ok := s.resolve(raw)
 	if !ok {
 		return
 	}
-	l.Text = ClipText(text, maxLinkText)
+	s.keepLink(l, text, source)
+}
+
+// addValue is add(string(v), text, source) for an attribute's value in
+// the tokenizer's buffer: a URL already kept (an image or a link repeated
+// in the part) is found without copying the value first.
+func (s *linkSet) addValue(v []byte, text, source string) {
+	if len(s.links) >= MaxLinks {
+		return
+	}
+	u := bytes.Trim(bytes.TrimSpace(v), "\"'<>") // trimLinkURL
+	for _, k := range s.links[:min(len(s.links), linkScanMax)] {
+		if k.URL == string(u) { // resolve's copy of the kept link
+			s.keepLink(k, ClipText(text, maxLinkText), source)
+			return
+		}
+	}
+	s.add(string(v), text, source)
+}
+
+// keepLink adds resolved link l with its clipped text and source, unless
+// the same link is kept already.
+func (s *linkSet) keepLink(l Link, text, source string) {
+	l.Text = text
 	l.Source = source
 	if !s.keep(linkKey{l.URL, l.Text, l.Source}) {
 		return
@@ -494,11 +526,21 @@ func (s *linkSet) addDomain(h string) {
 // splitting the whole text first: callers clip the opening of a long body,
 // so it stops once n bytes are written, and returns s itself when s is
 // already short and collapsed.
-func ClipText(s string, n int) string {
+func ClipText(s string, n int) string { return clipText(s, n) }
+
+// clipText is ClipText over a string or bytes: an anchor's text is
+// gathered in a reused byte buffer and clipped from it, one string made.
+// The collapsed text is built in a stack buffer when it fits (links are
+// clipped to 200 bytes), so the string returned is the one allocation.
+func clipText[T ~string | ~[]byte](s T, n int) string {
 	if len(s) <= n && collapsed(s) {
-		return s
+		return string(s)
 	}
-	out := make([]byte, 0, min(len(s), n+1))
+	var stack [256]byte
+	out := stack[:0]
+	if c := min(len(s), n+1); c > len(stack) {
+		out = make([]byte, 0, c)
+	}
 	for i := 0; i < len(s) && len(out) <= n; {
 		for i < len(s) {
 			r, size := spaceAt(s, i)
@@ -536,17 +578,18 @@ func ClipText(s string, n int) string {
 
 // spaceAt tells whether s[i] starts a white-space rune (unicode.IsSpace,
 // as strings.Fields reads it), and the rune's length.
-func spaceAt(s string, i int) (bool, int) {
+func spaceAt[T ~string | ~[]byte](s T, i int) (bool, int) {
 	if c := s[i]; c < utf8.RuneSelf {
 		return c == ' ' || '\t' <= c && c <= '\r', 1
 	}
-	r, size := utf8.DecodeRuneInString(s[i:])
+	// At most one rune's bytes: a string of them needs no allocation.
+	r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 	return unicode.IsSpace(r), size
 }
 
 // collapsed tells text with no white space but single spaces between
 // words: what ClipText would make of it.
-func collapsed(s string) bool {
+func collapsed[T ~string | ~[]byte](s T) bool {
 	for i := 0; i < len(s); {
 		sp, size := spaceAt(s, i)
 		if sp {

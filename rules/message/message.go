@@ -45,6 +45,11 @@ type Message struct {
 	// Results derived from the message by its readers (Memo).
 	memoMu sync.Mutex
 	memo   map[any]any
+
+	// Address-list headers, parsed on first use (headers.go).
+	addrMu    sync.Mutex
+	addrLists []namedAddresses
+	addrBuf   [4]namedAddresses // To, Cc, From and one more without growing
 }
 
 // Options bound the work of reading a message.

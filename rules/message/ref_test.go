@@ -995,16 +995,24 @@ func FuzzLinkSet(f *testing.F) {
 	f.Add(" 'http://a.example/ '\tx\n\"http://a.example/ \"\tx\nhttp://a.example/ \tx\n<http://a.example/>\ty\nhttp://a.example/\ty\n", uint8(0))
 	f.Add("http://A.example/x\t  spaced   text \nhttp://a.example./x\tspaced text\nhttps://r.example/?u=http%3A%2F%2Fa.example%2F\t\n", uint8(3))
 	f.Fuzz(func(t *testing.T, in string, rounds uint8) {
-		var got linkSet
+		var got, byValue linkSet
 		var want linkSetBefore
 		lines := strings.Split(in, "\n")
-		for range int(rounds%4) + 1 {
+		for r := range int(rounds%4) + 1 {
 			for i, line := range lines {
 				raw, text, _ := strings.Cut(line, "\t")
 				source := []string{"href", "src", "text"}[i%3]
 				got.add(raw, text, source)
 				want.add(raw, text, source)
+				if (i+r)%2 == 0 { // addValue, as attributes are added, mixed with add
+					byValue.addValue([]byte(raw), text, source)
+				} else {
+					byValue.add(raw, text, source)
+				}
 			}
+		}
+		if !reflect.DeepEqual(byValue.links, got.links) || !reflect.DeepEqual(byValue.domains, got.domains) {
+			t.Fatalf("addValue: links %+v, add %+v", byValue.links, got.links)
 		}
 		if !reflect.DeepEqual(got.links, want.links) && !(len(got.links) == 0 && len(want.links) == 0) {
 			t.Fatalf("links %+v, before %+v", got.links, want.links)
