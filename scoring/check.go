@@ -118,7 +118,10 @@ func Publish[T any](r *Result, k Key[T], v T) {
 // ctx ended first.
 func Await[T any](ctx context.Context, in *Input, k Key[T]) (T, bool) {
 	var zero T
-	r, ok := awaitRun(ctx, in.visible, k.check)
+	if in.await == nil {
+		return zero, false
+	}
+	r, ok := in.await(ctx, k.check)
 	if !ok {
 		return zero, false
 	}
@@ -164,8 +167,7 @@ type Facts struct {
 }
 
 // Input is everything known about the transaction when a check starts.
-// Each phase gets its own copy, which the checks of that phase share and
-// only read, so they read it without locks.
+// Each phase gets its own copy, so checks may read it without locks.
 type Input struct {
 	SessionID string
 	ClientIP  netip.Addr
@@ -186,8 +188,7 @@ type Input struct {
 	// Symbols holds every symbol found so far; filled for PhaseFinal only.
 	Symbols []Symbol
 
-	// visible are the runs a check of this phase may wait for (Await).
-	visible []*run
+	await func(ctx context.Context, check string) (Result, bool)
 }
 
 // CheckFunc adapts a function to the Check interface.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-msgauth/authres"
@@ -186,43 +185,11 @@ func (j *Job) txPolicy() Policy {
 // run is one check in flight.
 type run struct {
 	check Check
-	phase *phaseRun
 	done  chan struct{}
 	res   Result // read only after done is closed
 	// deadline is when the check's context ends; join waits for it at
 	// most joinGrace longer.
 	deadline time.Time
-	// ctx is the phase's context as this check sees it: it also names the
-	// run, so that Await never waits for the check calling it.
-	ctx runCtx
-}
-
-// phaseRun is the checks of one phase started together. They share one
-// Input (checks only read it), one deadline and one context, which ends
-// when the last of them returns: a message's ten or so checks cost one
-// timer and one copy of the transaction's state, not one each.
-type phaseRun struct {
-	in      Input
-	ctx     context.Context
-	cancel  context.CancelFunc
-	pending atomic.Int32
-	runs    []run
-}
-
-// runCtx is a phase's context that also carries the run it was handed to.
-type runCtx struct {
-	context.Context
-	self *run
-}
-
-// selfKey is runCtx's key for its run.
-type selfKey struct{}
-
-func (c *runCtx) Value(key any) any {
-	if key == (selfKey{}) {
-		return c.self
-	}
-	return c.Context.Value(key)
 }
 
 // joinGrace is how long past its deadline a check is waited for: one that
@@ -259,55 +226,45 @@ var checkPool = gopool.New()
 
 func (j *Job) startIn(parent context.Context, phase Phase, in Input, also ...*run) []*run {
 	checks := j.e.checks[phase]
-	if len(checks) == 0 {
-		return nil
-	}
-	deadline := time.Now().Add(j.e.timeout)
-	p := &phaseRun{in: in, runs: make([]run, len(checks))}
-	p.ctx, p.cancel = context.WithDeadline(parent, deadline)
-	p.pending.Store(int32(len(checks)))
 	runs := make([]*run, len(checks))
+	deadline := time.Now().Add(j.e.timeout)
 	for i, c := range checks {
-		r := &p.runs[i]
-		*r = run{check: c, phase: p, done: make(chan struct{}), deadline: deadline}
-		r.ctx = runCtx{Context: p.ctx, self: r}
-		runs[i] = r
+		runs[i] = &run{check: c, done: make(chan struct{}), deadline: deadline}
 	}
-	p.in.visible = append(append(append(append(append([]*run(nil), j.connRuns...), j.txRuns...), j.rcptRuns...), also...), runs...)
+	visible := append(append(append(append(append([]*run(nil), j.connRuns...), j.txRuns...), j.rcptRuns...), also...), runs...)
 	for _, r := range runs {
-		checkPool.Go(func() { j.execute(r) })
+		input := in
+		self := r
+		input.await = func(ctx context.Context, name string) (Result, bool) {
+			return awaitRun(ctx, visible, self, name)
+		}
+		checkPool.Go(func() { j.execute(parent, r, &input) })
 	}
 	return runs
 }
 
-func (j *Job) execute(r *run) {
-	p := r.phase
-	defer func() {
-		close(r.done)
-		if p.pending.Add(-1) == 0 {
-			p.cancel()
-		}
-	}()
+func (j *Job) execute(parent context.Context, r *run, in *Input) {
+	defer close(r.done)
+	ctx, cancel := context.WithDeadline(parent, r.deadline)
+	defer cancel()
 	defer func() {
 		// A check is our code handling hostile input: a bug in one must
 		// not take the session (or the daemon) down with it.
-		if v := recover(); v != nil {
-			j.e.log.Error("check panicked", "check", r.check.Name(), "session", p.in.SessionID, "panic", fmt.Sprint(v))
+		if p := recover(); p != nil {
+			j.e.log.Error("check panicked", "check", r.check.Name(), "session", in.SessionID, "panic", fmt.Sprint(p))
 			r.res = Result{Err: fmt.Errorf("internal error in check %s", r.check.Name())}
 		}
 	}()
 	start := time.Now()
-	r.res = r.check.Run(&r.ctx, &p.in)
+	r.res = r.check.Run(ctx, in)
 	metrics.Check(r.check.Name(), time.Since(start))
-	if r.res.Err == nil && errors.Is(p.ctx.Err(), context.DeadlineExceeded) {
-		r.res.Err = fmt.Errorf("%s: %w", r.check.Name(), p.ctx.Err())
+	if r.res.Err == nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		r.res.Err = fmt.Errorf("%s: %w", r.check.Name(), ctx.Err())
 	}
 }
 
-// awaitRun finds another run by check name and waits for it; ctx names
-// the run that asks, when it is the context the engine handed it.
-func awaitRun(ctx context.Context, runs []*run, name string) (Result, bool) {
-	self, _ := ctx.Value(selfKey{}).(*run)
+// awaitRun finds another run by check name and waits for it.
+func awaitRun(ctx context.Context, runs []*run, self *run, name string) (Result, bool) {
 	for _, r := range runs {
 		if r == self || r.check.Name() != name {
 			continue
