@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"relayguard/internal/mailaddr"
 	"slices"
 	"strconv"
 	"strings"
@@ -241,12 +242,7 @@ func parseLooseIPv4(h string) (string, bool) {
 
 // IsIPHost tells whether a normalised host is an IP literal.
 func IsIPHost(h string) bool {
-	// Without a colon only dotted IPv4 parses; reject names before
-	// ParseAddr, whose error for them costs an allocation per call.
-	if !strings.Contains(h, ":") && strings.ContainsFunc(h, func(r rune) bool { return r != '.' && (r < '0' || r > '9') }) {
-		return false
-	}
-	_, err := netip.ParseAddr(h)
+	_, err := mailaddr.ParseIP(h)
 	return err == nil
 }
 

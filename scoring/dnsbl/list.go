@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"relayguard/internal/mailaddr"
 	"slices"
 	"strings"
 
@@ -237,7 +238,7 @@ const HopPrefix = "RCVD_"
 // §2.1 for IPv4 octets, §2.4 for IPv6 nibbles) or the domain (§2.3), under
 // the zone.
 func (l *list) queryName(target string) (string, error) {
-	if ip, err := parseIP(target); err == nil {
+	if ip, err := mailaddr.ParseIP(target); err == nil {
 		return reverseIP(ip) + "." + l.zone, nil
 	}
 	name := strings.ToLower(strings.TrimSuffix(target, ".")) + "." + l.zone
@@ -245,20 +246,6 @@ func (l *list) queryName(target string) (string, error) {
 		return "", fmt.Errorf("%q is not a domain name", target)
 	}
 	return name, nil
-}
-
-// errNotIP is parseIP's answer for a name that cannot be an address.
-var errNotIP = errors.New("not an IP address")
-
-// parseIP is netip.ParseAddr for strings that are mostly domain names:
-// an IPv6 address holds a colon and an IPv4 one ends in a digit, and a
-// name that does neither is turned away before ParseAddr makes an error
-// value for it (an allocation for every link host of every message).
-func parseIP(s string) (netip.Addr, error) {
-	if !strings.Contains(s, ":") && (s == "" || s[len(s)-1] < '0' || s[len(s)-1] > '9') {
-		return netip.Addr{}, errNotIP
-	}
-	return netip.ParseAddr(s)
 }
 
 // reverseIP writes ip the way DNSBLs index it: IPv4 octets reversed

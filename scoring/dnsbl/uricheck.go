@@ -102,7 +102,7 @@ func reduce(host string) (name string, ip, ok bool) {
 	if host == "" || len(host) > 253 {
 		return "", false, false
 	}
-	if a, err := parseIP(host); err == nil {
+	if a, err := mailaddr.ParseIP(host); err == nil {
 		if a.Zone() != "" || !judgeable(a) {
 			return "", false, false
 		}
