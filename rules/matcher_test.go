@@ -69,7 +69,7 @@ func TestPrefilterNeverHidesAMatch(t *testing.T) {
 	}
 	pf := newPrefilter(patterns)
 	for _, text := range texts {
-		cand := pf.candidates(make([]bool, pf.nrules), nil, foldForSearch(text, nil))
+		cand := pf.candidates(make([]bool, pf.nrules), new([]bool), foldForSearch(text, nil))
 		for i, p := range patterns {
 			if regexp.MustCompile(p).MatchString(text) && !cand[i] {
 				t.Errorf("pattern %q matches %q but the prefilter ruled it out (literals %q)", p, text, requiredLiterals(p))
@@ -142,7 +142,7 @@ func TestPrefilterNeedsEveryPart(t *testing.T) {
 		"https://example.com/x?u=a%40example":   true,
 		"mailto:a@example.org":                  false,
 	} {
-		if got := pf.candidates(make([]bool, pf.nrules), nil, foldForSearch(text, nil))[0]; got != want {
+		if got := pf.candidates(make([]bool, pf.nrules), new([]bool), foldForSearch(text, nil))[0]; got != want {
 			t.Errorf("candidate for %q = %v, want %v", text, got, want)
 		}
 	}

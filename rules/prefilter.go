@@ -277,7 +277,8 @@ func newPrefilter(patterns []string) *prefilter {
 // only the two non-ASCII letters that fold to ASCII ones (the Kelvin sign
 // and long s) force a folded copy.
 func (pf *prefilter) candidatesIn(text string) []bool {
-	return pf.candidatesInto(make([]bool, pf.nrules), nil, text)
+	var seen []bool
+	return pf.candidatesInto(make([]bool, pf.nrules), &seen, text)
 }
 
 // candidatesInto is candidatesIn writing into run (nrules long) with
@@ -292,8 +293,7 @@ func (pf *prefilter) candidatesInto(run []bool, seen *[]bool, text string) []boo
 }
 
 // candidates fills run (nrules long) with which rules may match folded
-// text; *seen is scratch for one flag per literal, grown when short (nil:
-// a new one).
+// text; *scratch holds one flag per literal, grown when short.
 func (pf *prefilter) candidates(run []bool, scratch *[]bool, folded []byte) []bool {
 	clear(run)
 	for _, i := range pf.always {
@@ -302,17 +302,10 @@ func (pf *prefilter) candidates(run []bool, scratch *[]bool, folded []byte) []bo
 	if pf.ac == nil {
 		return run
 	}
-	var seen []bool
-	if scratch != nil {
-		seen = *scratch
+	if cap(*scratch) < len(pf.litRule) {
+		*scratch = make([]bool, len(pf.litRule))
 	}
-	if cap(seen) < len(pf.litRule) {
-		seen = make([]bool, len(pf.litRule))
-		if scratch != nil {
-			*scratch = seen
-		}
-	}
-	seen = seen[:len(pf.litRule)]
+	seen := (*scratch)[:len(pf.litRule)]
 	clear(seen)
 	pf.ac.scan(folded, func(id, _ int) bool {
 		if seen[id] {
@@ -383,7 +376,8 @@ func (pf *prefilter) paragraphHits(text string, starts []int) (every []bool, par
 		return every, paras
 	}
 	if !pf.ascii || strings.Contains(text, "\u212a") || strings.Contains(text, "\u017f") {
-		cand := pf.candidates(make([]bool, pf.nrules), nil, foldForSearch(text, nil))
+		var seen []bool
+		cand := pf.candidates(make([]bool, pf.nrules), &seen, foldForSearch(text, nil))
 		for i, c := range cand {
 			every[i] = every[i] || c
 		}
