@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 
@@ -75,8 +73,7 @@ func newBrandFacts(in *Input, t *Brands) *brandFacts {
 		f.replyHost = mailaddr.Normalize(a.Domain())
 	}
 	f.subjClaims = t.Claims(in.Msg.HeaderText("Subject"), true)
-	vis := in.Msg.VisibleText()
-	f.textClaims = t.Claims(vis[:clipEnd(vis, textOpening)], true)
+	f.textClaims = t.Claims(message.ClipText(in.Msg.VisibleText(), textOpening), true)
 	// At most maxBrandHosts, so a repeat is found by reading them: no map.
 	add := func(h string) {
 		if h != "" && len(f.hosts) < maxBrandHosts && !slices.Contains(f.hosts, h) {
@@ -91,78 +88,6 @@ func newBrandFacts(in *Input, t *Brands) *brandFacts {
 		}
 	}
 	return f
-}
-
-// clipEnd returns the length of the opening of s that message.ClipText(s,
-// n) collapses and cuts: Claims reads words, to which white space is only
-// a separator however long its run, so it can read that opening of the
-// text in place rather than a collapsed copy (two allocations a message).
-// It walks s as ClipText does, counting the bytes ClipText would write.
-func clipEnd(s string, n int) int {
-	o := 0          // bytes ClipText has written
-	prevEnd := 0    // end in s of the word before the last one taken
-	lastOut := 0    // where in ClipText's output the last piece starts
-	lastStart := -1 // where in s it starts (-1: none yet)
-	for i := 0; i < len(s) && o <= n; {
-		for i < len(s) && spaceAt(s, i) {
-			i += runeLen(s, i)
-		}
-		if i == len(s) {
-			break
-		}
-		if o > 0 {
-			o++ // the single space between words
-		}
-		j := i
-		for j < len(s) && !spaceAt(s, j) {
-			j += runeLen(s, j)
-		}
-		take := min(j-i, n+1-o)
-		if lastStart >= 0 {
-			prevEnd = lastStart + (o - 1 - lastOut)
-		}
-		lastOut, lastStart = o, i
-		o += take
-		i = j
-	}
-	if o <= n {
-		if lastStart < 0 {
-			return 0
-		}
-		return lastStart + (o - lastOut)
-	}
-	// ClipText cuts its output at n, backed off to a rune start; the
-	// piece it cuts in was copied from s, so the same bytes are read.
-	for k := n; k > 0; k-- {
-		if k < lastOut {
-			// Below the last piece: the cut falls on the space before
-			// it, that is at the end of the word before.
-			return prevEnd
-		}
-		if utf8.RuneStart(s[lastStart+k-lastOut]) {
-			return lastStart + k - lastOut
-		}
-	}
-	return 0
-}
-
-// spaceAt tells whether s[i] starts a white-space rune, as ClipText
-// reads it (unicode.IsSpace, as strings.Fields).
-func spaceAt(s string, i int) bool {
-	if c := s[i]; c < utf8.RuneSelf {
-		return c == ' ' || '\t' <= c && c <= '\r'
-	}
-	r, _ := utf8.DecodeRuneInString(s[i:])
-	return unicode.IsSpace(r)
-}
-
-// runeLen is the length of the rune at s[i] (1 for an invalid byte).
-func runeLen(s string, i int) int {
-	if s[i] < utf8.RuneSelf {
-		return 1
-	}
-	_, size := utf8.DecodeRuneInString(s[i:])
-	return size
 }
 
 // senderName is the display name as a mail reader shows it: the decoded

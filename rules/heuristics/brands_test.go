@@ -4,8 +4,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"relayguard/rules/message"
 )
 
 // brandDomainInSplit is brandDomainIn as it was written before, by split
@@ -96,34 +94,6 @@ func FuzzClaims(f *testing.F) {
 	f.Fuzz(func(tt *testing.T, s string, claimsOnly bool) {
 		if got, want := t.Claims(s, claimsOnly), t.claimsBefore(s, claimsOnly); !slices.Equal(got, want) {
 			tt.Fatalf("Claims(%q, %v) = %v; before: %v", s, claimsOnly, got, want)
-		}
-	})
-}
-
-// FuzzClipEnd holds the brands claimed from the opening clipEnd finds to
-// those claimed from message.ClipText's collapsed copy, as newBrandFacts
-// read before.
-func FuzzClipEnd(f *testing.F) {
-	for _, s := range []string{"", "   ", "Your PayPal account is on hold", "  Bank\n\n of \t America  ", strings.Repeat("word ", 70) + "PayPal", strings.Repeat("x", 299) + " Apple ID", strings.Repeat("ab ", 100) + "Amazon", "\u00a0Wells\u3000Fargo\u2028DHL", strings.Repeat("é", 160) + " microsoft", "a\x80\x80 b", strings.Repeat("a ", 150) + "\x80\x80bc"} {
-		f.Add(s, 300)
-		f.Add(s, 7)
-	}
-	t := DefaultBrands()
-	f.Fuzz(func(tt *testing.T, s string, n int) {
-		if n < 0 || n > 1000 {
-			return
-		}
-		end := clipEnd(s, n)
-		// The opening, collapsed, is ClipText's text (but for the space
-		// ClipText leaves when it cuts right after one): the strong check,
-		// since most fuzzed texts claim no brand either way.
-		if c, want := strings.Join(strings.Fields(s[:end]), " "), strings.TrimSuffix(message.ClipText(s, n), " "); c != want {
-			tt.Fatalf("clipEnd(%q, %d) = %d: %q collapses to %q, ClipText gives %q", s, n, end, s[:end], c, want)
-		}
-		got := t.Claims(s[:end], true)
-		want := t.Claims(message.ClipText(s, n), true)
-		if !slices.Equal(got, want) {
-			tt.Fatalf("Claims of the opening to clipEnd(%q, %d) = %q: %v; of ClipText's %q: %v", s, n, s[:clipEnd(s, n)], got, message.ClipText(s, n), want)
 		}
 	})
 }
