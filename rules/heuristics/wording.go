@@ -69,14 +69,18 @@ func countCases(text string) (upper, cased int) {
 const highBits = 0x8080808080808080
 
 // asciiCases8 counts the upper- and lower-case letters among eight ASCII
-// bytes (the top bit of each clear) at once: adding 0x80-'A' sets a
-// byte's top bit from 'A' up, adding 0x80-('Z'+1) from past 'Z'; no sum
-// carries into the next byte, as every byte is below 0x80.
+// bytes (the top bit of each clear) at once.
 func asciiCases8(x uint64) (upper, lower int) {
+	return bits.OnesCount64(bytesIn(x, 'A', 'Z')), bits.OnesCount64(bytesIn(x, 'a', 'z'))
+}
+
+// bytesIn sets the top bit of each byte of x that lies in [lo, hi], for x
+// whose bytes are all below 0x80: adding 0x80-lo sets a byte's top bit
+// from lo up, adding 0x80-(hi+1) from past hi, and no sum carries into the
+// next byte.
+func bytesIn(x uint64, lo, hi byte) uint64 {
 	const ones = 0x0101010101010101
-	up := (x + (0x80-'A')*ones) &^ (x + (0x80-'Z'-1)*ones) & highBits
-	lo := (x + (0x80-'a')*ones) &^ (x + (0x80-'z'-1)*ones) & highBits
-	return bits.OnesCount64(up), bits.OnesCount64(lo)
+	return (x + uint64(0x80-lo)*ones) &^ (x + uint64(0x80-hi-1)*ones) & highBits
 }
 
 // unsafeBytes views a string as bytes, for reading only.
@@ -220,17 +224,13 @@ func mayHoldSingleLetter(text string, i int) bool {
 	x := binary.LittleEndian.Uint64(unsafeBytes(text[i : i+8]))
 	// Seven bits a byte: no sum below carries into the next byte.
 	y := x &^ highBits
-	// between sets the top bit of each byte of y in [lo, hi].
-	between := func(lo, hi byte) uint64 {
-		return (y + uint64(0x80-lo)*ones) &^ (y + uint64(0x80-hi-1)*ones) & highBits
-	}
-	letters := (between('A', 'Z') | between('a', 'z')) &^ x
+	letters := (bytesIn(y, 'A', 'Z') | bytesIn(y, 'a', 'z')) &^ x
 	if letters == 0 {
 		return false
 	}
 	under := y ^ '_'*ones
 	isUnder := ^(under + 0x7f*ones) & highBits // a zero byte of under
-	word := letters | between('0', '9')&^x | isUnder&^x | x&highBits
+	word := letters | bytesIn(y, '0', '9')&^x | isUnder&^x | x&highBits
 	var before, after uint64 // the bytes around the eight
 	if i > 0 && isWordByte(text[i-1]) {
 		before = 0x80
