@@ -48,6 +48,12 @@
 #                         relayguard, loaded in each round right after the
 #                         plain one, so the cost of what the fragment turns
 #                         on is measured in the same run
+#   PERF_BARE [0]         1: also, in each round right after the plain one,
+#                         a relayguard built with -tags perfbare that runs
+#                         only the checks named in PERF_BARE_CHECKS: the
+#                         SMTP proxy alone, or with the checks chosen
+#   PERF_BARE_CHECKS []   comma-separated check names (content, uribl,
+#                         dkim...; see the checks listed after the rounds)
 set -euo pipefail
 
 N=${PERF_N:-200000}
@@ -159,6 +165,9 @@ done
 
 echo "== building"
 go build -o "$work/relayguard" ./cmd/relayguard
+if [[ ${PERF_BARE:-0} == 1 ]]; then
+	go build -tags perfbare -o "$work/relayguard-bare" ./cmd/relayguard
+fi
 go build -o "$work/smtpsink" ./cmd/smtpsink
 go build -o "$work/smtpload" ./cmd/smtpload
 "$work/relayguard" version >/dev/null 2>&1 || die "relayguard version failed"
@@ -216,9 +225,10 @@ if [[ -n ${PERF_COMPARE:-} ]]; then
 	"$work/relayguard" config check "$work/compare.toml" >/dev/null || die "PERF_COMPARE: $PERF_COMPARE does not make a valid configuration"
 fi
 
-# start_relayguard [CONFIG]: the plain configuration unless told.
+# start_relayguard [CONFIG [BINARY]]: the plain configuration and build
+# unless told.
 start_relayguard() {
-	"$work/relayguard" serve -config "${1:-$work/relayguard.toml}" >>"$out/relayguard.log" 2>&1 &
+	"${2:-$work/relayguard}" serve -config "${1:-$work/relayguard.toml}" >>"$out/relayguard.log" 2>&1 &
 	rg_pid=$!
 	wait_port $HOST "$RG_PORT" "$rg_pid" || die "relayguard did not start; see $out/relayguard.log: $(tail -5 "$out/relayguard.log")"
 }
@@ -352,6 +362,13 @@ for r in $(seq "$RUNS"); do
 			stop_relayguard
 			start_relayguard
 		fi
+		if [[ ${PERF_BARE:-0} == 1 ]]; then
+			stop_relayguard
+			RELAYGUARD_PERF_CHECKS=${PERF_BARE_CHECKS:-} start_relayguard "" "$work/relayguard-bare"
+			hop_pid=$rg_pid load "bare.$L.$r" "$HOST:$RG_PORT" "$N" "$C" $args
+			stop_relayguard
+			start_relayguard
+		fi
 	done
 	hop_pid=$rg_pid load "gtube.$r" "$HOST:$RG_PORT" "$GTUBE_N" "$C" -s "$S" -gtube 1
 	g=$(field "$out/gtube.$r.json" gtube) gr=$(field "$out/gtube.$r.json" gtube_rejected)
@@ -409,6 +426,14 @@ for L in $LOADS; do
 	if [[ -n $ha_pid ]]; then row "$L" haproxy "HAProxy (TCP)"; fi
 	row "$L" relayguard "relayguard"
 	if [[ -n ${PERF_COMPARE:-} ]]; then row "$L" compare "relayguard + $(basename "$PERF_COMPARE")"; fi
+	if [[ ${PERF_BARE:-0} == 1 ]]; then row "$L" bare "relayguard, checks: ${PERF_BARE_CHECKS:-none}"; fi
+done
+# The sink is go-smtp's server and smtpload go-smtp's client: in the direct
+# runs their CPU per message is what the two ends of any relay built on
+# go-smtp cost before it judges anything.
+for L in $LOADS; do
+	printf 'go-smtp ends in the direct %s runs: server (the sink) %s us, client (smtpload) %s us of CPU per message\n' \
+		"$L" "$(medcpu "direct.$L" sink_us)" "$(medcpu "direct.$L" smtpload_us)"
 done
 printf 'GTUBE rejected by relayguard: %.1f msgs/s, p50 %.2f ms, p99 %.2f ms, %s us CPU per message\n' \
 	"$(med gtube msgs_per_sec)" "$(med gtube p50)" "$(med gtube p99)" "$(medcpu gtube hop_us)"

@@ -38,3 +38,7 @@ fi
 
 go vet ./...
 go test -race -count=1 "$@" ./...
+# The benchmark build of scripts/perf.sh (PERF_BARE): it must still build,
+# and keep only the checks it is told to.
+go vet -tags perfbare ./cmd/relayguard
+go test -count=1 -tags perfbare -run TestPerfbare ./cmd/relayguard
