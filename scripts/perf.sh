@@ -48,6 +48,9 @@
 #                         relayguard, loaded in each round right after the
 #                         plain one, so the cost of what the fragment turns
 #                         on is measured in the same run
+#   PERF_COMPARE_ENV      VAR=VALUE words in the second relayguard's
+#                         environment (with or without PERF_COMPARE), e.g.
+#                         GOMAXPROCS=1
 #   PERF_BARE [0]         1: also, in each round right after the plain one,
 #                         a relayguard built with -tags perfbare that runs
 #                         only the checks named in PERF_BARE_CHECKS: the
@@ -219,16 +222,24 @@ else
 	echo "== DNS: no local DNS server (rbldnsd not installed, or PERF_DNS=0): the DNS checks fail fast or time out"
 fi
 
+compare= # what the second relayguard differs by, when there is one
 if [[ -n ${PERF_COMPARE:-} ]]; then
 	[[ -r $PERF_COMPARE ]] || die "PERF_COMPARE: cannot read $PERF_COMPARE"
 	{ cat "$work/relayguard.toml"; sed "s#@WORK@#$work#g" "$PERF_COMPARE"; } >"$work/compare.toml"
 	"$work/relayguard" config check "$work/compare.toml" >/dev/null || die "PERF_COMPARE: $PERF_COMPARE does not make a valid configuration"
+	compare=$(basename "$PERF_COMPARE")
+else
+	cp "$work/relayguard.toml" "$work/compare.toml"
+fi
+if [[ -n ${PERF_COMPARE_ENV:-} ]]; then
+	compare="$compare${compare:+ }${PERF_COMPARE_ENV}"
 fi
 
 # start_relayguard [CONFIG [BINARY]]: the plain configuration and build
 # unless told.
 start_relayguard() {
-	"${2:-$work/relayguard}" serve -config "${1:-$work/relayguard.toml}" >>"$out/relayguard.log" 2>&1 &
+	# shellcheck disable=SC2086 # rg_env is VAR=VALUE words by design
+	env ${rg_env:-} "${2:-$work/relayguard}" serve -config "${1:-$work/relayguard.toml}" >>"$out/relayguard.log" 2>&1 &
 	rg_pid=$!
 	wait_port $HOST "$RG_PORT" "$rg_pid" || die "relayguard did not start; see $out/relayguard.log: $(tail -5 "$out/relayguard.log")"
 }
@@ -355,9 +366,9 @@ for r in $(seq "$RUNS"); do
 			hop_pid=$ha_pid load "haproxy.$L.$r" "$HOST:$HA_PORT" "$N" "$C" $args
 		fi
 		hop_pid=$rg_pid load "relayguard.$L.$r" "$HOST:$RG_PORT" "$N" "$C" $args
-		if [[ -n ${PERF_COMPARE:-} ]]; then
+		if [[ -n $compare ]]; then
 			stop_relayguard
-			start_relayguard "$work/compare.toml"
+			rg_env=${PERF_COMPARE_ENV:-} start_relayguard "$work/compare.toml"
 			hop_pid=$rg_pid load "compare.$L.$r" "$HOST:$RG_PORT" "$N" "$C" $args
 			stop_relayguard
 			start_relayguard
@@ -425,7 +436,7 @@ for L in $LOADS; do
 	row "$L" direct "direct to sink"
 	if [[ -n $ha_pid ]]; then row "$L" haproxy "HAProxy (TCP)"; fi
 	row "$L" relayguard "relayguard"
-	if [[ -n ${PERF_COMPARE:-} ]]; then row "$L" compare "relayguard + $(basename "$PERF_COMPARE")"; fi
+	if [[ -n $compare ]]; then row "$L" compare "relayguard + $compare"; fi
 	if [[ ${PERF_BARE:-0} == 1 ]]; then row "$L" bare "relayguard, checks: ${PERF_BARE_CHECKS:-none}"; fi
 done
 # The sink is go-smtp's server and smtpload go-smtp's client: in the direct
@@ -437,11 +448,12 @@ for L in $LOADS; do
 done
 printf 'GTUBE rejected by relayguard: %.1f msgs/s, p50 %.2f ms, p99 %.2f ms, %s us CPU per message\n' \
 	"$(med gtube msgs_per_sec)" "$(med gtube p50)" "$(med gtube p99)" "$(medcpu gtube hop_us)"
-if [[ -n ${PERF_COMPARE:-} ]]; then
+if [[ -n $compare ]]; then
 	for L in $LOADS; do
 		awk -v L="$L" -v t="$(med "relayguard.$L" msgs_per_sec)" -v c="$(med "compare.$L" msgs_per_sec)" \
 			-v tc="$(medcpu "relayguard.$L" hop_us)" -v cc="$(medcpu "compare.$L" hop_us)" \
-			'BEGIN {printf "%s with the PERF_COMPARE fragment: throughput %+.1f%%, relayguard CPU per message %.0f -> %.0f us (%+.1f%%)\n", L, 100*(c-t)/t, tc, cc, 100*(cc-tc)/tc}'
+			-v what="$compare" \
+			'BEGIN {printf "%s with %s: throughput %+.1f%%, relayguard CPU per message %.0f -> %.0f us (%+.1f%%)\n", L, what, 100*(c-t)/t, tc, cc, 100*(cc-tc)/tc}'
 	done
 fi
 first=${LOADS%% *}
