@@ -515,16 +515,19 @@ func parseColor(v string) string {
 // an allocation (one). Anything else goes through parseColor:
 // strings.ToLower can turn a non-ASCII letter into an ASCII one (U+212A
 // KELVIN SIGN to k).
-func colorOf(v []byte) string {
-	v = bytes.Trim(bytes.TrimSpace(v), "\"'")
+func colorOf(attr []byte) string {
+	// The fallbacks get attr as it came: trimmed twice (space, quotes,
+	// space), `"000\u2000"` would read as #000000 where parseColor finds
+	// no colour.
+	v := bytes.Trim(bytes.TrimSpace(attr), "\"'")
 	var lowBuf [16]byte // longer than every name in namedColors and #rrggbb
 	if len(v) > len(lowBuf) {
-		return parseColor(string(v))
+		return parseColor(string(attr))
 	}
 	low := lowBuf[:0]
 	for _, c := range v {
 		if c >= utf8.RuneSelf {
-			return parseColor(string(v))
+			return parseColor(string(attr))
 		}
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
