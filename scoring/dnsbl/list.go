@@ -8,12 +8,13 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"relayguard/internal/mailaddr"
 	"slices"
 	"strings"
 
 	mdns "github.com/miekg/dns"
 	"golang.org/x/net/publicsuffix"
+
+	"relayguard/internal/mailaddr"
 )
 
 // List is one DNS list as configured: a [[dnsbl]], [[dnswl]] or [[uribl]]
