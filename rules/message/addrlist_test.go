@@ -147,18 +147,12 @@ func TestHeaderAddressesPlainAsNetMail(t *testing.T) {
 	}
 }
 
-// parseAddressesNetMail is parseAddresses before the fast path.
+// parseAddressesNetMail is parseAddresses before the fast path: every
+// list through net/mail (and looseAddresses when net/mail refuses it).
 func parseAddressesNetMail(values []string) []Address {
 	var out []Address
 	for _, v := range values {
-		list, err := addrParser.ParseList(v)
-		if err == nil {
-			for _, a := range list {
-				out = append(out, Address{Name: a.Name, Addr: strings.ToLower(a.Address)})
-			}
-			continue
-		}
-		out = append(out, looseAddresses(DecodeHeader(v))...)
+		out = appendParsedAddresses(out, v)
 	}
 	return out
 }

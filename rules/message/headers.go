@@ -71,14 +71,20 @@ func parseAddressesValues(values []string) []Address {
 			out = plain
 			continue
 		}
-		list, err := addrParser.ParseList(v)
-		if err == nil {
-			for _, a := range list {
-				out = append(out, Address{Name: a.Name, Addr: strings.ToLower(a.Address)})
-			}
-			continue
-		}
-		out = append(out, looseAddresses(DecodeHeader(v))...)
+		out = appendParsedAddresses(out, v)
+	}
+	return out
+}
+
+// appendParsedAddresses parses one address list with net/mail and, when
+// it refuses the list, picks the addresses out of its text.
+func appendParsedAddresses(out []Address, v string) []Address {
+	list, err := addrParser.ParseList(v)
+	if err != nil {
+		return append(out, looseAddresses(DecodeHeader(v))...)
+	}
+	for _, a := range list {
+		out = append(out, Address{Name: a.Name, Addr: strings.ToLower(a.Address)})
 	}
 	return out
 }
