@@ -222,14 +222,14 @@ else
 	echo "== DNS: no local DNS server (rbldnsd not installed, or PERF_DNS=0): the DNS checks fail fast or time out"
 fi
 
-compare= # what the second relayguard differs by, when there is one
+compare=      # what the second relayguard differs by, when there is one
+compare_toml= # its configuration, when not the plain one
 if [[ -n ${PERF_COMPARE:-} ]]; then
 	[[ -r $PERF_COMPARE ]] || die "PERF_COMPARE: cannot read $PERF_COMPARE"
-	{ cat "$work/relayguard.toml"; sed "s#@WORK@#$work#g" "$PERF_COMPARE"; } >"$work/compare.toml"
-	"$work/relayguard" config check "$work/compare.toml" >/dev/null || die "PERF_COMPARE: $PERF_COMPARE does not make a valid configuration"
+	compare_toml=$work/compare.toml
+	{ cat "$work/relayguard.toml"; sed "s#@WORK@#$work#g" "$PERF_COMPARE"; } >"$compare_toml"
+	"$work/relayguard" config check "$compare_toml" >/dev/null || die "PERF_COMPARE: $PERF_COMPARE does not make a valid configuration"
 	compare=$(basename "$PERF_COMPARE")
-else
-	cp "$work/relayguard.toml" "$work/compare.toml"
 fi
 if [[ -n ${PERF_COMPARE_ENV:-} ]]; then
 	compare="$compare${compare:+ }${PERF_COMPARE_ENV}"
@@ -247,6 +247,19 @@ start_relayguard() {
 stop_relayguard() {
 	stop "$rg_pid"
 	rg_pid=
+}
+
+# load_other NAME CONFIG BINARY ENV [smtpload flags]: one run (as load)
+# of another relayguard, CONFIG and BINARY as start_relayguard takes
+# them and ENV its VAR=VALUE words, then the plain one again.
+load_other() {
+	local name=$1 config=$2 binary=$3 env=$4
+	shift 4
+	stop_relayguard
+	rg_env=$env start_relayguard "$config" "$binary"
+	hop_pid=$rg_pid load "$name" "$HOST:$RG_PORT" "$N" "$C" "$@"
+	stop_relayguard
+	start_relayguard
 }
 
 # wait_idle: with PERF_WAIT_IDLE=SECONDS, wait up to that long for other
@@ -367,18 +380,10 @@ for r in $(seq "$RUNS"); do
 		fi
 		hop_pid=$rg_pid load "relayguard.$L.$r" "$HOST:$RG_PORT" "$N" "$C" $args
 		if [[ -n $compare ]]; then
-			stop_relayguard
-			rg_env=${PERF_COMPARE_ENV:-} start_relayguard "$work/compare.toml"
-			hop_pid=$rg_pid load "compare.$L.$r" "$HOST:$RG_PORT" "$N" "$C" $args
-			stop_relayguard
-			start_relayguard
+			load_other "compare.$L.$r" "$compare_toml" "" "${PERF_COMPARE_ENV:-}" $args
 		fi
 		if [[ ${PERF_BARE:-0} == 1 ]]; then
-			stop_relayguard
-			RELAYGUARD_PERF_CHECKS=${PERF_BARE_CHECKS:-} start_relayguard "" "$work/relayguard-bare"
-			hop_pid=$rg_pid load "bare.$L.$r" "$HOST:$RG_PORT" "$N" "$C" $args
-			stop_relayguard
-			start_relayguard
+			load_other "bare.$L.$r" "" "$work/relayguard-bare" "RELAYGUARD_PERF_CHECKS=${PERF_BARE_CHECKS:-}" $args
 		fi
 	done
 	hop_pid=$rg_pid load "gtube.$r" "$HOST:$RG_PORT" "$GTUBE_N" "$C" -s "$S" -gtube 1
